@@ -1,0 +1,158 @@
+//! JSON text as System.Text.Json writes it with its default encoder, so that rows this library
+//! writes are byte-identical to rows the reference writes for the same token.
+//!
+//! The default encoder allows only printable Basic Latin, minus the HTML-sensitive characters
+//! `" & ' + < > \` and the backtick. `\n \r \t \b \f \\` get their short escapes; everything
+//! else escaped becomes `\uXXXX` (uppercase hex, one escape per UTF-16 unit).
+
+use serde_json::Value;
+use std::fmt::Write;
+
+/// Appends `s` as a quoted JSON string.
+pub fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\\' => out.push_str("\\\\"),
+            '"' | '&' | '\'' | '+' | '<' | '>' | '`' => escape_utf16(out, c),
+            ' '..='~' => out.push(c),
+            _ => escape_utf16(out, c),
+        }
+    }
+    out.push('"');
+}
+
+fn escape_utf16(out: &mut String, c: char) {
+    let mut units = [0u16; 2];
+    for unit in c.encode_utf16(&mut units) {
+        let _ = write!(out, "\\u{:04X}", unit);
+    }
+}
+
+/// Appends any JSON value (used for properties kept from newer writers).
+pub fn write_value(out: &mut String, v: &Value) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut obj = ObjectWriter::new(out);
+            for (k, v) in map {
+                obj.value(k, v);
+            }
+            obj.finish();
+        }
+    }
+}
+
+/// Writes one JSON object, property by property, in the order the calls are made.
+pub struct ObjectWriter<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl<'a> ObjectWriter<'a> {
+    pub fn new(out: &'a mut String) -> Self {
+        out.push('{');
+        Self { out, first: true }
+    }
+
+    /// Writes the property name and returns the buffer for its value.
+    pub fn name(&mut self, name: &str) -> &mut String {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        write_string(self.out, name);
+        self.out.push(':');
+        self.out
+    }
+
+    pub fn string(&mut self, name: &str, v: &str) {
+        write_string(self.name(name), v);
+    }
+
+    /// Writes the property only when the value is present (the reference omits nulls).
+    pub fn opt_string(&mut self, name: &str, v: Option<&str>) {
+        if let Some(v) = v {
+            self.string(name, v);
+        }
+    }
+
+    pub fn int(&mut self, name: &str, v: i64) {
+        let out = self.name(name);
+        let _ = write!(out, "{v}");
+    }
+
+    pub fn bool(&mut self, name: &str, v: bool) {
+        self.name(name).push_str(if v { "true" } else { "false" });
+    }
+
+    pub fn strings(&mut self, name: &str, items: &[String]) {
+        let out = self.name(name);
+        out.push('[');
+        for (i, s) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_string(out, s);
+        }
+        out.push(']');
+    }
+
+    pub fn value(&mut self, name: &str, v: &Value) {
+        write_value(self.name(name), v);
+    }
+
+    pub fn finish(self) {
+        self.out.push('}');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> String {
+        let mut out = String::new();
+        write_string(&mut out, v);
+        out
+    }
+
+    #[test]
+    fn escapes_like_the_default_system_text_json_encoder() {
+        assert_eq!(s("a\"b"), "\"a\\u0022b\"");
+        assert_eq!(s("x+y<z>&'`"), "\"x\\u002By\\u003Cz\\u003E\\u0026\\u0027\\u0060\"");
+        assert_eq!(s("\n\r\t\\"), "\"\\n\\r\\t\\\\\"");
+        assert_eq!(s("é"), "\"\\u00E9\"");
+        assert_eq!(s("😀"), "\"\\uD83D\\uDE00\"");
+        assert_eq!(s("\u{1}\u{7f}"), "\"\\u0001\\u007F\"");
+        assert_eq!(s("plain text/:=.-_~"), "\"plain text/:=.-_~\"");
+    }
+
+    #[test]
+    fn escaped_text_reads_back_unchanged() {
+        let original = "q\"+<>&'`\\\n é 😀 \u{0}";
+        let text = s(original);
+        let back: String = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, original);
+    }
+}

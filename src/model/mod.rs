@@ -1,0 +1,12 @@
+//! Plain data, with no behaviour beyond small derived values. Names follow Duende's models so
+//! that a .NET developer recognises them.
+
+mod client;
+mod grant;
+mod options;
+mod token;
+
+pub use client::{Client, TokenExpiration, TokenUsage};
+pub use grant::{GrantFilter, PersistedGrant, REFRESH_TOKEN_GRANT_TYPE, REFERENCE_TOKEN_GRANT_TYPE};
+pub use options::{CleanupOptions, ServiceOptions};
+pub use token::{AccessTokenType, Claim, RefreshToken, Subject, Token, STRING_CLAIM_VALUE_TYPE};

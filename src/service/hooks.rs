@@ -1,0 +1,105 @@
+//! The hooks a host plugs into the service: the clock, the is-active (profile) check and the
+//! event sink. Each is a trait object so that Rust hosts, the C ABI and .NET can all supply one.
+
+use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
+use std::fmt;
+
+use crate::format::datetime::to_ticks;
+use crate::model::{Client, Subject};
+
+/// A host hook failed: the service answers with a retryable error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookError(pub String);
+
+impl fmt::Display for HookError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The source of "now" (UTC; truncated by the service to .NET's 100 ns tick).
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock (the default).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        to_ticks(Utc::now())
+    }
+}
+
+/// A clock that only moves when told to: for tests, scenarios and simulations.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> Self {
+        Self(Mutex::new(to_ticks(start)))
+    }
+
+    /// Moves the clock forward (or back, with a negative value) by fractional seconds.
+    pub fn advance(&self, seconds: f64) {
+        let nanos = (seconds * 1e9).round() as i64;
+        let mut t = self.0.lock();
+        *t = to_ticks(*t + chrono::Duration::nanoseconds(nanos));
+    }
+
+    pub fn set(&self, t: DateTime<Utc>) {
+        *self.0.lock() = to_ticks(t);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock()
+    }
+}
+
+/// The is-active check of `IProfileService.IsActiveAsync`, called with the caller
+/// "RefreshTokenValidation" as the last validation step.
+pub trait ProfileService: Send + Sync {
+    fn is_active(&self, subject: &Subject, client: &Client) -> Result<bool, HookError>;
+}
+
+/// Every subject is active (the default, as with no profile service).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AlwaysActive;
+
+impl ProfileService for AlwaysActive {
+    fn is_active(&self, _: &Subject, _: &Client) -> Result<bool, HookError> {
+        Ok(true)
+    }
+}
+
+/// Something that happened, for logs, audit and metrics. Events carry persisted-grant keys
+/// (hashes), never handles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A refresh token was created.
+    Created { key: String, client_id: String, subject_id: Option<String> },
+    /// A refresh succeeded; `new_key` differs from `key` when the token rotated.
+    Refreshed { key: String, new_key: String, client_id: String },
+    /// A token was refused (for the host's "Invalid refresh token" style logs).
+    Rejected { key: String, client_id: String, reason: super::Reason },
+    /// A consumed token was presented; `accepted` is the accept-consumed policy's answer.
+    ConsumedTokenPresented { key: String, client_id: String, accepted: bool },
+    /// The revoke-on-replay policy removed every refresh token of a subject and client.
+    ReplayRevoked { key: String, subject_id: String, client_id: String, removed: u64 },
+    /// Two requests raced for one one-time token; this one lost and its successor was removed.
+    ConsumeLost { key: String, client_id: String },
+    /// A refresh token was revoked (RFC 7009) by its client.
+    Revoked { key: String, client_id: String },
+    /// A cleanup pass ran.
+    Cleanup { expired_removed: u64, consumed_removed: u64 },
+}
+
+/// Receives events. Called synchronously on the thread of the call that caused the event;
+/// it must not block for long and must not fail.
+pub trait EventSink: Send + Sync {
+    fn emit(&self, event: &Event);
+}

@@ -1,0 +1,84 @@
+//! The token endpoint's `refresh_token` grant: validate, re-issue the access token, update.
+
+use super::{Event, OAuthError, Reason, Rejection, RefreshTokenService, ServiceError};
+use crate::format::handle::Handle;
+use crate::model::{Claim, Client, RefreshToken, Token};
+
+/// A refresh request, as the token endpoint has it after client authentication.
+#[derive(Clone, Debug, Default)]
+pub struct RefreshRequest {
+    /// The `refresh_token` parameter.
+    pub handle: String,
+    /// The `resource` parameter (RFC 8707), if any.
+    pub resource: Option<String>,
+    /// A freshly built access token (the host's profile service rebuilt the claims). When
+    /// `None` and one is needed (no stored token for the resource, or the client has
+    /// UpdateAccessTokenClaimsOnRefresh), the stored one is re-issued with fresh times.
+    pub new_access_token: Option<Token>,
+}
+
+/// A successful refresh.
+#[derive(Clone, Debug)]
+pub struct Refreshed {
+    /// The refresh token to return: the same handle (ReUse) or a new one (OneTimeOnly).
+    pub handle: Handle,
+    pub rotated: bool,
+    /// The refresh token as stored after the refresh.
+    pub token: RefreshToken,
+    /// The access token to issue (CreationTime = now, Lifetime = the client's).
+    pub access_token: Token,
+}
+
+impl RefreshTokenService {
+    /// The `refresh_token` grant for an authenticated client.
+    pub fn refresh(&self, client: &Client, request: RefreshRequest) -> Result<Refreshed, ServiceError> {
+        if request.handle.is_empty() {
+            return Err(ServiceError::Rejected(Rejection { error: OAuthError::InvalidRequest, reason: Reason::Malformed }));
+        }
+        if request.handle.chars().count() > self.options.max_handle_length {
+            return Err(ServiceError::rejected(Reason::Malformed));
+        }
+        let validated = self.validate(&request.handle, client)?;
+        let mut token = validated.token;
+        let now = self.now();
+        let resource = request.resource.unwrap_or_default();
+        let mut must_update = client.update_access_token_claims_on_refresh;
+
+        let stored = token.access_token_for(&resource).cloned();
+        let mut access_token = match (request.new_access_token, stored) {
+            (Some(fresh), _) => {
+                must_update = true;
+                fresh
+            }
+            (None, Some(stored)) => stored,
+            (None, None) => {
+                must_update = true;
+                fallback_access_token(&token, client, now)
+            }
+        };
+        access_token.creation_time = now;
+        access_token.lifetime = client.access_token_lifetime;
+        token.set_access_token(&resource, access_token.clone());
+
+        let updated = self.update(&request.handle, token, client, must_update)?;
+        self.emit(Event::Refreshed {
+            key: validated.key,
+            new_key: updated.key.clone(),
+            client_id: client.client_id.clone(),
+        });
+        Ok(Refreshed { handle: updated.handle, rotated: updated.rotated, token: updated.token, access_token })
+    }
+}
+
+/// An access-token record when nothing is stored for the requested resource and the host gave
+/// none: any stored one as a template, else one built from the subject and scopes.
+fn fallback_access_token(token: &RefreshToken, client: &Client, now: chrono::DateTime<chrono::Utc>) -> Token {
+    if let Some((_, t)) = token.access_tokens.first() {
+        return t.clone();
+    }
+    let mut t = Token::new(client.client_id.clone(), now, client.access_token_lifetime);
+    t.claims.push(Claim::new("client_id", client.client_id.clone()));
+    t.claims.extend(token.authorized_scopes.iter().map(|s| Claim::new("scope", s.clone())));
+    t.claims.extend(token.subject.claims.iter().cloned());
+    t
+}

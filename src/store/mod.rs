@@ -1,0 +1,122 @@
+//! Persisted-grant storage: the [`GrantStore`] trait on rows, shaped like the reference's
+//! `IPersistedGrantStore`, plus the conditional consume it lacks.
+//!
+//! A store never sees a handle, only its hashed key, and never interprets `Data`.
+
+pub mod memory;
+
+use chrono::{DateTime, Utc};
+use std::fmt;
+
+use crate::model::{GrantFilter, PersistedGrant};
+
+/// What went wrong in a store. Every store failure is retryable from the caller's point of
+/// view: it says nothing about the token, so it never becomes `invalid_grant`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreError {
+    /// The backend failed or is unreachable (I/O error, timeout, host callback error).
+    Unavailable(String),
+    /// The backend answered with something that is not a valid answer (a row with missing
+    /// fields, invalid text from a host callback, an unknown status code).
+    BadResponse(String),
+    /// The request itself was refused by the store (an empty filter).
+    InvalidRequest(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unavailable(m) => write!(f, "store unavailable: {m}"),
+            Self::BadResponse(m) => write!(f, "store gave an invalid answer: {m}"),
+            Self::InvalidRequest(m) => write!(f, "store refused the request: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// How to consume a one-time token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsumeAction {
+    /// Delete the row if it is there (`DeleteOneTimeOnlyRefreshTokensOnUse = true`).
+    Delete,
+    /// Replace the row with this one (ConsumedTime set) if the stored row's ConsumedTime is
+    /// still null.
+    MarkConsumed(PersistedGrant),
+}
+
+/// Who won a conditional consume.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumeOutcome {
+    /// This call consumed the row.
+    Won,
+    /// The row is there but already consumed: someone else won.
+    AlreadyConsumed,
+    /// There is no such row (never was, or someone else deleted it).
+    NotFound,
+}
+
+/// A persisted-grant store.
+///
+/// Implementations must be thread-safe; the service calls them concurrently, never while
+/// holding a lock of its own.
+pub trait GrantStore: Send + Sync {
+    /// The row with this key, if any (exact, case-sensitive match).
+    fn get(&self, key: &str) -> Result<Option<PersistedGrant>, StoreError>;
+
+    /// Inserts the row, or overwrites every column of the row with the same key.
+    fn store(&self, grant: &PersistedGrant) -> Result<(), StoreError>;
+
+    /// Removes the row with this key; a missing row is not an error.
+    fn remove(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Every row matching the filter. An empty filter is refused.
+    fn get_all(&self, filter: &GrantFilter) -> Result<Vec<PersistedGrant>, StoreError>;
+
+    /// Removes every row matching the filter and returns how many. An empty filter is refused.
+    fn remove_all(&self, filter: &GrantFilter) -> Result<u64, StoreError>;
+
+    /// The conditional consume on which "a one-time token is redeemed at most once" rests. It
+    /// must be atomic: of any number of concurrent calls on one key, at most one returns `Won`.
+    ///
+    /// The default implementation is the reference's unconditional read-then-write, which is
+    /// NOT atomic: parallel requests can both win and fork a chain. Stores override it.
+    fn consume(&self, key: &str, action: &ConsumeAction) -> Result<ConsumeOutcome, StoreError> {
+        let Some(existing) = self.get(key)? else {
+            return Ok(ConsumeOutcome::NotFound);
+        };
+        match action {
+            ConsumeAction::Delete => self.remove(key)?,
+            ConsumeAction::MarkConsumed(row) => {
+                if existing.consumed_time.is_some() {
+                    return Ok(ConsumeOutcome::AlreadyConsumed);
+                }
+                self.store(row)?;
+            }
+        }
+        Ok(ConsumeOutcome::Won)
+    }
+
+    /// Whether [`GrantStore::consume`] is atomic. The service reports a non-atomic store in its
+    /// documentation and events; it still works, with the reference's race.
+    fn atomic_consume(&self) -> bool {
+        false
+    }
+
+    /// Removes up to `batch_size` rows (of any type) whose Expiration is before `now`, oldest
+    /// first, and returns how many. Rows with no Expiration are never removed.
+    fn remove_expired(&self, now: DateTime<Utc>, batch_size: usize) -> Result<u64, StoreError>;
+
+    /// Removes up to `batch_size` rows (of any type) whose ConsumedTime is before `before`,
+    /// oldest first, and returns how many.
+    fn remove_consumed(&self, before: DateTime<Utc>, batch_size: usize) -> Result<u64, StoreError>;
+}
+
+/// Refuses an empty filter with the reference's message.
+pub fn check_filter(filter: &GrantFilter) -> Result<(), StoreError> {
+    if filter.is_empty() {
+        Err(StoreError::InvalidRequest("No filter values set.".into()))
+    } else {
+        Ok(())
+    }
+}
