@@ -35,7 +35,7 @@ impl<'a> Fields<'a> {
 
     pub fn str(&self, name: &'a str) -> Res<Option<&'a str>> {
         match self.get(name) {
-            None => Ok(None),
+            None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
             Some(_) => Err(format!("{}: '{name}' must be a string", self.what)),
         }

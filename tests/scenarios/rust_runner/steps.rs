@@ -43,7 +43,7 @@ fn opt_time_or_null<'a>(f: &Fields<'a>, name: &'a str) -> Res<Option<Option<chro
 /// Checks the expectation fields shared by create, validate and refresh.
 fn check_outcome(f: &Fields<'_>, outcome: &Outcome, presented: Option<&str>, op: &str) -> Res<()> {
     let is_create = op == "create";
-    if !is_create {
+    {
         if let Some(ok) = f.bool("ok")? {
             let got = matches!(outcome, Outcome::Token { .. });
             if ok != got {
@@ -195,9 +195,20 @@ pub fn run_step(w: &mut World, step: &Value) -> Res<bool> {
             let client_id = s.req_str("client")?;
             let request = build_create(w, &s, client_id)?;
             let name = s.req_str("as")?;
-            let created = w.service.create(&w.client(client_id), request).map_err(|e| format!("create failed: {e}"))?;
-            w.names.insert(name.to_owned(), created.handle.as_str().to_owned());
-            let outcome = Outcome::Token { token: created.token, handle: Some(created.handle.as_str().to_owned()) };
+            let outcome = match w.service.create(&w.client(client_id), request) {
+                Ok(created) => {
+                    w.names.insert(name.to_owned(), created.handle.as_str().to_owned());
+                    Outcome::Token { token: created.token, handle: Some(created.handle.as_str().to_owned()) }
+                }
+                Err(err) => {
+                    retryable_failure = err.is_retryable();
+                    // A create is expected to succeed unless the scenario says otherwise.
+                    if !e.has("ok") {
+                        return Err(format!("create failed: {err}"));
+                    }
+                    Outcome::Failed(err)
+                }
+            };
             check_outcome(&e, &outcome, None, op)?;
         }
         "validate" | "refresh" => {
