@@ -64,8 +64,14 @@ mod tests {
 
     #[test]
     fn reads_offsets_unspecified_kind_and_long_fractions() {
-        assert_eq!(format_utc(parse("2024-05-01T12:00:00+02:00").unwrap()), "2024-05-01T10:00:00Z");
-        assert_eq!(format_utc(parse("2024-05-01T10:00:00.5").unwrap()), "2024-05-01T10:00:00.5Z");
+        assert_eq!(
+            format_utc(parse("2024-05-01T12:00:00+02:00").unwrap()),
+            "2024-05-01T10:00:00Z"
+        );
+        assert_eq!(
+            format_utc(parse("2024-05-01T10:00:00.5").unwrap()),
+            "2024-05-01T10:00:00.5Z"
+        );
         assert_eq!(
             format_utc(parse("2024-05-01T10:00:00.123456789Z").unwrap()),
             "2024-05-01T10:00:00.1234567Z"

@@ -54,7 +54,9 @@ mod tests {
         let b = Handle::generate();
         assert_eq!(a.as_str().len(), 66);
         assert!(a.as_str().ends_with("-1"));
-        assert!(a.as_str()[..64].bytes().all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c)));
+        assert!(a.as_str()[..64]
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c)));
         assert_ne!(a, b);
     }
 

@@ -140,7 +140,10 @@ mod tests {
     #[test]
     fn escapes_like_the_default_system_text_json_encoder() {
         assert_eq!(s("a\"b"), "\"a\\u0022b\"");
-        assert_eq!(s("x+y<z>&'`"), "\"x\\u002By\\u003Cz\\u003E\\u0026\\u0027\\u0060\"");
+        assert_eq!(
+            s("x+y<z>&'`"),
+            "\"x\\u002By\\u003Cz\\u003E\\u0026\\u0027\\u0060\""
+        );
         assert_eq!(s("\n\r\t\\"), "\"\\n\\r\\t\\\\\"");
         assert_eq!(s("é"), "\"\\u00E9\"");
         assert_eq!(s("😀"), "\"\\uD83D\\uDE00\"");

@@ -44,7 +44,11 @@ fn present(v: &Option<String>) -> Option<&str> {
 fn union<'a>(one: &'a Option<String>, many: &'a [String]) -> Vec<&'a str> {
     present(one)
         .into_iter()
-        .chain(many.iter().map(String::as_str).filter(|s| !s.trim().is_empty()))
+        .chain(
+            many.iter()
+                .map(String::as_str)
+                .filter(|s| !s.trim().is_empty()),
+        )
         .collect()
 }
 

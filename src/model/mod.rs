@@ -7,6 +7,8 @@ mod options;
 mod token;
 
 pub use client::{Client, TokenExpiration, TokenUsage};
-pub use grant::{GrantFilter, PersistedGrant, REFRESH_TOKEN_GRANT_TYPE, REFERENCE_TOKEN_GRANT_TYPE};
+pub use grant::{
+    GrantFilter, PersistedGrant, REFERENCE_TOKEN_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE,
+};
 pub use options::{CleanupOptions, ServiceOptions};
 pub use token::{AccessTokenType, Claim, RefreshToken, Subject, Token, STRING_CLAIM_VALUE_TYPE};

@@ -15,7 +15,11 @@ pub struct CleanupOptions {
 
 impl Default for CleanupOptions {
     fn default() -> Self {
-        Self { remove_consumed_tokens: false, consumed_token_cleanup_delay: 0, batch_size: 100 }
+        Self {
+            remove_consumed_tokens: false,
+            consumed_token_cleanup_delay: 0,
+            batch_size: 100,
+        }
     }
 }
 

@@ -20,7 +20,12 @@ pub struct Claim {
 
 impl Claim {
     pub fn new(claim_type: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { claim_type: claim_type.into(), value: value.into(), value_type: None, issuer: None }
+        Self {
+            claim_type: claim_type.into(),
+            value: value.into(),
+            value_type: None,
+            issuer: None,
+        }
     }
 }
 
@@ -43,7 +48,10 @@ impl Subject {
 
     /// The first `sub` claim, which becomes the row's SubjectId.
     pub fn subject_id(&self) -> Option<&str> {
-        self.claims.iter().find(|c| c.claim_type == "sub").map(|c| c.value.as_str())
+        self.claims
+            .iter()
+            .find(|c| c.claim_type == "sub")
+            .map(|c| c.value.as_str())
     }
 }
 
@@ -101,12 +109,19 @@ impl Token {
 
     /// The `sub` claim.
     pub fn subject_id(&self) -> Option<&str> {
-        self.claims.iter().find(|c| c.claim_type == "sub").map(|c| c.value.as_str())
+        self.claims
+            .iter()
+            .find(|c| c.claim_type == "sub")
+            .map(|c| c.value.as_str())
     }
 
     /// The values of the `scope` claims.
     pub fn scopes(&self) -> Vec<String> {
-        self.claims.iter().filter(|c| c.claim_type == "scope").map(|c| c.value.clone()).collect()
+        self.claims
+            .iter()
+            .filter(|c| c.claim_type == "scope")
+            .map(|c| c.value.clone())
+            .collect()
     }
 }
 
@@ -152,7 +167,10 @@ impl RefreshToken {
 
     /// The access token stored for a resource indicator ("" for none).
     pub fn access_token_for(&self, resource: &str) -> Option<&Token> {
-        self.access_tokens.iter().find(|(k, _)| k == resource).map(|(_, t)| t)
+        self.access_tokens
+            .iter()
+            .find(|(k, _)| k == resource)
+            .map(|(_, t)| t)
     }
 
     /// Stores (or replaces) the access token for a resource indicator, as `SetAccessToken` does.

@@ -32,7 +32,10 @@ impl RefreshTokenService {
             }
         }
         if self.options.cleanup.remove_consumed_tokens {
-            let before = now - chrono::Duration::seconds(i64::from(self.options.cleanup.consumed_token_cleanup_delay));
+            let before = now
+                - chrono::Duration::seconds(i64::from(
+                    self.options.cleanup.consumed_token_cleanup_delay,
+                ));
             loop {
                 let n = self.store.remove_consumed(before, batch)?;
                 report.consumed_removed += n;
@@ -41,7 +44,10 @@ impl RefreshTokenService {
                 }
             }
         }
-        self.emit(Event::Cleanup { expired_removed: report.expired_removed, consumed_removed: report.consumed_removed });
+        self.emit(Event::Cleanup {
+            expired_removed: report.expired_removed,
+            consumed_removed: report.consumed_removed,
+        });
         Ok(report)
     }
 }

@@ -37,7 +37,10 @@ pub(super) fn initial_lifetime(client: &Client) -> i32 {
     match client.refresh_token_expiration {
         TokenExpiration::Absolute => client.absolute_refresh_token_lifetime,
         TokenExpiration::Sliding => {
-            let (abs, sliding) = (client.absolute_refresh_token_lifetime, client.sliding_refresh_token_lifetime);
+            let (abs, sliding) = (
+                client.absolute_refresh_token_lifetime,
+                client.sliding_refresh_token_lifetime,
+            );
             if abs > 0 && sliding > abs {
                 abs
             } else {
@@ -51,14 +54,22 @@ impl RefreshTokenService {
     /// Creates and stores a refresh token; returns its handle.
     pub fn create(&self, client: &Client, request: CreateRequest) -> Result<Created, ServiceError> {
         let session_id = request.session_id.or_else(|| {
-            request.access_token.claims.iter().find(|c| c.claim_type == "sid").map(|c| c.value.clone())
+            request
+                .access_token
+                .claims
+                .iter()
+                .find(|c| c.claim_type == "sid")
+                .map(|c| c.value.clone())
         });
         let token = RefreshToken {
             creation_time: self.now(),
             lifetime: initial_lifetime(client),
             consumed_time: None,
             access_token: None,
-            access_tokens: vec![(request.requested_resource.unwrap_or_default(), request.access_token)],
+            access_tokens: vec![(
+                request.requested_resource.unwrap_or_default(),
+                request.access_token,
+            )],
             subject: request.subject,
             version: 5,
             client_id: client.client_id.clone(),

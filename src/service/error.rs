@@ -65,7 +65,10 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn grant(reason: Reason) -> Self {
-        Self { error: OAuthError::InvalidGrant, reason }
+        Self {
+            error: OAuthError::InvalidGrant,
+            reason,
+        }
     }
 }
 

@@ -81,21 +81,45 @@ impl ProfileService for AlwaysActive {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// A refresh token was created.
-    Created { key: String, client_id: String, subject_id: Option<String> },
+    Created {
+        key: String,
+        client_id: String,
+        subject_id: Option<String>,
+    },
     /// A refresh succeeded; `new_key` differs from `key` when the token rotated.
-    Refreshed { key: String, new_key: String, client_id: String },
+    Refreshed {
+        key: String,
+        new_key: String,
+        client_id: String,
+    },
     /// A token was refused (for the host's "Invalid refresh token" style logs).
-    Rejected { key: String, client_id: String, reason: super::Reason },
+    Rejected {
+        key: String,
+        client_id: String,
+        reason: super::Reason,
+    },
     /// A consumed token was presented; `accepted` is the accept-consumed policy's answer.
-    ConsumedTokenPresented { key: String, client_id: String, accepted: bool },
+    ConsumedTokenPresented {
+        key: String,
+        client_id: String,
+        accepted: bool,
+    },
     /// The revoke-on-replay policy removed every refresh token of a subject and client.
-    ReplayRevoked { key: String, subject_id: String, client_id: String, removed: u64 },
+    ReplayRevoked {
+        key: String,
+        subject_id: String,
+        client_id: String,
+        removed: u64,
+    },
     /// Two requests raced for one one-time token; this one lost and its successor was removed.
     ConsumeLost { key: String, client_id: String },
     /// A refresh token was revoked (RFC 7009) by its client.
     Revoked { key: String, client_id: String },
     /// A cleanup pass ran.
-    Cleanup { expired_removed: u64, consumed_removed: u64 },
+    Cleanup {
+        expired_removed: u64,
+        consumed_removed: u64,
+    },
 }
 
 /// Receives events. Called synchronously on the thread of the call that caused the event;

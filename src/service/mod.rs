@@ -20,7 +20,9 @@ use std::sync::Arc;
 pub use cleanup::CleanupReport;
 pub use create::{CreateRequest, Created};
 pub use error::{OAuthError, Reason, Rejection, ServiceError};
-pub use hooks::{AlwaysActive, Clock, Event, EventSink, HookError, ManualClock, ProfileService, SystemClock};
+pub use hooks::{
+    AlwaysActive, Clock, Event, EventSink, HookError, ManualClock, ProfileService, SystemClock,
+};
 pub use policy::{AcceptConsumedHook, AcceptConsumedPolicy, ConsumedContext};
 pub use refresh::{RefreshRequest, Refreshed};
 pub use update::Updated;
@@ -81,7 +83,9 @@ impl ServiceBuilder {
     /// Checks the options and builds the service.
     pub fn build(self) -> Result<RefreshTokenService, ServiceError> {
         if self.service.options.cleanup.batch_size < 1 {
-            return Err(ServiceError::InvalidArgument("cleanup batch size must be at least 1".into()));
+            return Err(ServiceError::InvalidArgument(
+                "cleanup batch size must be at least 1".into(),
+            ));
         }
         Ok(self.service)
     }

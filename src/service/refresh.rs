@@ -1,6 +1,6 @@
 //! The token endpoint's `refresh_token` grant: validate, re-issue the access token, update.
 
-use super::{Event, OAuthError, Reason, Rejection, RefreshTokenService, ServiceError};
+use super::{Event, OAuthError, Reason, RefreshTokenService, Rejection, ServiceError};
 use crate::format::handle::Handle;
 use crate::model::{Claim, Client, RefreshToken, Token};
 
@@ -31,9 +31,16 @@ pub struct Refreshed {
 
 impl RefreshTokenService {
     /// The `refresh_token` grant for an authenticated client.
-    pub fn refresh(&self, client: &Client, request: RefreshRequest) -> Result<Refreshed, ServiceError> {
+    pub fn refresh(
+        &self,
+        client: &Client,
+        request: RefreshRequest,
+    ) -> Result<Refreshed, ServiceError> {
         if request.handle.is_empty() {
-            return Err(ServiceError::Rejected(Rejection { error: OAuthError::InvalidRequest, reason: Reason::Malformed }));
+            return Err(ServiceError::Rejected(Rejection {
+                error: OAuthError::InvalidRequest,
+                reason: Reason::Malformed,
+            }));
         }
         if request.handle.chars().count() > self.options.max_handle_length {
             return Err(ServiceError::rejected(Reason::Malformed));
@@ -66,19 +73,34 @@ impl RefreshTokenService {
             new_key: updated.key.clone(),
             client_id: client.client_id.clone(),
         });
-        Ok(Refreshed { handle: updated.handle, rotated: updated.rotated, token: updated.token, access_token })
+        Ok(Refreshed {
+            handle: updated.handle,
+            rotated: updated.rotated,
+            token: updated.token,
+            access_token,
+        })
     }
 }
 
 /// An access-token record when nothing is stored for the requested resource and the host gave
 /// none: any stored one as a template, else one built from the subject and scopes.
-fn fallback_access_token(token: &RefreshToken, client: &Client, now: chrono::DateTime<chrono::Utc>) -> Token {
+fn fallback_access_token(
+    token: &RefreshToken,
+    client: &Client,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Token {
     if let Some((_, t)) = token.access_tokens.first() {
         return t.clone();
     }
     let mut t = Token::new(client.client_id.clone(), now, client.access_token_lifetime);
-    t.claims.push(Claim::new("client_id", client.client_id.clone()));
-    t.claims.extend(token.authorized_scopes.iter().map(|s| Claim::new("scope", s.clone())));
+    t.claims
+        .push(Claim::new("client_id", client.client_id.clone()));
+    t.claims.extend(
+        token
+            .authorized_scopes
+            .iter()
+            .map(|s| Claim::new("scope", s.clone())),
+    );
     t.claims.extend(token.subject.claims.iter().cloned());
     t
 }

@@ -1,6 +1,6 @@
 //! RFC 7009 revocation of a refresh token by its client.
 
-use super::{Event, OAuthError, Reason, Rejection, RefreshTokenService, ServiceError};
+use super::{Event, OAuthError, Reason, RefreshTokenService, Rejection, ServiceError};
 use crate::model::{Client, GrantFilter, REFERENCE_TOKEN_GRANT_TYPE};
 
 impl RefreshTokenService {
@@ -11,7 +11,10 @@ impl RefreshTokenService {
     /// retry redoes everything.
     pub fn revoke(&self, client: &Client, handle: &str) -> Result<bool, ServiceError> {
         if handle.is_empty() {
-            return Err(ServiceError::Rejected(Rejection { error: OAuthError::InvalidRequest, reason: Reason::Malformed }));
+            return Err(ServiceError::Rejected(Rejection {
+                error: OAuthError::InvalidRequest,
+                reason: Reason::Malformed,
+            }));
         }
         let loaded = match self.load(handle) {
             Ok(l) => l,
@@ -37,7 +40,10 @@ impl RefreshTokenService {
             self.store.remove_all(&filter)?;
         }
         self.store.remove(&loaded.key)?;
-        self.emit(Event::Revoked { key: loaded.key, client_id: client.client_id.clone() });
+        self.emit(Event::Revoked {
+            key: loaded.key,
+            client_id: client.client_id.clone(),
+        });
         Ok(true)
     }
 }

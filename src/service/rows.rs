@@ -29,16 +29,29 @@ impl RefreshTokenService {
         match data::decode(&row.data, self.protector_ref()) {
             Ok(token) => Ok(Loaded { key, token }),
             Err(DecodeError::Malformed(_)) => Err(ServiceError::rejected(Reason::Malformed)),
-            Err(DecodeError::ProtectorUnavailable(m)) => Err(ServiceError::HookFailed { hook: "protector", message: m }),
+            Err(DecodeError::ProtectorUnavailable(m)) => Err(ServiceError::HookFailed {
+                hook: "protector",
+                message: m,
+            }),
         }
     }
 
     /// The row for a token, as the reference's store writes it: Expiration recomputed from
     /// CreationTime + Lifetime, Data in the current format.
-    pub(super) fn row_for(&self, key: &str, token: &RefreshToken) -> Result<PersistedGrant, ServiceError> {
-        let protector = if self.options.data_protect_data { self.protector_ref() } else { None };
-        let data = data::encode(token, protector)
-            .map_err(|e| ServiceError::HookFailed { hook: "protector", message: e.to_string() })?;
+    pub(super) fn row_for(
+        &self,
+        key: &str,
+        token: &RefreshToken,
+    ) -> Result<PersistedGrant, ServiceError> {
+        let protector = if self.options.data_protect_data {
+            self.protector_ref()
+        } else {
+            None
+        };
+        let data = data::encode(token, protector).map_err(|e| ServiceError::HookFailed {
+            hook: "protector",
+            message: e.to_string(),
+        })?;
         Ok(PersistedGrant {
             key: key.to_owned(),
             grant_type: REFRESH_TOKEN_GRANT_TYPE.to_owned(),

@@ -32,7 +32,13 @@ impl RefreshTokenService {
     /// consumes the presented token and issues a new handle; Sliding extends the lifetime to
     /// elapsed + sliding (capped by a positive absolute lifetime); `must_update` forces a write;
     /// otherwise nothing is written.
-    pub fn update(&self, handle: &str, mut token: RefreshToken, client: &Client, must_update: bool) -> Result<Updated, ServiceError> {
+    pub fn update(
+        &self,
+        handle: &str,
+        mut token: RefreshToken,
+        client: &Client,
+        must_update: bool,
+    ) -> Result<Updated, ServiceError> {
         let now = self.now();
         let key = refresh_token_key(handle);
         let mut needs_create = false;
@@ -45,7 +51,9 @@ impl RefreshTokenService {
             } else if token.consumed_time.is_none() {
                 // The consumed row keeps its old lifetime but carries the re-issued access token.
                 token.consumed_time = Some(now);
-                consume = Some(ConsumeAction::MarkConsumed(self.row_for(&key, &token)?));
+                consume = Some(ConsumeAction::MarkConsumed(Box::new(
+                    self.row_for(&key, &token)?,
+                )));
             }
             needs_create = true;
         }
@@ -53,7 +61,8 @@ impl RefreshTokenService {
         if client.refresh_token_expiration == TokenExpiration::Sliding {
             // Whole elapsed seconds, truncated toward zero.
             let elapsed = (now - token.creation_time).num_seconds();
-            let mut lifetime = elapsed.saturating_add(i64::from(client.sliding_refresh_token_lifetime));
+            let mut lifetime =
+                elapsed.saturating_add(i64::from(client.sliding_refresh_token_lifetime));
             let absolute = i64::from(client.absolute_refresh_token_lifetime);
             if absolute > 0 && lifetime > absolute {
                 lifetime = absolute;
@@ -69,17 +78,34 @@ impl RefreshTokenService {
         if needs_update {
             self.store.store(&self.row_for(&key, &token)?)?;
         }
-        Ok(Updated { handle: Handle::from_string(handle.to_owned()), key, rotated: false, token })
+        Ok(Updated {
+            handle: Handle::from_string(handle.to_owned()),
+            key,
+            rotated: false,
+            token,
+        })
     }
 
     /// Stores the successor, then consumes the presented token. The presented token is never
     /// consumed unless its successor is already stored, and only one concurrent request keeps
     /// a successor.
-    fn rotate(&self, handle: &str, key: &str, token: RefreshToken, client: &Client, consume: Option<ConsumeAction>) -> Result<Updated, ServiceError> {
+    fn rotate(
+        &self,
+        handle: &str,
+        key: &str,
+        token: RefreshToken,
+        client: &Client,
+        consume: Option<ConsumeAction>,
+    ) -> Result<Updated, ServiceError> {
         let new_handle = Handle::generate();
         let new_key = refresh_token_key(new_handle.as_str());
         self.store.store(&self.row_for(&new_key, &token)?)?;
-        let updated = Updated { handle: new_handle, key: new_key, rotated: true, token };
+        let updated = Updated {
+            handle: new_handle,
+            key: new_key,
+            rotated: true,
+            token,
+        };
         let Some(action) = consume else {
             return Ok(updated);
         };
@@ -89,7 +115,10 @@ impl RefreshTokenService {
                 // Another request redeemed the token between our validation and our consume.
                 // Answer exactly as a request arriving just after it would be answered: validate
                 // again (the accept-consumed policy may accept, e.g. within a grace window).
-                self.emit(Event::ConsumeLost { key: key.to_owned(), client_id: client.client_id.clone() });
+                self.emit(Event::ConsumeLost {
+                    key: key.to_owned(),
+                    client_id: client.client_id.clone(),
+                });
                 match self.validate(handle, client) {
                     Ok(_) => Ok(updated),
                     Err(e) => {

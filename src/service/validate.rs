@@ -60,11 +60,17 @@ impl RefreshTokenService {
         let active = self
             .profile
             .is_active(&token.subject, client)
-            .map_err(|e| ServiceError::HookFailed { hook: "is_active", message: e.0 })?;
+            .map_err(|e| ServiceError::HookFailed {
+                hook: "is_active",
+                message: e.0,
+            })?;
         if !active {
             return Err(ServiceError::rejected(Reason::SubjectInactive));
         }
-        Ok(Validated { key: loaded.key, token })
+        Ok(Validated {
+            key: loaded.key,
+            token,
+        })
     }
 
     fn accept_consumed(
@@ -92,9 +98,19 @@ impl RefreshTokenService {
                 Ok(false)
             }
             AcceptConsumedPolicy::Host(hook) => {
-                let ctx = ConsumedContext { service: self, client, key, token, consumed_time, now };
+                let ctx = ConsumedContext {
+                    service: self,
+                    client,
+                    key,
+                    token,
+                    consumed_time,
+                    now,
+                };
                 hook.accept_consumed(&ctx)
-                    .map_err(|e| ServiceError::HookFailed { hook: "accept_consumed", message: e.0 })
+                    .map_err(|e| ServiceError::HookFailed {
+                        hook: "accept_consumed",
+                        message: e.0,
+                    })
             }
         }
     }
@@ -102,7 +118,11 @@ impl RefreshTokenService {
     /// Removes every refresh token of a subject and client (`RemoveRefreshTokensAsync`), and
     /// returns how many rows went. A blank subject removes nothing: it would widen the filter
     /// to the whole client.
-    pub fn remove_refresh_tokens(&self, subject_id: &str, client_id: &str) -> Result<u64, ServiceError> {
+    pub fn remove_refresh_tokens(
+        &self,
+        subject_id: &str,
+        client_id: &str,
+    ) -> Result<u64, ServiceError> {
         if subject_id.trim().is_empty() || client_id.trim().is_empty() {
             return Ok(0);
         }

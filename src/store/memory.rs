@@ -24,7 +24,9 @@ impl Default for MemoryStore {
 
 impl MemoryStore {
     pub fn new() -> Self {
-        Self { shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect() }
+        Self {
+            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+        }
     }
 
     fn shard(&self, key: &str) -> &RwLock<HashMap<String, PersistedGrant>> {
@@ -47,13 +49,22 @@ impl MemoryStore {
 
     /// Every row, ordered by key: for tests that compare the whole stored state.
     pub fn snapshot(&self) -> Vec<PersistedGrant> {
-        let mut rows: Vec<PersistedGrant> = self.shards.iter().flat_map(|s| s.read().values().cloned().collect::<Vec<_>>()).collect();
+        let mut rows: Vec<PersistedGrant> = self
+            .shards
+            .iter()
+            .flat_map(|s| s.read().values().cloned().collect::<Vec<_>>())
+            .collect();
         rows.sort_by(|a, b| a.key.cmp(&b.key));
         rows
     }
 
     /// Removes up to `batch` rows for which `due` gives a time before `limit`, oldest first.
-    fn remove_oldest(&self, batch: usize, limit: DateTime<Utc>, due: fn(&PersistedGrant) -> Option<DateTime<Utc>>) -> u64 {
+    fn remove_oldest(
+        &self,
+        batch: usize,
+        limit: DateTime<Utc>,
+        due: fn(&PersistedGrant) -> Option<DateTime<Utc>>,
+    ) -> u64 {
         let mut candidates: Vec<(DateTime<Utc>, String)> = Vec::new();
         for shard in &self.shards {
             for row in shard.read().values() {
@@ -83,7 +94,9 @@ impl GrantStore for MemoryStore {
     }
 
     fn store(&self, grant: &PersistedGrant) -> Result<(), StoreError> {
-        self.shard(&grant.key).write().insert(grant.key.clone(), grant.clone());
+        self.shard(&grant.key)
+            .write()
+            .insert(grant.key.clone(), grant.clone());
         Ok(())
     }
 
@@ -126,7 +139,7 @@ impl GrantStore for MemoryStore {
                 if existing.consumed_time.is_some() {
                     return Ok(ConsumeOutcome::AlreadyConsumed);
                 }
-                *existing = row.clone();
+                *existing = (**row).clone();
             }
         }
         Ok(ConsumeOutcome::Won)

@@ -42,7 +42,7 @@ pub enum ConsumeAction {
     Delete,
     /// Replace the row with this one (ConsumedTime set) if the stored row's ConsumedTime is
     /// still null.
-    MarkConsumed(PersistedGrant),
+    MarkConsumed(Box<PersistedGrant>),
 }
 
 /// Who won a conditional consume.

@@ -28,9 +28,9 @@ pub(super) fn upgrade(
         .ok_or_else(|| DecodeError::Malformed("a version-4 access token has no ClientId".into()))?;
     let mut subject_claims: Vec<Claim> = vec![Claim::new("sub", sub)];
     for c in &access_token.claims {
-        let duplicate = subject_claims
-            .iter()
-            .any(|s| s.claim_type == c.claim_type && s.value == c.value && s.value_type == c.value_type);
+        let duplicate = subject_claims.iter().any(|s| {
+            s.claim_type == c.claim_type && s.value == c.value && s.value_type == c.value_type
+        });
         if !duplicate {
             subject_claims.push(c.clone());
         }
@@ -43,7 +43,10 @@ pub(super) fn upgrade(
         authorized_scopes: access_token.scopes(),
         description: access_token.description.clone(),
         access_tokens: vec![(String::new(), access_token)],
-        subject: Subject { authentication_type: Some("Duende.IdentityServer".into()), claims: subject_claims },
+        subject: Subject {
+            authentication_type: Some("Duende.IdentityServer".into()),
+            claims: subject_claims,
+        },
         version: 5,
         client_id,
         session_id: None,

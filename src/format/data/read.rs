@@ -43,7 +43,9 @@ pub fn decode(data: &str, protector: Option<&dyn PayloadProtector>) -> Result<Re
     };
     let version = match outer.get("PersistentGrantDataContainerVersion") {
         None | Some(Value::Null) => 0,
-        Some(v) => v.as_i64().ok_or_else(|| bad("container version is not an integer"))?,
+        Some(v) => v
+            .as_i64()
+            .ok_or_else(|| bad("container version is not an integer"))?,
     };
     match version {
         0 => refresh_token(&outer),
@@ -74,7 +76,9 @@ pub fn decode(data: &str, protector: Option<&dyn PayloadProtector>) -> Result<Re
                 Err(e) => Err(bad(format!("payload is not JSON ({e})"))),
             }
         }
-        n => Err(bad(format!("Invalid version in persisted grant data: '{n}'."))),
+        n => Err(bad(format!(
+            "Invalid version in persisted grant data: '{n}'."
+        ))),
     }
 }
 
@@ -97,7 +101,10 @@ fn req_str(obj: &Map<String, Value>, name: &str) -> Result<String> {
 fn opt_int(obj: &Map<String, Value>, name: &str) -> Result<Option<i64>> {
     match opt(obj, name) {
         None => Ok(None),
-        Some(v) => v.as_i64().map(Some).ok_or_else(|| bad(format!("{name} is not an integer"))),
+        Some(v) => v
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| bad(format!("{name} is not an integer"))),
     }
 }
 
@@ -109,7 +116,9 @@ fn req_i32(obj: &Map<String, Value>, name: &str) -> Result<i32> {
 fn opt_date(obj: &Map<String, Value>, name: &str) -> Result<Option<DateTime<Utc>>> {
     match opt_str(obj, name)? {
         None => Ok(None),
-        Some(s) => datetime::parse(&s).map(Some).ok_or_else(|| bad(format!("{name} is not a date"))),
+        Some(s) => datetime::parse(&s)
+            .map(Some)
+            .ok_or_else(|| bad(format!("{name} is not a date"))),
     }
 }
 
@@ -122,7 +131,11 @@ fn opt_strings(obj: &Map<String, Value>, name: &str) -> Result<Option<Vec<String
         None => Ok(None),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| bad(format!("{name} holds a non-string"))))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| bad(format!("{name} holds a non-string")))
+            })
             .collect::<Result<Vec<_>>>()
             .map(Some),
         Some(_) => Err(bad(format!("{name} is not an array"))),
@@ -130,12 +143,17 @@ fn opt_strings(obj: &Map<String, Value>, name: &str) -> Result<Option<Vec<String
 }
 
 fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>> {
-    v.as_object().ok_or_else(|| bad(format!("{what} is not an object")))
+    v.as_object()
+        .ok_or_else(|| bad(format!("{what} is not an object")))
 }
 
 fn claims(obj: &Map<String, Value>, name: &str) -> Result<Vec<Claim>> {
-    let Some(v) = opt(obj, name) else { return Ok(Vec::new()) };
-    let items = v.as_array().ok_or_else(|| bad(format!("{name} is not an array")))?;
+    let Some(v) = opt(obj, name) else {
+        return Ok(Vec::new());
+    };
+    let items = v
+        .as_array()
+        .ok_or_else(|| bad(format!("{name} is not an array")))?;
     items
         .iter()
         .map(|item| {
@@ -159,14 +177,26 @@ fn extras(obj: &Map<String, Value>, known: &[&str]) -> Vec<(String, Value)> {
 }
 
 const TOKEN_FIELDS: &[&str] = &[
-    "AllowedSigningAlgorithms", "Confirmation", "Audiences", "Issuer", "CreationTime", "Lifetime", "Type",
-    "ClientId", "AccessTokenType", "Description", "IncludeJwtId", "Claims", "Version",
+    "AllowedSigningAlgorithms",
+    "Confirmation",
+    "Audiences",
+    "Issuer",
+    "CreationTime",
+    "Lifetime",
+    "Type",
+    "ClientId",
+    "AccessTokenType",
+    "Description",
+    "IncludeJwtId",
+    "Claims",
+    "Version",
 ];
 
 pub(super) fn token(v: &Value) -> Result<Token> {
     let obj = object(v, "an access token")?;
     Ok(Token {
-        allowed_signing_algorithms: opt_strings(obj, "AllowedSigningAlgorithms")?.unwrap_or_default(),
+        allowed_signing_algorithms: opt_strings(obj, "AllowedSigningAlgorithms")?
+            .unwrap_or_default(),
         confirmation: opt_str(obj, "Confirmation")?,
         audiences: opt_strings(obj, "Audiences")?.unwrap_or_default(),
         issuer: opt_str(obj, "Issuer")?,
@@ -188,8 +218,19 @@ pub(super) fn token(v: &Value) -> Result<Token> {
 }
 
 const REFRESH_TOKEN_FIELDS: &[&str] = &[
-    "CreationTime", "Lifetime", "ConsumedTime", "AccessToken", "AccessTokens", "Subject", "Version", "ClientId",
-    "SessionId", "Description", "AuthorizedScopes", "AuthorizedResourceIndicators", "ProofType",
+    "CreationTime",
+    "Lifetime",
+    "ConsumedTime",
+    "AccessToken",
+    "AccessTokens",
+    "Subject",
+    "Version",
+    "ClientId",
+    "SessionId",
+    "Description",
+    "AuthorizedScopes",
+    "AuthorizedResourceIndicators",
+    "ProofType",
 ];
 
 fn refresh_token(obj: &Map<String, Value>) -> Result<RefreshToken> {
@@ -212,8 +253,14 @@ fn refresh_token(obj: &Map<String, Value>) -> Result<RefreshToken> {
             .collect::<Result<Vec<_>>>()?,
     };
     let subject = {
-        let s = object(opt(obj, "Subject").ok_or_else(|| bad("Subject is missing"))?, "Subject")?;
-        Subject { authentication_type: opt_str(s, "AuthenticationType")?, claims: claims(s, "Claims")? }
+        let s = object(
+            opt(obj, "Subject").ok_or_else(|| bad("Subject is missing"))?,
+            "Subject",
+        )?;
+        Subject {
+            authentication_type: opt_str(s, "AuthenticationType")?,
+            claims: claims(s, "Claims")?,
+        }
     };
     Ok(RefreshToken {
         creation_time: req_date(obj, "CreationTime")?,

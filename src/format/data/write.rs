@@ -93,7 +93,10 @@ pub fn encode_inner(t: &RefreshToken) -> String {
 
 /// The full `Data` column: envelope version 1 around the inner JSON, protected when a
 /// protector is given.
-pub fn encode(t: &RefreshToken, protector: Option<&dyn PayloadProtector>) -> Result<String, ProtectorError> {
+pub fn encode(
+    t: &RefreshToken,
+    protector: Option<&dyn PayloadProtector>,
+) -> Result<String, ProtectorError> {
     let inner = encode_inner(t);
     let (protected, payload) = match protector {
         Some(p) => (true, p.protect(&inner)?),

@@ -21,7 +21,10 @@ pub struct FaultyStore {
 
 impl FaultyStore {
     pub fn new(inner: Arc<dyn GrantStore>) -> Self {
-        Self { inner, plan: Mutex::new(Vec::new()) }
+        Self {
+            inner,
+            plan: Mutex::new(Vec::new()),
+        }
     }
 
     pub fn fail(&self, kind: Option<Kind>, times: u32) {
@@ -33,7 +36,9 @@ impl FaultyStore {
         for (k, left) in plan.iter_mut() {
             if *left > 0 && k.is_none_or(|k| k == kind) {
                 *left -= 1;
-                return Err(StoreError::Unavailable(format!("injected {kind:?} failure")));
+                return Err(StoreError::Unavailable(format!(
+                    "injected {kind:?} failure"
+                )));
             }
         }
         Ok(())

@@ -16,8 +16,14 @@ pub struct Fields<'a> {
 impl<'a> Fields<'a> {
     pub fn new(what: impl Into<String>, v: &'a Value) -> Res<Self> {
         let what = what.into();
-        let obj = v.as_object().ok_or_else(|| format!("{what} is not an object"))?;
-        Ok(Self { what, obj, used: RefCell::new(BTreeSet::new()) })
+        let obj = v
+            .as_object()
+            .ok_or_else(|| format!("{what} is not an object"))?;
+        Ok(Self {
+            what,
+            obj,
+            used: RefCell::new(BTreeSet::new()),
+        })
     }
 
     pub fn get(&self, name: &'a str) -> Option<&'a Value> {
@@ -30,7 +36,8 @@ impl<'a> Fields<'a> {
     }
 
     pub fn req(&self, name: &'a str) -> Res<&'a Value> {
-        self.get(name).ok_or_else(|| format!("{}: missing field '{name}'", self.what))
+        self.get(name)
+            .ok_or_else(|| format!("{}: missing field '{name}'", self.what))
     }
 
     pub fn str(&self, name: &'a str) -> Res<Option<&'a str>> {
@@ -42,7 +49,8 @@ impl<'a> Fields<'a> {
     }
 
     pub fn req_str(&self, name: &'a str) -> Res<&'a str> {
-        self.str(name)?.ok_or_else(|| format!("{}: missing field '{name}'", self.what))
+        self.str(name)?
+            .ok_or_else(|| format!("{}: missing field '{name}'", self.what))
     }
 
     pub fn bool(&self, name: &'a str) -> Res<Option<bool>> {
@@ -56,14 +64,20 @@ impl<'a> Fields<'a> {
     pub fn int(&self, name: &'a str) -> Res<Option<i64>> {
         match self.get(name) {
             None => Ok(None),
-            Some(v) => v.as_i64().map(Some).ok_or_else(|| format!("{}: '{name}' must be an integer", self.what)),
+            Some(v) => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| format!("{}: '{name}' must be an integer", self.what)),
         }
     }
 
     pub fn num(&self, name: &'a str) -> Res<Option<f64>> {
         match self.get(name) {
             None => Ok(None),
-            Some(v) => v.as_f64().map(Some).ok_or_else(|| format!("{}: '{name}' must be a number", self.what)),
+            Some(v) => v
+                .as_f64()
+                .map(Some)
+                .ok_or_else(|| format!("{}: '{name}' must be a number", self.what)),
         }
     }
 
@@ -72,7 +86,11 @@ impl<'a> Fields<'a> {
             None => Ok(None),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| format!("{}: '{name}' must hold strings", self.what)))
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| format!("{}: '{name}' must hold strings", self.what))
+                })
                 .collect::<Res<Vec<_>>>()
                 .map(Some),
             Some(_) => Err(format!("{}: '{name}' must be an array", self.what)),

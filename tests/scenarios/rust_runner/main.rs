@@ -24,7 +24,10 @@ use world::{apply_client_settings, parse_options, parse_time, ActiveMap, World};
 fn build_world(store_kind: &str, fields: &Fields<'_>) -> Res<World> {
     let start = parse_time(fields.req_str("start")?)?;
     let (options, policy) = parse_options(fields.get("options"))?;
-    let (inner, snapshot): (Arc<dyn refresh_token_core::GrantStore>, Box<dyn Fn() -> Vec<_>>) = match store_kind {
+    let (inner, snapshot): (
+        Arc<dyn refresh_token_core::GrantStore>,
+        Box<dyn Fn() -> Vec<_>>,
+    ) = match store_kind {
         "memory" => {
             let m = Arc::new(MemoryStore::new());
             let m2 = m.clone();
@@ -51,12 +54,24 @@ fn build_world(store_kind: &str, fields: &Fields<'_>) -> Res<World> {
             clients.insert(id.clone(), client);
         }
     }
-    Ok(World { clock, inner, snapshot, faults, active, service, clients, names: HashMap::new() })
+    Ok(World {
+        clock,
+        inner,
+        snapshot,
+        faults,
+        active,
+        service,
+        clients,
+        names: HashMap::new(),
+    })
 }
 
 /// Runs one file; the scenario's name (or the file name) and the failure, if any.
 fn run_file(path: &Path, store_kind: &str) -> (String, Option<String>) {
-    let fallback = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let fallback = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => return (fallback, Some(format!("cannot read: {e}"))),
@@ -65,7 +80,11 @@ fn run_file(path: &Path, store_kind: &str) -> (String, Option<String>) {
         Ok(v) => v,
         Err(e) => return (fallback, Some(format!("not valid JSON: {e}"))),
     };
-    let name = doc.get("scenario").and_then(Value::as_str).map(str::to_owned).unwrap_or(fallback);
+    let name = doc
+        .get("scenario")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or(fallback);
     (name, run_doc(&doc, store_kind).err())
 }
 
@@ -74,14 +93,25 @@ fn run_doc(doc: &Value, store_kind: &str) -> Res<()> {
     f.req_str("scenario")?;
     f.str("about")?;
     let mut world = build_world(store_kind, &f)?;
-    let steps = f.req("steps")?.as_array().ok_or("'steps' must be an array")?;
+    let steps = f
+        .req("steps")?
+        .as_array()
+        .ok_or("'steps' must be an array")?;
     f.finish()?;
     for (i, step) in steps.iter().enumerate() {
-        let op = step.get("op").and_then(Value::as_str).unwrap_or("?").to_owned();
+        let op = step
+            .get("op")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_owned();
         let before = (world.snapshot)();
-        let retryable_failure = steps::run_step(&mut world, step).map_err(|m| format!("step {} ({op}): {m}", i + 1))?;
+        let retryable_failure =
+            steps::run_step(&mut world, step).map_err(|m| format!("step {} ({op}): {m}", i + 1))?;
         if retryable_failure && (world.snapshot)() != before {
-            return Err(format!("step {} ({op}): failed on storage but changed the stored state", i + 1));
+            return Err(format!(
+                "step {} ({op}): failed on storage but changed the stored state",
+                i + 1
+            ));
         }
     }
     Ok(())

@@ -11,7 +11,10 @@ use crate::world::{apply_client_settings, parse_time, World};
 
 /// What an operation produced, for the expectation checks.
 enum Outcome {
-    Token { token: RefreshToken, handle: Option<String> },
+    Token {
+        token: Box<RefreshToken>,
+        handle: Option<String>,
+    },
     Failed(ServiceError),
 }
 
@@ -32,7 +35,10 @@ fn opt_str_or_null<'a>(f: &Fields<'a>, name: &'a str) -> Res<Option<Option<Strin
     }
 }
 
-fn opt_time_or_null<'a>(f: &Fields<'a>, name: &'a str) -> Res<Option<Option<chrono::DateTime<chrono::Utc>>>> {
+fn opt_time_or_null<'a>(
+    f: &Fields<'a>,
+    name: &'a str,
+) -> Res<Option<Option<chrono::DateTime<chrono::Utc>>>> {
     Ok(match opt_str_or_null(f, name)? {
         None => None,
         Some(None) => Some(None),
@@ -62,13 +68,26 @@ fn check_outcome(f: &Fields<'_>, outcome: &Outcome, presented: Option<&str>, op:
             expect_eq("error", Some(want), err.map(|e| e.error_code()))?;
         }
         if let Some(want) = f.str("reason")? {
-            expect_eq("reason", Some(want), err.and_then(|e| e.reason()).map(|r| r.as_str()))?;
+            expect_eq(
+                "reason",
+                Some(want),
+                err.and_then(|e| e.reason()).map(|r| r.as_str()),
+            )?;
         }
         if let Some(want) = f.bool("retryable")? {
             expect_eq("retryable", want, err.is_some_and(|e| e.is_retryable()))?;
         }
     }
-    let token_fields = ["subject", "client", "session_id", "scopes", "lifetime", "expires_at", "handle", "length"];
+    let token_fields = [
+        "subject",
+        "client",
+        "session_id",
+        "scopes",
+        "lifetime",
+        "expires_at",
+        "handle",
+        "length",
+    ];
     if !token_fields.iter().any(|n| f.has(n)) {
         return Ok(());
     }
@@ -101,16 +120,28 @@ fn check_outcome(f: &Fields<'_>, outcome: &Outcome, presented: Option<&str>, op:
             let got = handle.as_deref();
             let same = got == presented;
             match want {
-                "same" if !same => return Err("handle: expected the same handle, got a new one".into()),
-                "new" if same => return Err("handle: expected a new handle, got the same one".into()),
+                "same" if !same => {
+                    return Err("handle: expected the same handle, got a new one".into())
+                }
+                "new" if same => {
+                    return Err("handle: expected a new handle, got the same one".into())
+                }
                 "same" | "new" => {}
-                other => return Err(format!("expect.handle must be \"same\" or \"new\", not '{other}'")),
+                other => {
+                    return Err(format!(
+                        "expect.handle must be \"same\" or \"new\", not '{other}'"
+                    ))
+                }
             }
         }
     }
     if op == "create" || op == "refresh" {
         if let Some(want) = f.int("length")? {
-            expect_eq("length", want, handle.as_deref().map_or(0, |h| h.chars().count() as i64))?;
+            expect_eq(
+                "length",
+                want,
+                handle.as_deref().map_or(0, |h| h.chars().count() as i64),
+            )?;
         }
     }
     Ok(())
@@ -118,7 +149,8 @@ fn check_outcome(f: &Fields<'_>, outcome: &Outcome, presented: Option<&str>, op:
 
 /// The unprotected payload of a row's Data, as JSON.
 fn payload_json(row: &PersistedGrant) -> Res<Value> {
-    let outer: Value = serde_json::from_str(&row.data).map_err(|e| format!("Data is not JSON: {e}"))?;
+    let outer: Value =
+        serde_json::from_str(&row.data).map_err(|e| format!("Data is not JSON: {e}"))?;
     match outer.get("Payload").and_then(Value::as_str) {
         Some(p) => serde_json::from_str(p).map_err(|e| format!("Payload is not JSON: {e}")),
         None => Ok(outer),
@@ -130,7 +162,9 @@ fn contains(want: &Value, got: &Value, path: &str) -> Res<()> {
     match (want, got) {
         (Value::Object(w), Value::Object(g)) => {
             for (k, wv) in w {
-                let gv = g.get(k).ok_or_else(|| format!("data: {path}.{k} is missing"))?;
+                let gv = g
+                    .get(k)
+                    .ok_or_else(|| format!("data: {path}.{k} is missing"))?;
                 contains(wv, gv, &format!("{path}.{k}"))?;
             }
             Ok(())
@@ -141,14 +175,17 @@ fn contains(want: &Value, got: &Value, path: &str) -> Res<()> {
 }
 
 fn no_expect_fields(f: &Fields<'_>, op: &str) -> Res<()> {
-    f.finish().map_err(|e| format!("{e} (not an expectation of {op})"))
+    f.finish()
+        .map_err(|e| format!("{e} (not an expectation of {op})"))
 }
 
 fn build_create(w: &World, s: &Fields<'_>, client_id: &str) -> Res<CreateRequest> {
     let client = w.client(client_id);
     let subject_id = s.req_str("subject")?;
     let session_id = s.str("session_id")?.map(str::to_owned);
-    let scopes = s.strings("scopes")?.ok_or("create: missing field 'scopes'")?;
+    let scopes = s
+        .strings("scopes")?
+        .ok_or("create: missing field 'scopes'")?;
     let mut extra = Vec::new();
     if let Some(Value::Array(items)) = s.get("claims") {
         for item in items {
@@ -162,7 +199,8 @@ fn build_create(w: &World, s: &Fields<'_>, client_id: &str) -> Res<CreateRequest
     let now = w.service.now();
     let mut at = Token::new(client_id, now, client.access_token_lifetime);
     at.claims.push(Claim::new("client_id", client_id));
-    at.claims.extend(scopes.iter().map(|sc| Claim::new("scope", sc.clone())));
+    at.claims
+        .extend(scopes.iter().map(|sc| Claim::new("scope", sc.clone())));
     at.claims.push(Claim::new("sub", subject_id));
     if let Some(sid) = &session_id {
         at.claims.push(Claim::new("sid", sid.clone()));
@@ -197,8 +235,12 @@ pub fn run_step(w: &mut World, step: &Value) -> Res<bool> {
             let name = s.req_str("as")?;
             let outcome = match w.service.create(&w.client(client_id), request) {
                 Ok(created) => {
-                    w.names.insert(name.to_owned(), created.handle.as_str().to_owned());
-                    Outcome::Token { token: created.token, handle: Some(created.handle.as_str().to_owned()) }
+                    w.names
+                        .insert(name.to_owned(), created.handle.as_str().to_owned());
+                    Outcome::Token {
+                        token: Box::new(created.token),
+                        handle: Some(created.handle.as_str().to_owned()),
+                    }
                 }
                 Err(err) => {
                     retryable_failure = err.is_retryable();
@@ -216,16 +258,29 @@ pub fn run_step(w: &mut World, step: &Value) -> Res<bool> {
             let handle = w.token(s.req("token")?)?;
             let outcome = if op == "validate" {
                 match w.service.validate(&handle, &client) {
-                    Ok(v) => Outcome::Token { token: v.token, handle: None },
+                    Ok(v) => Outcome::Token {
+                        token: Box::new(v.token),
+                        handle: None,
+                    },
                     Err(err) => Outcome::Failed(err),
                 }
             } else {
-                match w.service.refresh(&client, RefreshRequest { handle: handle.clone(), ..Default::default() }) {
+                match w.service.refresh(
+                    &client,
+                    RefreshRequest {
+                        handle: handle.clone(),
+                        ..Default::default()
+                    },
+                ) {
                     Ok(r) => {
                         if let Some(name) = s.str("as")? {
-                            w.names.insert(name.to_owned(), r.handle.as_str().to_owned());
+                            w.names
+                                .insert(name.to_owned(), r.handle.as_str().to_owned());
                         }
-                        Outcome::Token { token: r.token, handle: Some(r.handle.as_str().to_owned()) }
+                        Outcome::Token {
+                            token: Box::new(r.token),
+                            handle: Some(r.handle.as_str().to_owned()),
+                        }
                     }
                     Err(err) => {
                         s.str("as")?;
@@ -239,7 +294,9 @@ pub fn run_step(w: &mut World, step: &Value) -> Res<bool> {
             check_outcome(&e, &outcome, Some(&handle), op)?;
         }
         "advance" => {
-            let secs = s.num("seconds")?.ok_or("advance: missing field 'seconds'")?;
+            let secs = s
+                .num("seconds")?
+                .ok_or("advance: missing field 'seconds'")?;
             w.clock.advance(secs);
         }
         "revoke" => {
@@ -256,7 +313,11 @@ pub fn run_step(w: &mut World, step: &Value) -> Res<bool> {
                 })?;
             }
             if let Some(want) = e.str("error")? {
-                expect_eq("error", Some(want), result.as_ref().err().map(|x| x.error_code()))?;
+                expect_eq(
+                    "error",
+                    Some(want),
+                    result.as_ref().err().map(|x| x.error_code()),
+                )?;
             }
             if let Some(want) = e.bool("retryable")? {
                 expect_eq("retryable", want, retryable_failure)?;
@@ -268,20 +329,38 @@ pub fn run_step(w: &mut World, step: &Value) -> Res<bool> {
                 retryable_failure = err.is_retryable();
             }
             if let Some(want) = e.int("removed")? {
-                let report = result.as_ref().map_err(|err| format!("cleanup failed: {err}"))?;
+                let report = result
+                    .as_ref()
+                    .map_err(|err| format!("cleanup failed: {err}"))?;
                 expect_eq("removed", want as u64, report.total())?;
             }
             if let Some(want) = e.str("error")? {
-                expect_eq("error", Some(want), result.as_ref().err().map(|x| x.error_code()))?;
+                expect_eq(
+                    "error",
+                    Some(want),
+                    result.as_ref().err().map(|x| x.error_code()),
+                )?;
             }
         }
         "inspect" => {
             let handle = w.token(s.req("token")?)?;
-            let row = w.inner.get(&refresh_token_key(&handle)).map_err(|e| e.to_string())?;
+            let row = w
+                .inner
+                .get(&refresh_token_key(&handle))
+                .map_err(|e| e.to_string())?;
             if let Some(want) = e.bool("stored")? {
                 expect_eq("stored", want, row.is_some())?;
             }
-            let fields = ["consumed_time", "creation_time", "expiration", "type", "subject_id", "client_id", "session_id", "data"];
+            let fields = [
+                "consumed_time",
+                "creation_time",
+                "expiration",
+                "type",
+                "subject_id",
+                "client_id",
+                "session_id",
+                "data",
+            ];
             if fields.iter().any(|n| e.has(n)) {
                 let row = row.ok_or("inspect: no stored row")?;
                 if let Some(want) = opt_time_or_null(&e, "consumed_time")? {
@@ -320,7 +399,10 @@ pub fn run_step(w: &mut World, step: &Value) -> Res<bool> {
                 ..Default::default()
             };
             f.finish()?;
-            let rows = w.inner.get_all(&filter).map_err(|e| format!("count: {e}"))?;
+            let rows = w
+                .inner
+                .get_all(&filter)
+                .map_err(|e| format!("count: {e}"))?;
             if let Some(want) = e.int("rows")? {
                 expect_eq("rows", want as usize, rows.len())?;
             }
@@ -333,7 +415,9 @@ pub fn run_step(w: &mut World, step: &Value) -> Res<bool> {
         }
         "set_active" => {
             let sub = s.req_str("subject")?;
-            let active = s.bool("active")?.ok_or("set_active: missing field 'active'")?;
+            let active = s
+                .bool("active")?
+                .ok_or("set_active: missing field 'active'")?;
             w.active.0.lock().insert(sub.to_owned(), active);
         }
         "fail_store" => {
@@ -345,7 +429,10 @@ pub fn run_step(w: &mut World, step: &Value) -> Res<bool> {
                 other => return Err(format!("fail_store: unknown operation '{other}'")),
             };
             let times = s.int("times")?.ok_or("fail_store: missing field 'times'")?;
-            w.faults.fail(kind, u32::try_from(times).map_err(|_| "fail_store: bad 'times'")?);
+            w.faults.fail(
+                kind,
+                u32::try_from(times).map_err(|_| "fail_store: bad 'times'")?,
+            );
         }
         "import" => {
             let r = Fields::new("import.row", s.req("row")?)?;

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use refresh_token_core::model::{Client, Subject, TokenExpiration, TokenUsage};
-use refresh_token_core::service::{AcceptConsumedHook, AcceptConsumedPolicy, ConsumedContext, HookError, ProfileService};
+use refresh_token_core::service::{
+    AcceptConsumedHook, AcceptConsumedPolicy, ConsumedContext, HookError, ProfileService,
+};
 use refresh_token_core::store::GrantStore;
 use refresh_token_core::{ManualClock, RefreshTokenService, ServiceOptions};
 use serde_json::Value;
@@ -58,7 +60,9 @@ pub struct World {
 }
 
 pub fn parse_time(v: &str) -> Res<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc)).map_err(|_| format!("'{v}' is not an RFC 3339 time"))
+    DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("'{v}' is not an RFC 3339 time"))
 }
 
 /// Applies the fields of a `clients` entry (or `set_client` settings) to a client.
@@ -78,11 +82,17 @@ pub fn apply_client_settings(client: &mut Client, v: &Value, what: &str) -> Res<
         client.refresh_token_expiration = match e {
             "Absolute" => TokenExpiration::Absolute,
             "Sliding" => TokenExpiration::Sliding,
-            other => return Err(format!("{what}: unknown refresh_token_expiration '{other}'")),
+            other => {
+                return Err(format!(
+                    "{what}: unknown refresh_token_expiration '{other}'"
+                ))
+            }
         };
     }
     let int32 = |name: &'static str| -> Res<Option<i32>> {
-        f.int(name)?.map(|n| i32::try_from(n).map_err(|_| format!("{what}: '{name}' out of range"))).transpose()
+        f.int(name)?
+            .map(|n| i32::try_from(n).map_err(|_| format!("{what}: '{name}' out of range")))
+            .transpose()
     };
     if let Some(n) = int32("absolute_refresh_token_lifetime")? {
         client.absolute_refresh_token_lifetime = n;
@@ -105,7 +115,9 @@ fn parse_policy(v: &Value) -> Res<AcceptConsumedPolicy> {
         "reject" => AcceptConsumedPolicy::Reject,
         "grace" => {
             let s = f.int("seconds")?.ok_or("grace policy needs 'seconds'")?;
-            AcceptConsumedPolicy::Grace { seconds: u32::try_from(s).map_err(|_| "grace seconds out of range")? }
+            AcceptConsumedPolicy::Grace {
+                seconds: u32::try_from(s).map_err(|_| "grace seconds out of range")?,
+            }
         }
         "revoke_on_replay" => AcceptConsumedPolicy::RevokeOnReplay,
         "host" => AcceptConsumedPolicy::Host(Arc::new(HostPolicy {
@@ -121,7 +133,9 @@ fn parse_policy(v: &Value) -> Res<AcceptConsumedPolicy> {
 pub fn parse_options(v: Option<&Value>) -> Res<(ServiceOptions, AcceptConsumedPolicy)> {
     let mut options = ServiceOptions::default();
     let mut policy = AcceptConsumedPolicy::Reject;
-    let Some(v) = v else { return Ok((options, policy)) };
+    let Some(v) = v else {
+        return Ok((options, policy));
+    };
     let f = Fields::new("options", v)?;
     if let Some(b) = f.bool("delete_one_time_only_refresh_tokens_on_use")? {
         options.delete_one_time_only_refresh_tokens_on_use = b;
@@ -135,7 +149,8 @@ pub fn parse_options(v: Option<&Value>) -> Res<(ServiceOptions, AcceptConsumedPo
             options.cleanup.remove_consumed_tokens = b;
         }
         if let Some(n) = c.int("consumed_token_cleanup_delay")? {
-            options.cleanup.consumed_token_cleanup_delay = u32::try_from(n).map_err(|_| "cleanup delay out of range")?;
+            options.cleanup.consumed_token_cleanup_delay =
+                u32::try_from(n).map_err(|_| "cleanup delay out of range")?;
         }
         if let Some(n) = c.int("batch_size")? {
             options.cleanup.batch_size = u32::try_from(n).map_err(|_| "batch size out of range")?;
@@ -148,13 +163,20 @@ pub fn parse_options(v: Option<&Value>) -> Res<(ServiceOptions, AcceptConsumedPo
 
 impl World {
     pub fn client(&self, id: &str) -> Client {
-        self.clients.get(id).cloned().unwrap_or_else(|| Client::new(id))
+        self.clients
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| Client::new(id))
     }
 
     /// A step's `token`: a name bound by `as`, or `{"literal": "..."}`.
     pub fn token(&self, v: &Value) -> Res<String> {
         match v {
-            Value::String(name) => self.names.get(name).cloned().ok_or_else(|| format!("no token named '{name}'")),
+            Value::String(name) => self
+                .names
+                .get(name)
+                .cloned()
+                .ok_or_else(|| format!("no token named '{name}'")),
             Value::Object(_) => {
                 let f = Fields::new("token", v)?;
                 let lit = f.req_str("literal")?.to_owned();
