@@ -1,0 +1,154 @@
+//! The full token lifecycle, narrated: issue, refresh under ReUse and OneTimeOnly, a replay
+//! refused, a grace window honoured, revocation and cleanup.
+//!
+//! Runs on the in-memory store with a manual clock, so that an hour passes in a line.
+//! `cargo run --example demo`
+
+use chrono::{TimeZone, Utc};
+use refresh_token_core::model::{Claim, Subject, Token, TokenExpiration, TokenUsage};
+use refresh_token_core::{
+    AcceptConsumedPolicy, Client, CreateRequest, ManualClock, MemoryStore, RefreshRequest,
+    RefreshTokenService, ServiceOptions,
+};
+use std::sync::Arc;
+
+/// Handles are bearer secrets: even the demo shows only the start of their persisted-grant key
+/// (the SHA-256 the store holds), never the handle itself.
+fn show(handle: &str) -> String {
+    let key = refresh_token_core::format::key::refresh_token_key(handle);
+    format!("[key {}…]", &key[..10])
+}
+
+fn request(subject: &str, client: &str) -> CreateRequest {
+    let mut at = Token::new(client, Utc::now(), 3600);
+    at.claims.push(Claim::new("sub", subject));
+    at.claims.push(Claim::new("scope", "offline_access"));
+    CreateRequest {
+        subject: Subject::new(subject),
+        session_id: Some("session-1".into()),
+        description: Some("demo device".into()),
+        authorized_scopes: vec!["openid".into(), "api".into(), "offline_access".into()],
+        authorized_resource_indicators: None,
+        proof_type: 0,
+        access_token: at,
+        requested_resource: None,
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 1, 1, 8, 0, 0).unwrap(),
+    ));
+    let store = Arc::new(MemoryStore::new());
+    let options = ServiceOptions {
+        // Keep used one-time tokens (marked consumed) so that a grace window can apply.
+        delete_one_time_only_refresh_tokens_on_use: false,
+        ..ServiceOptions::default()
+    };
+    let service = RefreshTokenService::builder(store.clone())
+        .options(options)
+        .clock(clock.clone())
+        .accept_consumed(AcceptConsumedPolicy::Grace { seconds: 30 })
+        .build()?;
+
+    let mut web = Client::new("web");
+    web.allow_offline_access = true; // ReUse + Absolute: the Duende 7 defaults.
+    let mut mobile = Client::new("mobile");
+    mobile.allow_offline_access = true;
+    mobile.refresh_token_usage = TokenUsage::OneTimeOnly;
+    mobile.refresh_token_expiration = TokenExpiration::Sliding;
+
+    println!("== ReUse client 'web' ==");
+    let t = service.create(&web, request("alice", "web"))?;
+    println!(
+        "issued {} (66 chars) to alice; lifetime {} s, expires {}",
+        show(t.handle.as_str()),
+        t.token.lifetime,
+        t.token.expires_at()
+    );
+    clock.advance(3600.0);
+    let r = service.refresh(
+        &web,
+        RefreshRequest {
+            handle: t.handle.as_str().into(),
+            ..Default::default()
+        },
+    )?;
+    println!(
+        "+1 h: refreshed; same handle: {}; nothing rewritten for ReUse + Absolute",
+        r.handle == t.handle
+    );
+
+    println!("\n== OneTimeOnly + Sliding client 'mobile' ==");
+    let m1 = service.create(&mobile, request("bob", "mobile"))?;
+    println!(
+        "issued {} to bob; lifetime {} s (sliding)",
+        show(m1.handle.as_str()),
+        m1.token.lifetime
+    );
+    clock.advance(600.0);
+    let m2 = service.refresh(
+        &mobile,
+        RefreshRequest {
+            handle: m1.handle.as_str().into(),
+            ..Default::default()
+        },
+    )?;
+    println!(
+        "+10 min: rotated to {}; lifetime slid to {} s; the old handle is now consumed",
+        show(m2.handle.as_str()),
+        m2.token.lifetime
+    );
+
+    clock.advance(10.0);
+    let retry = service.refresh(
+        &mobile,
+        RefreshRequest {
+            handle: m1.handle.as_str().into(),
+            ..Default::default()
+        },
+    )?;
+    println!("+10 s: the old handle again (a lost response retried): accepted inside the 30 s grace window -> {}", show(retry.handle.as_str()));
+
+    clock.advance(60.0);
+    match service.refresh(
+        &mobile,
+        RefreshRequest {
+            handle: m1.handle.as_str().into(),
+            ..Default::default()
+        },
+    ) {
+        Ok(_) => println!("unexpected: a replay after the grace window was accepted"),
+        Err(e) => println!(
+            "+60 s: the old handle once more: refused with {} ({})",
+            e.error_code(),
+            e.reason().map_or("", |r| r.as_str())
+        ),
+    }
+
+    println!("\n== Revocation (RFC 7009) ==");
+    let revoked = service.revoke(&mobile, retry.handle.as_str())?;
+    println!(
+        "mobile revokes {}: removed = {revoked}",
+        show(retry.handle.as_str())
+    );
+    match service.validate(retry.handle.as_str(), &mobile) {
+        Ok(_) => println!("unexpected: a revoked token still validates"),
+        Err(e) => println!(
+            "validating it now: {} ({})",
+            e.error_code(),
+            e.reason().map_or("", |r| r.as_str())
+        ),
+    }
+
+    println!("\n== Cleanup ==");
+    println!("rows before: {}", store.len());
+    clock.advance(31.0 * 24.0 * 3600.0);
+    let report = service.cleanup()?;
+    println!(
+        "+31 days: cleanup removed {} expired rows; rows left: {}",
+        report.expired_removed,
+        store.len()
+    );
+    Ok(())
+}
