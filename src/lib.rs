@@ -15,6 +15,7 @@
 //! Each layer only calls inward; the service never sees a row it did not (de)serialise itself,
 //! so every store gets byte-identical `Data`.
 
+pub mod ffi;
 pub mod format;
 pub mod model;
 pub mod service;

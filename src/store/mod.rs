@@ -82,19 +82,7 @@ pub trait GrantStore: Send + Sync {
     /// The default implementation is the reference's unconditional read-then-write, which is
     /// NOT atomic: parallel requests can both win and fork a chain. Stores override it.
     fn consume(&self, key: &str, action: &ConsumeAction) -> Result<ConsumeOutcome, StoreError> {
-        let Some(existing) = self.get(key)? else {
-            return Ok(ConsumeOutcome::NotFound);
-        };
-        match action {
-            ConsumeAction::Delete => self.remove(key)?,
-            ConsumeAction::MarkConsumed(row) => {
-                if existing.consumed_time.is_some() {
-                    return Ok(ConsumeOutcome::AlreadyConsumed);
-                }
-                self.store(row)?;
-            }
-        }
-        Ok(ConsumeOutcome::Won)
+        unconditional_consume(self, key, action)
     }
 
     /// Whether [`GrantStore::consume`] is atomic. The service reports a non-atomic store in its
@@ -110,6 +98,28 @@ pub trait GrantStore: Send + Sync {
     /// Removes up to `batch_size` rows (of any type) whose ConsumedTime is before `before`,
     /// oldest first, and returns how many.
     fn remove_consumed(&self, before: DateTime<Utc>, batch_size: usize) -> Result<u64, StoreError>;
+}
+
+/// The reference's consume: read, then delete or overwrite. Not atomic: two concurrent calls can
+/// both win. For stores that cannot do better.
+pub fn unconditional_consume<S: GrantStore + ?Sized>(
+    store: &S,
+    key: &str,
+    action: &ConsumeAction,
+) -> Result<ConsumeOutcome, StoreError> {
+    let Some(existing) = store.get(key)? else {
+        return Ok(ConsumeOutcome::NotFound);
+    };
+    match action {
+        ConsumeAction::Delete => store.remove(key)?,
+        ConsumeAction::MarkConsumed(row) => {
+            if existing.consumed_time.is_some() {
+                return Ok(ConsumeOutcome::AlreadyConsumed);
+            }
+            store.store(row)?;
+        }
+    }
+    Ok(ConsumeOutcome::Won)
 }
 
 /// Refuses an empty filter with the reference's message.

@@ -10,5 +10,5 @@ mod legacy;
 mod read;
 mod write;
 
-pub use read::{decode, DecodeError};
-pub use write::{encode, encode_inner};
+pub use read::{decode, decode_subject, decode_token, DecodeError};
+pub use write::{encode, encode_inner, encode_token};

@@ -192,6 +192,20 @@ const TOKEN_FIELDS: &[&str] = &[
     "Version",
 ];
 
+/// Reads an access-token record (Duende's `Token` JSON).
+pub fn decode_token(v: &Value) -> Result<Token> {
+    token(v)
+}
+
+/// Reads a serialised principal (`{"AuthenticationType", "Claims": [...]}`).
+pub fn decode_subject(v: &Value) -> Result<Subject> {
+    let s = object(v, "Subject")?;
+    Ok(Subject {
+        authentication_type: opt_str(s, "AuthenticationType")?,
+        claims: claims(s, "Claims")?,
+    })
+}
+
 pub(super) fn token(v: &Value) -> Result<Token> {
     let obj = object(v, "an access token")?;
     Ok(Token {

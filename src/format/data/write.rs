@@ -52,6 +52,13 @@ fn write_token(out: &mut String, t: &Token) {
     w.finish();
 }
 
+/// The JSON of one access-token record, as embedded in `AccessTokens`.
+pub fn encode_token(t: &Token) -> String {
+    let mut out = String::with_capacity(512);
+    write_token(&mut out, t);
+    out
+}
+
 /// The inner (unprotected) version-5 JSON of a refresh token.
 pub fn encode_inner(t: &RefreshToken) -> String {
     let mut out = String::with_capacity(1024);

@@ -1,0 +1,680 @@
+/*
+ * refresh-token-core: the refresh-token service of an OAuth 2.0 / OpenID Connect server, with the
+ * rules and persisted-grant formats of Duende IdentityServer's DefaultRefreshTokenService.
+ *
+ * CONVENTIONS
+ * - Every function starts with rtc_. Opaque types (rtc_service, rtc_service_builder, rtc_error,
+ *   rtc_row_sink, rtc_string_sink) are only handled through pointers the library gives out.
+ * - Fallible functions return an rtc_result and take a last argument `rtc_error **out_error`. On
+ *   failure, if out_error is not NULL, *out_error receives an error object (free it with
+ *   rtc_error_free); on success it is left untouched. Initialise it to NULL.
+ * - Outputs are written only on success. Optional outputs are marked "if not NULL".
+ * - A token that is refused is RTC_RESULT_INVALID_GRANT (or RTC_RESULT_INVALID_REQUEST):
+ *   answer the client with HTTP 400 and rtc_error_oauth_error(). Retryable failures
+ *   (rtc_error_retryable: 3xx codes) mean storage or a host callback failed: answer HTTP 503
+ *   ("temporarily_unavailable"); nothing was consumed and the client may retry.
+ * - Every export catches panics: a panic is RTC_RESULT_PANIC and the service keeps working.
+ *
+ * STRINGS
+ * - In: (const char *ptr, size_t len), UTF-8, not NUL-terminated, borrowed for the call only.
+ *   len == 0 accepts ptr == NULL. Invalid UTF-8 is RTC_RESULT_INVALID_UTF8; longer than
+ *   RTC_MAX_STRING_LEN (identifiers, handles) or RTC_MAX_JSON_LEN (JSON) is
+ *   RTC_RESULT_INPUT_TOO_LONG. In structs, rtc_str with ptr == NULL means "no value".
+ * - Out: NUL-terminated UTF-8 allocated by the library. Free only with rtc_string_free, which
+ *   wipes the bytes first (a refresh-token handle is a bearer secret). Never use free().
+ * - Static strings (rtc_version, rtc_result_name, rtc_error_oauth_error) are never freed.
+ * - rtc_error_message is valid until rtc_error_free and never contains a handle.
+ *
+ * THREADS
+ * - rtc_service is thread-safe: any rtc_service_* function may run on one service from many
+ *   threads at once. rtc_service_free must not race with any other call on that service.
+ * - rtc_service_builder is not thread-safe: configure it from one thread at a time.
+ * - Callbacks (storage and hooks) run on the thread of the rtc_service_* call that needs them,
+ *   synchronously, and may run concurrently on several threads: they must be thread-safe. The
+ *   library holds no lock while it calls them, so they may call back into the library (the
+ *   accept-consumed callback may call rtc_service_remove_refresh_tokens, for instance). A
+ *   callback must not free the service it was called for.
+ * - Finalizers (rtc_free_fn) run exactly once per successful registration, on the thread that
+ *   drops the last reference: rtc_service_free, rtc_service_builder_free, a failed
+ *   rtc_service_builder_build, or a setter replacing an earlier registration. A setter that fails
+ *   never calls the finalizer: the caller keeps its user data.
+ *
+ * OWNERSHIP IN CALLBACKS
+ * - Every pointer the library passes to a callback (keys, rows, filters, JSON, sinks) is valid
+ *   only until the callback returns. Copy what you keep.
+ * - Callbacks hand data back through sinks (rtc_row_sink_push, rtc_string_sink_set), whose
+ *   arguments are copied during the call: the host frees its own memory its own way.
+ * - Callback status: 0 (or the documented non-negative answer) on success, a negative value on
+ *   failure. An unknown answer, a row with invalid UTF-8 or a NULL required field is
+ *   RTC_RESULT_STORAGE_BAD_RESPONSE (storage) or RTC_RESULT_CALLBACK_FAILED (hooks): typed and
+ *   retryable, never a refusal of the token.
+ *
+ * STORAGE CALLBACKS (rtc_store_callbacks)
+ * - Rows are the persisted-grant rows the host already stores (Duende's PersistedGrants table).
+ *   Keys are SHA-256 hashes of the handle; the library never sends a handle to the store.
+ * - Supply `consume`: it makes "a OneTimeOnly token is redeemed at most once" hold for your store
+ *   (one conditional DELETE, or one UPDATE ... WHERE ConsumedTime IS NULL; rows affected tells who
+ *   won). Without it the library reads then writes, as the reference does, and two parallel
+ *   requests can both redeem one token.
+ *
+ * TIMES
+ * - rtc_time: 100 ns ticks since 1970-01-01T00:00:00Z (the .NET tick size); RTC_TIME_NONE = no value.
+ *
+ * JSON DOCUMENTS
+ * - Token record (out_token_json, token_json, accept-consumed callback): the version-5
+ *   RefreshToken JSON exactly as Duende stores it inside the Data column: PascalCase,
+ *   {"CreationTime","Lifetime","ConsumedTime"?,"AccessTokens":{"<resource or empty>":Token},
+ *   "Subject":{"AuthenticationType","Claims":[{"Type","Value","ValueType"?,"Issuer"?}]},"Version":5,
+ *   "ClientId","SessionId"?,"Description"?,"AuthorizedScopes":[...],"AuthorizedResourceIndicators"?,
+ *   "ProofType"?}. Dates are ISO 8601 UTC.
+ * - Token (access-token record, out_access_token_json, new_access_token_json):
+ *   {"AllowedSigningAlgorithms":[],"Confirmation"?,"Audiences":[],"Issuer"?,"CreationTime","Lifetime",
+ *   "Type":"access_token","ClientId","AccessTokenType":0|1,"Description"?,"IncludeJwtId",
+ *   "Claims":[{"Type","Value","ValueType"?}],"Version"}.
+ * - Create request (rtc_service_create): {"SubjectId":"..."} or {"Subject":{...as above...}},
+ *   and optionally "SessionId", "Description", "AuthorizedScopes":[...],
+ *   "AuthorizedResourceIndicators":[...], "ProofType" (0 none, 1 certificate, 2 DPoP),
+ *   "RequestedResource", "AccessToken" (a Token; CreationTime defaults to now, Lifetime to the
+ *   client's access-token lifetime, ClientId to the client). Unknown properties are refused.
+ * - Events (rtc_event_fn): {"type":"created"|"refreshed"|"rejected"|"consumed_token_presented"|
+ *   "replay_revoked"|"consume_lost"|"revoked"|"cleanup", ...} with persisted-grant keys, client and
+ *   subject ids, reasons and counts; never a handle.
+ *
+ * ABI: no stability is promised between versions before 1.0. Compare rtc_abi_version() with
+ * RTC_ABI_VERSION at start-up; link the exact library version you built against.
+ */
+
+
+#ifndef REFRESH_TOKEN_CORE_H
+#define REFRESH_TOKEN_CORE_H
+
+/* Generated by cbindgen from src/ffi (build.rs, cbindgen.toml). Do not edit by hand. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The library version; equal to rtc_version() and to Cargo.toml's version. */
+#define RTC_VERSION "0.1.0"
+#define RTC_VERSION_MAJOR 0
+#define RTC_VERSION_MINOR 1
+#define RTC_VERSION_PATCH 0
+/* RTC_VERSION_NUMBER = MAJOR * 10000 + MINOR * 100 + PATCH */
+#define RTC_VERSION_NUMBER (0 * 10000 + 1 * 100 + 0)
+
+/* "No value" for an rtc_time. */
+#define RTC_TIME_NONE INT64_MIN
+
+
+// The ABI version: bumped whenever a signature, struct layout or numbering changes
+// incompatibly. Bindings compare it with `rtc_abi_version()` before any other call.
+#define RTC_ABI_VERSION 1
+
+// Longest identifier or handle accepted (bytes).
+#define RTC_MAX_STRING_LEN (64 * 1024)
+
+// Longest JSON document accepted (bytes).
+#define RTC_MAX_JSON_LEN (1024 * 1024)
+
+// What an `rtc_` call did. Grouped by hundreds: 0 success, 1xx the caller's arguments,
+// 2xx the token was refused (an OAuth answer, not a fault), 3xx retryable failures of the
+// store or of a host callback, 9xx bugs.
+enum rtc_result
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // Success: every output was written.
+    RTC_RESULT_OK = 0,
+    // A required pointer argument was NULL.
+    RTC_RESULT_NULL_ARGUMENT = 100,
+    // A string argument is not valid UTF-8.
+    RTC_RESULT_INVALID_UTF8 = 101,
+    // A string argument is longer than the documented maximum.
+    RTC_RESULT_INPUT_TOO_LONG = 102,
+    // An enum value (usage, expiration, policy) is not one this version knows.
+    RTC_RESULT_INVALID_ENUM = 103,
+    // A JSON argument is not valid JSON or not of the documented shape.
+    RTC_RESULT_INVALID_JSON = 104,
+    // An argument is out of range or inconsistent (e.g. a cleanup batch size of 0).
+    RTC_RESULT_INVALID_ARGUMENT = 105,
+    // The client id names no client registered with the service.
+    RTC_RESULT_UNKNOWN_CLIENT = 106,
+    // The token was refused: OAuth `invalid_grant`. The error's reason says why.
+    RTC_RESULT_INVALID_GRANT = 200,
+    // The request was refused: OAuth `invalid_request` (e.g. an empty refresh token).
+    RTC_RESULT_INVALID_REQUEST = 201,
+    // A store callback (or the built-in store) failed. Retryable; nothing was consumed.
+    RTC_RESULT_STORAGE_UNAVAILABLE = 300,
+    // A store callback answered with something invalid (bad UTF-8, an unknown outcome).
+    // Retryable from the client's point of view; a bug in the host's store.
+    RTC_RESULT_STORAGE_BAD_RESPONSE = 301,
+    // A host callback other than the store (is-active, accept-consumed, protector) failed.
+    // Retryable.
+    RTC_RESULT_CALLBACK_FAILED = 302,
+    // The library panicked. The call had no effect on the caller's outputs; the service
+    // keeps working. Please report it.
+    RTC_RESULT_PANIC = 900,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rtc_result rtc_result;
+#else
+typedef uint32_t rtc_result;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why a token was refused (`rtc_error_reason`). `RTC_REASON_NONE` when the error is not a
+// refusal.
+enum rtc_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    RTC_REASON_NONE = 0,
+    RTC_REASON_NOT_FOUND = 1,
+    RTC_REASON_EXPIRED = 2,
+    RTC_REASON_CLIENT_MISMATCH = 3,
+    RTC_REASON_OFFLINE_ACCESS_NOT_ALLOWED = 4,
+    RTC_REASON_CONSUMED = 5,
+    RTC_REASON_SUBJECT_INACTIVE = 6,
+    RTC_REASON_MALFORMED = 7,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rtc_reason rtc_reason;
+#else
+typedef uint32_t rtc_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What a `consume` callback answers.
+enum rtc_consume_outcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // This call consumed the row.
+    RTC_CONSUME_WON = 0,
+    // The row is there but its ConsumedTime is already set.
+    RTC_CONSUME_ALREADY_CONSUMED = 1,
+    // There is no such row.
+    RTC_CONSUME_NOT_FOUND = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rtc_consume_outcome rtc_consume_outcome;
+#else
+typedef int32_t rtc_consume_outcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// `RefreshTokenUsage` values (`rtc_client.refresh_token_usage`).
+enum rtc_token_usage
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    RTC_TOKEN_USAGE_REUSE = 0,
+    RTC_TOKEN_USAGE_ONE_TIME_ONLY = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rtc_token_usage rtc_token_usage;
+#else
+typedef uint32_t rtc_token_usage;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// `RefreshTokenExpiration` values (`rtc_client.refresh_token_expiration`).
+enum rtc_token_expiration
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    RTC_TOKEN_EXPIRATION_SLIDING = 0,
+    RTC_TOKEN_EXPIRATION_ABSOLUTE = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rtc_token_expiration rtc_token_expiration;
+#else
+typedef uint32_t rtc_token_expiration;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Accept-consumed policies (`rtc_service_options.accept_consumed_policy`).
+enum rtc_accept_consumed_policy
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // Refuse consumed tokens (the reference default).
+    RTC_ACCEPT_CONSUMED_REJECT = 0,
+    // Accept while now <= ConsumedTime + grace_seconds.
+    RTC_ACCEPT_CONSUMED_GRACE = 1,
+    // Refuse, and remove every refresh token of the subject and client.
+    RTC_ACCEPT_CONSUMED_REVOKE_ON_REPLAY = 2,
+    // Ask the host's callback (`rtc_service_builder_set_accept_consumed`).
+    RTC_ACCEPT_CONSUMED_HOST = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rtc_accept_consumed_policy rtc_accept_consumed_policy;
+#else
+typedef uint32_t rtc_accept_consumed_policy;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The detail of a failed call. Created by the library only when a call fails and the caller
+// passed a non-NULL `out_error`; freed with `rtc_error_free`. Immutable: safe to read from
+// any thread.
+typedef struct rtc_error rtc_error;
+
+// Collects the rows a store callback returns. Only valid during the callback it was given to.
+typedef struct rtc_row_sink rtc_row_sink;
+
+// A refresh-token service. Thread-safe: every `rtc_service_*` function may be called on the
+// same service from any number of threads at once. Freed with `rtc_service_free`.
+typedef struct rtc_service rtc_service;
+
+// Collects the configuration of a service. Not thread-safe: configure it from one thread, then
+// `rtc_service_builder_build` it (which consumes it) or `rtc_service_builder_free` it.
+typedef struct rtc_service_builder rtc_service_builder;
+
+// Collects the text a protector callback returns. Only valid during that callback.
+typedef struct rtc_string_sink rtc_string_sink;
+
+// Service-wide options. Fill with `rtc_service_options_init`, then change fields.
+// Boolean fields are `uint8_t`: 0 is false, anything else true.
+typedef struct rtc_service_options {
+    // Default 1: delete a used OneTimeOnly token; 0 keeps it with ConsumedTime set.
+    uint8_t delete_one_time_only_refresh_tokens_on_use;
+    // Default 1: protect payloads when a protector is set.
+    uint8_t data_protect_data;
+    // Default 100: longer refresh tokens are refused (invalid_grant) before any lookup.
+    uint32_t max_handle_length;
+    // Default 0: also remove consumed rows during cleanup.
+    uint8_t remove_consumed_tokens;
+    // Default 0 seconds.
+    uint32_t consumed_token_cleanup_delay;
+    // Default 100; must be at least 1.
+    uint32_t cleanup_batch_size;
+    // An `rtc_accept_consumed_policy`; default `RTC_ACCEPT_CONSUMED_REJECT`.
+    uint32_t accept_consumed_policy;
+    // For `RTC_ACCEPT_CONSUMED_GRACE`: the window in seconds. Default 0.
+    uint32_t grace_seconds;
+} rtc_service_options;
+
+// A borrowed UTF-8 string view in a struct. `ptr == NULL` means "no value" (null); a non-NULL
+// `ptr` with `len == 0` is the empty string.
+typedef struct rtc_str {
+    const char *ptr;
+    size_t len;
+} rtc_str;
+
+// The settings of one client. Fill with `rtc_client_init`, then change fields.
+// `client_id` is borrowed: it must stay valid for the call that receives the struct.
+typedef struct rtc_client {
+    struct rtc_str client_id;
+    // Default 0.
+    uint8_t allow_offline_access;
+    // An `rtc_token_usage`; default `RTC_TOKEN_USAGE_REUSE`.
+    uint32_t refresh_token_usage;
+    // An `rtc_token_expiration`; default `RTC_TOKEN_EXPIRATION_ABSOLUTE`.
+    uint32_t refresh_token_expiration;
+    // Seconds; default 2592000.
+    int32_t absolute_refresh_token_lifetime;
+    // Seconds; default 1296000.
+    int32_t sliding_refresh_token_lifetime;
+    // Default 0.
+    uint8_t update_access_token_claims_on_refresh;
+    // Seconds; default 3600.
+    int32_t access_token_lifetime;
+} rtc_client;
+
+// 100 ns ticks since the Unix epoch, UTC. `RTC_TIME_NONE` means "no value".
+typedef int64_t rtc_time;
+
+// A persisted-grant row, as the host stores it. Strings are borrowed views (`ptr == NULL`
+// for a NULL column); times are `rtc_time` (`RTC_TIME_NONE` for NULL).
+typedef struct rtc_grant_row {
+    // The hashed key, never a handle. Required.
+    struct rtc_str key;
+    // "refresh_token", "reference_token", ... Required.
+    struct rtc_str grant_type;
+    struct rtc_str subject_id;
+    struct rtc_str session_id;
+    // Required.
+    struct rtc_str client_id;
+    struct rtc_str description;
+    // Required.
+    rtc_time creation_time;
+    rtc_time expiration;
+    rtc_time consumed_time;
+    // The serialised payload. Required.
+    struct rtc_str data;
+} rtc_grant_row;
+
+// A filter for `get_all` / `remove_all`. NULL views are "not set"; the lists may be empty
+// (`NULL`, 0). At least one field is set (the library never sends an empty filter).
+typedef struct rtc_grant_filter {
+    struct rtc_str subject_id;
+    struct rtc_str session_id;
+    struct rtc_str client_id;
+    const struct rtc_str *client_ids;
+    size_t client_ids_len;
+    struct rtc_str grant_type;
+    const struct rtc_str *grant_types;
+    size_t grant_types_len;
+} rtc_grant_filter;
+
+// The host's storage, as function pointers. Each returns a status: 0 (or, for `consume`, an
+// `rtc_consume_outcome`) on success, a negative value on failure (the library answers
+// `RTC_RESULT_STORAGE_UNAVAILABLE` and consumes nothing). See "Storage callbacks" in the header
+// comment for threads, re-entrancy and ownership.
+typedef struct rtc_store_callbacks {
+    // Required. Push the row whose key equals `key` (ordinal) into `sink`, or nothing.
+    int32_t (*get)(void *user_data, const char *key, size_t key_len, struct rtc_row_sink *sink);
+    // Required. Insert the row, or overwrite every column of the row with the same key.
+    int32_t (*store)(void *user_data, const struct rtc_grant_row *row);
+    // Required. Delete the row with this key; a missing row is success.
+    int32_t (*remove)(void *user_data, const char *key, size_t key_len);
+    // Required. Push every row matching the filter into `sink`.
+    int32_t (*get_all)(void *user_data, const struct rtc_grant_filter *filter, struct rtc_row_sink *sink);
+    // Required. Delete every row matching the filter; write how many to `out_removed`.
+    int32_t (*remove_all)(void *user_data, const struct rtc_grant_filter *filter, uint64_t *out_removed);
+    // Optional but strongly advised: the conditional consume, atomic. With `replacement` NULL:
+    // delete the row if present. Otherwise: overwrite the row with `replacement` only if the
+    // stored ConsumedTime is NULL. Return `RTC_CONSUME_WON`, `RTC_CONSUME_ALREADY_CONSUMED` or
+    // `RTC_CONSUME_NOT_FOUND`. When NULL the library reads then writes, as the reference does,
+    // and two parallel requests can both redeem one OneTimeOnly token.
+    int32_t (*consume)(void *user_data,
+                       const char *key,
+                       size_t key_len,
+                       const struct rtc_grant_row *replacement);
+    // Required. Delete up to `batch` rows whose Expiration < `now`, oldest first (NULL never);
+    // write how many (at most `batch`) to `out_removed`.
+    int32_t (*remove_expired)(void *user_data, rtc_time now, size_t batch, uint64_t *out_removed);
+    // Required. Delete up to `batch` rows whose ConsumedTime < `before`, oldest first; write how
+    // many (at most `batch`) to `out_removed`.
+    int32_t (*remove_consumed)(void *user_data, rtc_time before, size_t batch, uint64_t *out_removed);
+} rtc_store_callbacks;
+
+// A finalizer for host user data: called exactly once, on the thread that drops the last
+// reference (the one calling `rtc_service_free` or `rtc_service_builder_free`, or replacing
+// a callback).
+typedef void (*rtc_free_fn)(void *user_data);
+
+// Returns "now" as an `rtc_time`. A value outside the representable range falls back to the
+// system clock.
+typedef rtc_time (*rtc_clock_fn)(void *user_data);
+
+// Is the subject still active (`IProfileService.IsActiveAsync`, caller
+// "RefreshTokenValidation")? Return 1 for active, 0 for inactive, a negative value on failure
+// (the call answers `RTC_RESULT_CALLBACK_FAILED`). The views are valid during the call only.
+typedef int32_t (*rtc_is_active_fn)(void *user_data,
+                                    const char *subject_id,
+                                    size_t subject_id_len,
+                                    const char *client_id,
+                                    size_t client_id_len);
+
+// Should this consumed token be accepted (`AcceptConsumedTokenAsync`)? `token_json` is the
+// token record (version-5 JSON, as in the Data column). Return 1 to accept, 0 to refuse, a
+// negative value on failure. It may call back into the service (for example
+// `rtc_service_remove_refresh_tokens` to revoke on replay): no lock is held.
+typedef int32_t (*rtc_accept_consumed_fn)(void *user_data,
+                                          const char *client_id,
+                                          size_t client_id_len,
+                                          const char *token_json,
+                                          size_t token_json_len,
+                                          rtc_time consumed_time,
+                                          rtc_time now);
+
+// Receives one event as a JSON object (`{"type": "...", ...}`; see the header comment). Must
+// not fail or block for long. The view is valid during the call only.
+typedef void (*rtc_event_fn)(void *user_data, const char *event_json, size_t event_json_len);
+
+// Protects or unprotects a payload: set the output with `rtc_string_sink_set(sink, ...)` and
+// return 0; return 1 when the input is invalid (unprotect only: tampered data, unknown key);
+// return a negative value when the protector is unavailable (retryable).
+typedef int32_t (*rtc_protect_fn)(void *user_data,
+                                  const char *input,
+                                  size_t input_len,
+                                  struct rtc_string_sink *sink);
+
+
+
+
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+// The library version ("MAJOR.MINOR.PATCH", equal to `RTC_VERSION`). A static string.
+const char *rtc_version(void);
+
+// The ABI version of the loaded library; compare it with `RTC_ABI_VERSION`.
+uint32_t rtc_abi_version(void);
+
+// Fills `options` with the reference defaults (Duende IdentityServer 7). NULL is ignored.
+void rtc_service_options_init(struct rtc_service_options *options);
+
+// Fills `client` with the reference defaults and the given id (borrowed, not copied). NULL
+// `client` is ignored.
+void rtc_client_init(struct rtc_client *client, const char *client_id, size_t client_id_len);
+
+// The result code of a failed call (`RTC_RESULT_NULL_ARGUMENT` when `error` is NULL).
+rtc_result rtc_error_code(const struct rtc_error *error);
+
+// Why a token was refused; `RTC_REASON_NONE` for other errors and for NULL.
+rtc_reason rtc_error_reason(const struct rtc_error *error);
+
+// The OAuth error to answer with ("invalid_grant", "invalid_request"), or for a retryable
+// failure "temporarily_unavailable" (HTTP 503); NULL for caller errors and for NULL. A static
+// string: never free it.
+const char *rtc_error_oauth_error(const struct rtc_error *error);
+
+// Whether the failed call may succeed if retried unchanged (storage and callback failures).
+bool rtc_error_retryable(const struct rtc_error *error);
+
+// A human-readable message, NUL-terminated UTF-8, valid until `rtc_error_free`. It never
+// contains a refresh-token handle. Empty for NULL.
+const char *rtc_error_message(const struct rtc_error *error);
+
+// Frees an error. NULL is ignored.
+void rtc_error_free(struct rtc_error *error);
+
+// The stable name of a result code ("ok", "invalid_grant", ...); "unknown" for a value this
+// version does not know. A static string: never free it.
+const char *rtc_result_name(uint32_t code);
+
+// Starts a service configuration. `options` may be NULL for the reference defaults. Without a
+// store callback set, the service uses the built-in in-memory store.
+rtc_result rtc_service_builder_new(const struct rtc_service_options *options,
+                                   struct rtc_service_builder **out_builder,
+                                   struct rtc_error **out_error);
+
+// Uses the host's storage. On success the library owns `user_data` and calls `free_user_data`
+// (if not NULL) exactly once when it no longer needs it; on failure it does not, and the caller
+// keeps it. A missing required callback is `RTC_RESULT_NULL_ARGUMENT`.
+rtc_result rtc_service_builder_set_store(struct rtc_service_builder *builder,
+                                         const struct rtc_store_callbacks *callbacks,
+                                         void *user_data,
+                                         rtc_free_fn free_user_data,
+                                         struct rtc_error **out_error);
+
+// Uses the host's clock instead of the system clock. Ownership of `user_data` as for
+// `rtc_service_builder_set_store`.
+rtc_result rtc_service_builder_set_clock(struct rtc_service_builder *builder,
+                                         rtc_clock_fn callback,
+                                         void *user_data,
+                                         rtc_free_fn free_user_data,
+                                         struct rtc_error **out_error);
+
+// Uses the host's is-active check (default: every subject is active). Ownership of
+// `user_data` as for `rtc_service_builder_set_store`.
+rtc_result rtc_service_builder_set_is_active(struct rtc_service_builder *builder,
+                                             rtc_is_active_fn callback,
+                                             void *user_data,
+                                             rtc_free_fn free_user_data,
+                                             struct rtc_error **out_error);
+
+// Asks the host whether a consumed token is accepted (the policy becomes
+// `RTC_ACCEPT_CONSUMED_HOST`). Ownership of `user_data` as for `rtc_service_builder_set_store`.
+rtc_result rtc_service_builder_set_accept_consumed(struct rtc_service_builder *builder,
+                                                   rtc_accept_consumed_fn callback,
+                                                   void *user_data,
+                                                   rtc_free_fn free_user_data,
+                                                   struct rtc_error **out_error);
+
+// Receives events as JSON. Ownership of `user_data` as for `rtc_service_builder_set_store`.
+rtc_result rtc_service_builder_set_event_sink(struct rtc_service_builder *builder,
+                                              rtc_event_fn callback,
+                                              void *user_data,
+                                              rtc_free_fn free_user_data,
+                                              struct rtc_error **out_error);
+
+// Uses the host's payload protector (e.g. ASP.NET Core Data Protection, purpose
+// "PersistentGrantSerializer"). Both callbacks are required. Ownership of `user_data` as for
+// `rtc_service_builder_set_store`.
+rtc_result rtc_service_builder_set_protector(struct rtc_service_builder *builder,
+                                             rtc_protect_fn protect,
+                                             rtc_protect_fn unprotect,
+                                             void *user_data,
+                                             rtc_free_fn free_user_data,
+                                             struct rtc_error **out_error);
+
+// Registers (or replaces) a client's settings. The struct and its id are copied.
+rtc_result rtc_service_builder_add_client(struct rtc_service_builder *builder,
+                                          const struct rtc_client *client,
+                                          struct rtc_error **out_error);
+
+// Builds the service. Always consumes `builder` (do not use or free it afterwards), also on
+// failure, when the user data it held is finalized.
+rtc_result rtc_service_builder_build(struct rtc_service_builder *builder,
+                                     struct rtc_service **out_service,
+                                     struct rtc_error **out_error);
+
+// Frees a builder that was not built, finalizing the user data it holds. NULL is ignored.
+void rtc_service_builder_free(struct rtc_service_builder *builder);
+
+// Frees a service, finalizing every user data it holds. No call on it may be running or start
+// afterwards. NULL is ignored.
+void rtc_service_free(struct rtc_service *service);
+
+// Registers or replaces a client's settings on a running service (thread-safe). Calls already
+// running keep the settings they started with.
+rtc_result rtc_service_set_client(const struct rtc_service *service,
+                                  const struct rtc_client *client,
+                                  struct rtc_error **out_error);
+
+// Creates and stores a refresh token (`CreateRefreshTokenAsync`) after a code, device or CIBA
+// exchange. `request_json` is described under "Create request" in the header comment. On
+// success `*out_handle` is the handle to give the client (a bearer secret) and, if
+// `out_token_json` is not NULL, `*out_token_json` the stored record; free both with
+// `rtc_string_free`.
+rtc_result rtc_service_create(const struct rtc_service *service,
+                              const char *client_id,
+                              size_t client_id_len,
+                              const char *request_json,
+                              size_t request_json_len,
+                              char **out_handle,
+                              char **out_token_json,
+                              struct rtc_error **out_error);
+
+// Validates a refresh token for a client (`ValidateRefreshTokenAsync`): the six checks in the
+// reference's order. A refusal is `RTC_RESULT_INVALID_GRANT` with a reason. On success, if
+// `out_token_json` is not NULL, `*out_token_json` is the token record.
+rtc_result rtc_service_validate(const struct rtc_service *service,
+                                const char *client_id,
+                                size_t client_id_len,
+                                const char *handle,
+                                size_t handle_len,
+                                char **out_token_json,
+                                struct rtc_error **out_error);
+
+// The `refresh_token` grant: validate, re-issue the access token, update. `resource` (RFC 8707)
+// and `new_access_token_json` (a Token record the host rebuilt; see the header comment) may be
+// NULL. On success `*out_handle` is the refresh token to return (the same or a new handle) and
+// the optional outputs are written: whether it rotated, the stored record, and the access-token
+// record to issue. Free strings with `rtc_string_free`.
+rtc_result rtc_service_refresh(const struct rtc_service *service,
+                               const char *client_id,
+                               size_t client_id_len,
+                               const char *handle,
+                               size_t handle_len,
+                               const char *resource,
+                               size_t resource_len,
+                               const char *new_access_token_json,
+                               size_t new_access_token_json_len,
+                               char **out_handle,
+                               bool *out_rotated,
+                               char **out_token_json,
+                               char **out_access_token_json,
+                               struct rtc_error **out_error);
+
+// `UpdateRefreshTokenAsync` for hosts that run validation and access-token issuance
+// themselves: applies the update rules to `token_json` (a record from validate) under
+// `handle`. `must_update` is 0 or 1. On success `*out_handle` is the handle to return.
+rtc_result rtc_service_update(const struct rtc_service *service,
+                              const char *client_id,
+                              size_t client_id_len,
+                              const char *handle,
+                              size_t handle_len,
+                              const char *token_json,
+                              size_t token_json_len,
+                              uint8_t must_update,
+                              char **out_handle,
+                              char **out_token_json,
+                              struct rtc_error **out_error);
+
+// RFC 7009 revocation of a refresh token by a client. Success whether or not a token was
+// removed (the endpoint answers 200 either way); `*out_revoked` (if not NULL) says which. An
+// empty handle is `RTC_RESULT_INVALID_REQUEST`.
+rtc_result rtc_service_revoke(const struct rtc_service *service,
+                              const char *client_id,
+                              size_t client_id_len,
+                              const char *handle,
+                              size_t handle_len,
+                              bool *out_revoked,
+                              struct rtc_error **out_error);
+
+// Removes every refresh token of a subject and client (`RemoveRefreshTokensAsync`); safe to
+// call from an accept-consumed callback. `*out_removed` (if not NULL) is the count.
+rtc_result rtc_service_remove_refresh_tokens(const struct rtc_service *service,
+                                             const char *subject_id,
+                                             size_t subject_id_len,
+                                             const char *client_id,
+                                             size_t client_id_len,
+                                             uint64_t *out_removed,
+                                             struct rtc_error **out_error);
+
+// One token-cleanup pass: expired grants, then (if configured) consumed ones. The optional
+// outputs receive the counts.
+rtc_result rtc_service_cleanup(const struct rtc_service *service,
+                               uint64_t *out_expired_removed,
+                               uint64_t *out_consumed_removed,
+                               struct rtc_error **out_error);
+
+// The persisted-grant key of a refresh-token handle (what the store's Key column holds).
+rtc_result rtc_grant_key(const char *handle, size_t handle_len, char **out_key, struct rtc_error **out_error);
+
+// Adds a row to the answer of a `get` or `get_all` callback. The row's strings are copied; they
+// need only live for this call. Returns `RTC_RESULT_STORAGE_BAD_RESPONSE` for an invalid row
+// (NULL required field, invalid UTF-8, out-of-range time) or a second row for `get`; the store
+// call then fails with that error even if the callback returns success.
+rtc_result rtc_row_sink_push(struct rtc_row_sink *sink, const struct rtc_grant_row *row);
+
+// Sets the answer of a protector callback (copied; it need only live for this call). Returns
+// `RTC_RESULT_INVALID_UTF8` / `RTC_RESULT_INPUT_TOO_LONG` for text the library cannot use.
+rtc_result rtc_string_sink_set(struct rtc_string_sink *sink, const char *text_ptr, size_t text_len);
+
+// Frees a string the library returned, wiping its bytes first. NULL is ignored.
+void rtc_string_free(char *s);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
+#endif  /* REFRESH_TOKEN_CORE_H */

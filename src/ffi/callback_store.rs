@@ -1,0 +1,339 @@
+//! `CallbackStore`: a [`GrantStore`] that calls the host's function pointers, so that a host
+//! keeps the token store it has.
+
+use std::ffi::{c_char, c_void};
+
+use super::foreign::UserData;
+use super::sink::{rtc_grant_row, rtc_row_sink};
+use super::text::rtc_str;
+use super::time::{rtc_time, to_ticks};
+use crate::model::{GrantFilter, PersistedGrant};
+use crate::store::{
+    check_filter, unconditional_consume, ConsumeAction, ConsumeOutcome, GrantStore, StoreError,
+};
+
+/// A filter for `get_all` / `remove_all`. NULL views are "not set"; the lists may be empty
+/// (`NULL`, 0). At least one field is set (the library never sends an empty filter).
+#[repr(C)]
+pub struct rtc_grant_filter {
+    pub subject_id: rtc_str,
+    pub session_id: rtc_str,
+    pub client_id: rtc_str,
+    pub client_ids: *const rtc_str,
+    pub client_ids_len: usize,
+    pub grant_type: rtc_str,
+    pub grant_types: *const rtc_str,
+    pub grant_types_len: usize,
+}
+
+/// The host's storage, as function pointers. Each returns a status: 0 (or, for `consume`, an
+/// `rtc_consume_outcome`) on success, a negative value on failure (the library answers
+/// `RTC_RESULT_STORAGE_UNAVAILABLE` and consumes nothing). See "Storage callbacks" in the header
+/// comment for threads, re-entrancy and ownership.
+#[repr(C)]
+pub struct rtc_store_callbacks {
+    /// Required. Push the row whose key equals `key` (ordinal) into `sink`, or nothing.
+    pub get: Option<
+        unsafe extern "C" fn(
+            user_data: *mut c_void,
+            key: *const c_char,
+            key_len: usize,
+            sink: *mut rtc_row_sink,
+        ) -> i32,
+    >,
+    /// Required. Insert the row, or overwrite every column of the row with the same key.
+    pub store:
+        Option<unsafe extern "C" fn(user_data: *mut c_void, row: *const rtc_grant_row) -> i32>,
+    /// Required. Delete the row with this key; a missing row is success.
+    pub remove: Option<
+        unsafe extern "C" fn(user_data: *mut c_void, key: *const c_char, key_len: usize) -> i32,
+    >,
+    /// Required. Push every row matching the filter into `sink`.
+    pub get_all: Option<
+        unsafe extern "C" fn(
+            user_data: *mut c_void,
+            filter: *const rtc_grant_filter,
+            sink: *mut rtc_row_sink,
+        ) -> i32,
+    >,
+    /// Required. Delete every row matching the filter; write how many to `out_removed`.
+    pub remove_all: Option<
+        unsafe extern "C" fn(
+            user_data: *mut c_void,
+            filter: *const rtc_grant_filter,
+            out_removed: *mut u64,
+        ) -> i32,
+    >,
+    /// Optional but strongly advised: the conditional consume, atomic. With `replacement` NULL:
+    /// delete the row if present. Otherwise: overwrite the row with `replacement` only if the
+    /// stored ConsumedTime is NULL. Return `RTC_CONSUME_WON`, `RTC_CONSUME_ALREADY_CONSUMED` or
+    /// `RTC_CONSUME_NOT_FOUND`. When NULL the library reads then writes, as the reference does,
+    /// and two parallel requests can both redeem one OneTimeOnly token.
+    pub consume: Option<
+        unsafe extern "C" fn(
+            user_data: *mut c_void,
+            key: *const c_char,
+            key_len: usize,
+            replacement: *const rtc_grant_row,
+        ) -> i32,
+    >,
+    /// Required. Delete up to `batch` rows whose Expiration < `now`, oldest first (NULL never);
+    /// write how many (at most `batch`) to `out_removed`.
+    pub remove_expired: Option<
+        unsafe extern "C" fn(
+            user_data: *mut c_void,
+            now: rtc_time,
+            batch: usize,
+            out_removed: *mut u64,
+        ) -> i32,
+    >,
+    /// Required. Delete up to `batch` rows whose ConsumedTime < `before`, oldest first; write how
+    /// many (at most `batch`) to `out_removed`.
+    pub remove_consumed: Option<
+        unsafe extern "C" fn(
+            user_data: *mut c_void,
+            before: rtc_time,
+            batch: usize,
+            out_removed: *mut u64,
+        ) -> i32,
+    >,
+}
+
+/// What a `consume` callback answers.
+#[repr(i32)]
+pub enum rtc_consume_outcome {
+    /// This call consumed the row.
+    RTC_CONSUME_WON = 0,
+    /// The row is there but its ConsumedTime is already set.
+    RTC_CONSUME_ALREADY_CONSUMED = 1,
+    /// There is no such row.
+    RTC_CONSUME_NOT_FOUND = 2,
+}
+
+type GetFn = unsafe extern "C" fn(*mut c_void, *const c_char, usize, *mut rtc_row_sink) -> i32;
+type StoreFn = unsafe extern "C" fn(*mut c_void, *const rtc_grant_row) -> i32;
+type RemoveFn = unsafe extern "C" fn(*mut c_void, *const c_char, usize) -> i32;
+type GetAllFn =
+    unsafe extern "C" fn(*mut c_void, *const rtc_grant_filter, *mut rtc_row_sink) -> i32;
+type RemoveAllFn = unsafe extern "C" fn(*mut c_void, *const rtc_grant_filter, *mut u64) -> i32;
+type ConsumeFn =
+    unsafe extern "C" fn(*mut c_void, *const c_char, usize, *const rtc_grant_row) -> i32;
+type RemoveOlderFn = unsafe extern "C" fn(*mut c_void, rtc_time, usize, *mut u64) -> i32;
+
+pub(crate) struct CallbackStore {
+    get: GetFn,
+    store: StoreFn,
+    remove: RemoveFn,
+    get_all: GetAllFn,
+    remove_all: RemoveAllFn,
+    consume: Option<ConsumeFn>,
+    remove_expired: RemoveOlderFn,
+    remove_consumed: RemoveOlderFn,
+    user_data: UserData,
+}
+
+impl CallbackStore {
+    /// Fails with the name of a missing required callback; the user data is then untouched (its
+    /// finalizer is not called: the caller still owns it).
+    pub fn new(
+        cb: &rtc_store_callbacks,
+        user_data: *mut c_void,
+        free: super::foreign::rtc_free_fn,
+    ) -> Result<Self, &'static str> {
+        macro_rules! req {
+            ($f:ident) => {
+                match cb.$f {
+                    Some(f) => f,
+                    None => return Err(stringify!($f)),
+                }
+            };
+        }
+        let user_data = UserData::new(user_data, free);
+        Ok(Self {
+            get: req!(get),
+            store: req!(store),
+            remove: req!(remove),
+            get_all: req!(get_all),
+            remove_all: req!(remove_all),
+            consume: cb.consume,
+            remove_expired: req!(remove_expired),
+            remove_consumed: req!(remove_consumed),
+            user_data,
+        })
+    }
+
+    fn ud(&self) -> *mut c_void {
+        self.user_data.ptr
+    }
+}
+
+fn status(name: &str, s: i32) -> Result<(), StoreError> {
+    if s == 0 {
+        Ok(())
+    } else if s < 0 {
+        Err(StoreError::Unavailable(format!(
+            "store callback '{name}' failed with status {s}"
+        )))
+    } else {
+        Err(StoreError::BadResponse(format!(
+            "store callback '{name}' returned unknown status {s}"
+        )))
+    }
+}
+
+fn removed(name: &str, s: i32, n: u64, batch: Option<usize>) -> Result<u64, StoreError> {
+    status(name, s)?;
+    match batch {
+        Some(b) if n > b as u64 => Err(StoreError::BadResponse(format!(
+            "store callback '{name}' removed {n} rows of a batch of {b}"
+        ))),
+        _ => Ok(n),
+    }
+}
+
+/// Owned string views of a filter, kept alive while the callback runs.
+struct FilterView<'a> {
+    client_ids: Vec<rtc_str>,
+    grant_types: Vec<rtc_str>,
+    filter: &'a GrantFilter,
+}
+
+impl<'a> FilterView<'a> {
+    fn new(filter: &'a GrantFilter) -> Self {
+        Self {
+            client_ids: filter.client_ids.iter().map(|s| rtc_str::of(s)).collect(),
+            grant_types: filter.grant_types.iter().map(|s| rtc_str::of(s)).collect(),
+            filter,
+        }
+    }
+
+    fn raw(&self) -> rtc_grant_filter {
+        let f = self.filter;
+        rtc_grant_filter {
+            subject_id: rtc_str::of_opt(f.subject_id.as_deref()),
+            session_id: rtc_str::of_opt(f.session_id.as_deref()),
+            client_id: rtc_str::of_opt(f.client_id.as_deref()),
+            client_ids: if self.client_ids.is_empty() {
+                std::ptr::null()
+            } else {
+                self.client_ids.as_ptr()
+            },
+            client_ids_len: self.client_ids.len(),
+            grant_type: rtc_str::of_opt(f.grant_type.as_deref()),
+            grant_types: if self.grant_types.is_empty() {
+                std::ptr::null()
+            } else {
+                self.grant_types.as_ptr()
+            },
+            grant_types_len: self.grant_types.len(),
+        }
+    }
+}
+
+// Every callback below is called with views that live until it returns, and with the user data
+// the host registered; the header documents both.
+impl GrantStore for CallbackStore {
+    fn get(&self, key: &str) -> Result<Option<PersistedGrant>, StoreError> {
+        let mut sink = rtc_row_sink::new(1);
+        // SAFETY: see the comment above the impl.
+        let s = unsafe { (self.get)(self.ud(), key.as_ptr().cast(), key.len(), &mut sink) };
+        status("get", s)?;
+        let mut rows = sink.finish()?;
+        match rows.pop() {
+            Some(row) if row.key != key => Err(StoreError::BadResponse(
+                "store callback 'get' returned a row with another key".into(),
+            )),
+            other => Ok(other),
+        }
+    }
+
+    fn store(&self, grant: &PersistedGrant) -> Result<(), StoreError> {
+        let row = rtc_grant_row::view(grant);
+        // SAFETY: see the comment above the impl.
+        status("store", unsafe { (self.store)(self.ud(), &row) })
+    }
+
+    fn remove(&self, key: &str) -> Result<(), StoreError> {
+        // SAFETY: see the comment above the impl.
+        status("remove", unsafe {
+            (self.remove)(self.ud(), key.as_ptr().cast(), key.len())
+        })
+    }
+
+    fn get_all(&self, filter: &GrantFilter) -> Result<Vec<PersistedGrant>, StoreError> {
+        check_filter(filter)?;
+        let view = FilterView::new(filter);
+        let raw = view.raw();
+        let mut sink = rtc_row_sink::new(usize::MAX);
+        // SAFETY: see the comment above the impl.
+        let s = unsafe { (self.get_all)(self.ud(), &raw, &mut sink) };
+        status("get_all", s)?;
+        let rows = sink.finish()?;
+        // Applied again in memory, as the reference's EF store does, so a lax host filter
+        // cannot widen what the service acts on.
+        Ok(rows.into_iter().filter(|r| filter.matches(r)).collect())
+    }
+
+    fn remove_all(&self, filter: &GrantFilter) -> Result<u64, StoreError> {
+        check_filter(filter)?;
+        let view = FilterView::new(filter);
+        let raw = view.raw();
+        let mut n = 0u64;
+        // SAFETY: see the comment above the impl.
+        let s = unsafe { (self.remove_all)(self.ud(), &raw, &mut n) };
+        removed("remove_all", s, n, None)
+    }
+
+    fn consume(&self, key: &str, action: &ConsumeAction) -> Result<ConsumeOutcome, StoreError> {
+        let Some(consume) = self.consume else {
+            return unconditional_consume(self, key, action);
+        };
+        let owned;
+        let replacement: *const rtc_grant_row = match action {
+            ConsumeAction::Delete => std::ptr::null(),
+            ConsumeAction::MarkConsumed(row) => {
+                owned = rtc_grant_row::view(row);
+                &owned
+            }
+        };
+        // SAFETY: see the comment above the impl.
+        let s = unsafe { consume(self.ud(), key.as_ptr().cast(), key.len(), replacement) };
+        match s {
+            0 => Ok(ConsumeOutcome::Won),
+            1 => Ok(ConsumeOutcome::AlreadyConsumed),
+            2 => Ok(ConsumeOutcome::NotFound),
+            s if s < 0 => Err(StoreError::Unavailable(format!(
+                "store callback 'consume' failed with status {s}"
+            ))),
+            s => Err(StoreError::BadResponse(format!(
+                "store callback 'consume' returned unknown outcome {s}"
+            ))),
+        }
+    }
+
+    fn atomic_consume(&self) -> bool {
+        self.consume.is_some()
+    }
+
+    fn remove_expired(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        batch_size: usize,
+    ) -> Result<u64, StoreError> {
+        let mut n = 0u64;
+        // SAFETY: see the comment above the impl.
+        let s = unsafe { (self.remove_expired)(self.ud(), to_ticks(now), batch_size, &mut n) };
+        removed("remove_expired", s, n, Some(batch_size))
+    }
+
+    fn remove_consumed(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        batch_size: usize,
+    ) -> Result<u64, StoreError> {
+        let mut n = 0u64;
+        // SAFETY: see the comment above the impl.
+        let s = unsafe { (self.remove_consumed)(self.ud(), to_ticks(before), batch_size, &mut n) };
+        removed("remove_consumed", s, n, Some(batch_size))
+    }
+}

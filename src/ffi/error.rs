@@ -1,0 +1,152 @@
+//! The owned error object: what a caller reads after a failed call, with no global state.
+
+use std::ffi::{c_char, CString};
+
+use super::result::{rtc_reason, rtc_result};
+use crate::service::{OAuthError, ServiceError};
+use crate::store::StoreError;
+
+/// The detail of a failed call. Created by the library only when a call fails and the caller
+/// passed a non-NULL `out_error`; freed with `rtc_error_free`. Immutable: safe to read from
+/// any thread.
+pub struct rtc_error {
+    pub(crate) code: rtc_result,
+    pub(crate) reason: rtc_reason,
+    /// NUL-terminated; never contains a handle.
+    pub(crate) message: CString,
+}
+
+/// An error on its way out of an export.
+#[derive(Debug)]
+pub(crate) struct FfiError {
+    pub code: rtc_result,
+    pub reason: rtc_reason,
+    pub message: String,
+}
+
+impl FfiError {
+    pub fn new(code: rtc_result, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: rtc_reason::RTC_REASON_NONE,
+            message: message.into(),
+        }
+    }
+
+    pub fn null(name: &str) -> Self {
+        Self::new(
+            rtc_result::RTC_RESULT_NULL_ARGUMENT,
+            format!("{name} is NULL"),
+        )
+    }
+
+    pub fn into_raw(self) -> *mut rtc_error {
+        let message = CString::new(self.message.replace('\0', " ")).unwrap_or_default();
+        Box::into_raw(Box::new(rtc_error {
+            code: self.code,
+            reason: self.reason,
+            message,
+        }))
+    }
+}
+
+impl From<StoreError> for FfiError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::from(e).into()
+    }
+}
+
+impl From<ServiceError> for FfiError {
+    fn from(e: ServiceError) -> Self {
+        let message = e.to_string();
+        match e {
+            ServiceError::Rejected(r) => Self {
+                code: match r.error {
+                    OAuthError::InvalidGrant => rtc_result::RTC_RESULT_INVALID_GRANT,
+                    OAuthError::InvalidRequest => rtc_result::RTC_RESULT_INVALID_REQUEST,
+                },
+                reason: r.reason.into(),
+                message,
+            },
+            ServiceError::StorageUnavailable(StoreError::BadResponse(_)) => {
+                Self::new(rtc_result::RTC_RESULT_STORAGE_BAD_RESPONSE, message)
+            }
+            ServiceError::StorageUnavailable(_) => {
+                Self::new(rtc_result::RTC_RESULT_STORAGE_UNAVAILABLE, message)
+            }
+            ServiceError::HookFailed { .. } => {
+                Self::new(rtc_result::RTC_RESULT_CALLBACK_FAILED, message)
+            }
+            ServiceError::InvalidArgument(_) => {
+                Self::new(rtc_result::RTC_RESULT_INVALID_ARGUMENT, message)
+            }
+        }
+    }
+}
+
+/// The result code of a failed call (`RTC_RESULT_NULL_ARGUMENT` when `error` is NULL).
+#[no_mangle]
+pub extern "C" fn rtc_error_code(error: *const rtc_error) -> rtc_result {
+    // SAFETY: the caller passes NULL or a live error from this library.
+    unsafe { error.as_ref() }.map_or(rtc_result::RTC_RESULT_NULL_ARGUMENT, |e| e.code)
+}
+
+/// Why a token was refused; `RTC_REASON_NONE` for other errors and for NULL.
+#[no_mangle]
+pub extern "C" fn rtc_error_reason(error: *const rtc_error) -> rtc_reason {
+    // SAFETY: as for rtc_error_code.
+    unsafe { error.as_ref() }.map_or(rtc_reason::RTC_REASON_NONE, |e| e.reason)
+}
+
+/// The OAuth error to answer with ("invalid_grant", "invalid_request"), or for a retryable
+/// failure "temporarily_unavailable" (HTTP 503); NULL for caller errors and for NULL. A static
+/// string: never free it.
+#[no_mangle]
+pub extern "C" fn rtc_error_oauth_error(error: *const rtc_error) -> *const c_char {
+    // SAFETY: as for rtc_error_code.
+    let Some(e) = (unsafe { error.as_ref() }) else {
+        return std::ptr::null();
+    };
+    let s: &'static [u8] = match e.code {
+        rtc_result::RTC_RESULT_INVALID_GRANT => b"invalid_grant\0",
+        rtc_result::RTC_RESULT_INVALID_REQUEST => b"invalid_request\0",
+        c if c.is_retryable() => b"temporarily_unavailable\0",
+        _ => return std::ptr::null(),
+    };
+    s.as_ptr().cast()
+}
+
+/// Whether the failed call may succeed if retried unchanged (storage and callback failures).
+#[no_mangle]
+pub extern "C" fn rtc_error_retryable(error: *const rtc_error) -> bool {
+    // SAFETY: as for rtc_error_code.
+    unsafe { error.as_ref() }.is_some_and(|e| e.code.is_retryable())
+}
+
+/// A human-readable message, NUL-terminated UTF-8, valid until `rtc_error_free`. It never
+/// contains a refresh-token handle. Empty for NULL.
+#[no_mangle]
+pub extern "C" fn rtc_error_message(error: *const rtc_error) -> *const c_char {
+    // SAFETY: as for rtc_error_code.
+    match unsafe { error.as_ref() } {
+        Some(e) => e.message.as_ptr(),
+        None => c"".as_ptr(),
+    }
+}
+
+/// Frees an error. NULL is ignored.
+#[no_mangle]
+pub extern "C" fn rtc_error_free(error: *mut rtc_error) {
+    if !error.is_null() {
+        // SAFETY: a non-NULL error was created by FfiError::into_raw and is freed once.
+        drop(unsafe { Box::from_raw(error) });
+    }
+}
+
+/// The stable name of a result code ("ok", "invalid_grant", ...); "unknown" for a value this
+/// version does not know. A static string: never free it.
+#[no_mangle]
+pub extern "C" fn rtc_result_name(code: u32) -> *const c_char {
+    let name = rtc_result::from_u32(code).map_or(c"unknown", rtc_result::name);
+    name.as_ptr()
+}
