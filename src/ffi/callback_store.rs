@@ -148,17 +148,26 @@ impl CallbackStore {
                 }
             };
         }
-        let user_data = UserData::new(user_data, free);
+        // Every required callback is checked before the user data is taken over.
+        let (get, store, remove, get_all, remove_all, remove_expired, remove_consumed) = (
+            req!(get),
+            req!(store),
+            req!(remove),
+            req!(get_all),
+            req!(remove_all),
+            req!(remove_expired),
+            req!(remove_consumed),
+        );
         Ok(Self {
-            get: req!(get),
-            store: req!(store),
-            remove: req!(remove),
-            get_all: req!(get_all),
-            remove_all: req!(remove_all),
+            get,
+            store,
+            remove,
+            get_all,
+            remove_all,
             consume: cb.consume,
-            remove_expired: req!(remove_expired),
-            remove_consumed: req!(remove_consumed),
-            user_data,
+            remove_expired,
+            remove_consumed,
+            user_data: UserData::new(user_data, free),
         })
     }
 
