@@ -1,0 +1,129 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace RefreshTokenCore.Native;
+
+/// <summary>The host hooks of one service, reached from native code through a GCHandle.</summary>
+internal sealed class HookSet
+{
+    public TimeProvider? Time;
+    public Func<string, string, bool>? IsActive;
+    public Func<ConsumedTokenContext, bool>? AcceptConsumed;
+    public IPayloadProtector? Protector;
+    public Action<string>? Events;
+    /// <summary>Weak, so the GCHandle root does not keep the service alive.</summary>
+    public WeakReference<RefreshTokenService>? Service;
+}
+
+/// <summary>Static <see cref="UnmanagedCallersOnlyAttribute"/> bridges for the hooks; none lets an
+/// exception escape into native code.</summary>
+internal static unsafe class HookBridges
+{
+    private static HookSet Hooks(nint ud) => (HookSet)GCHandle.FromIntPtr(ud).Target!;
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static long Now(nint ud)
+    {
+        try
+        {
+            return RtcTime.From(Hooks(ud).Time!.GetUtcNow().UtcDateTime);
+        }
+        catch
+        {
+            // The clock cannot fail in the ABI: an out-of-range value makes the library use the
+            // system clock.
+            return long.MinValue;
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static int IsActive(nint ud, byte* sub, nuint subLen, byte* client, nuint clientLen)
+    {
+        try
+        {
+            return Hooks(ud).IsActive!(Utf8.Read(sub, subLen), Utf8.Read(client, clientLen)) ? 1 : 0;
+        }
+        catch (Exception e)
+        {
+            CallbackErrors.Capture(e);
+            return -1;
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static int AcceptConsumed(nint ud, byte* client, nuint clientLen, byte* tokenJson, nuint tokenJsonLen, long consumed, long now)
+    {
+        try
+        {
+            HookSet hooks = Hooks(ud);
+            if (hooks.Service is null || !hooks.Service.TryGetTarget(out RefreshTokenService? service))
+            {
+                throw new ObjectDisposedException(nameof(RefreshTokenService));
+            }
+            var ctx = new ConsumedTokenContext(
+                service,
+                Utf8.Read(client, clientLen),
+                Json.ReadRefreshToken(Utf8.Read(tokenJson, tokenJsonLen)),
+                RtcTime.To(consumed),
+                RtcTime.To(now));
+            return hooks.AcceptConsumed!(ctx) ? 1 : 0;
+        }
+        catch (Exception e)
+        {
+            CallbackErrors.Capture(e);
+            return -1;
+        }
+    }
+
+    private static int Protect(nint ud, byte* input, nuint len, nint sink, bool protect)
+    {
+        try
+        {
+            IPayloadProtector p = Hooks(ud).Protector!;
+            string text = Utf8.Read(input, len);
+            string result;
+            try
+            {
+                result = protect ? p.Protect(text) : p.Unprotect(text);
+            }
+            catch (CryptographicException) when (!protect)
+            {
+                // Tampered data or an unknown key: the row is unreadable (the reference's "not found").
+                return 1;
+            }
+            byte[] bytes = Encoding.UTF8.GetBytes(result);
+            fixed (byte* b = bytes)
+            {
+                return NativeMethods.rtc_string_sink_set(sink, b, (nuint)bytes.Length) == RtcResult.Ok ? 0 : -2;
+            }
+        }
+        catch (Exception e)
+        {
+            CallbackErrors.Capture(e);
+            return -1;
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static int ProtectPayload(nint ud, byte* input, nuint len, nint sink) => Protect(ud, input, len, sink, protect: true);
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static int UnprotectPayload(nint ud, byte* input, nuint len, nint sink) => Protect(ud, input, len, sink, protect: false);
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static void Event(nint ud, byte* json, nuint len)
+    {
+        try
+        {
+            Hooks(ud).Events?.Invoke(Utf8.Read(json, len));
+        }
+        catch
+        {
+            // An event sink must not fail the operation that raised the event; a logging failure
+            // is dropped (there is no caller to report it to).
+        }
+    }
+}

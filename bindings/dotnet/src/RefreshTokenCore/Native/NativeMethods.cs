@@ -1,0 +1,120 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace RefreshTokenCore.Native;
+
+/// <summary>
+/// The raw C ABI (include/refresh_token_core.h), declared with source-generated, blittable,
+/// Cdecl P/Invokes. Nothing here is public: the idiomatic layer is <see cref="RefreshTokenService"/>.
+/// </summary>
+internal static unsafe partial class NativeMethods
+{
+    internal const string Library = "refresh_token_core";
+
+    /// <summary>The ABI version these declarations were written against (RTC_ABI_VERSION).</summary>
+    internal const uint ExpectedAbiVersion = 1;
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_abi_version();
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial byte* rtc_version();
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial void rtc_service_options_init(RtcServiceOptions* options);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial void rtc_client_init(RtcClient* client, byte* clientId, nuint clientIdLen);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_error_code(ErrorHandle error);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_error_reason(ErrorHandle error);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial byte* rtc_error_oauth_error(ErrorHandle error);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [return: MarshalAs(UnmanagedType.U1)]
+    internal static partial bool rtc_error_retryable(ErrorHandle error);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial byte* rtc_error_message(ErrorHandle error);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial void rtc_error_free(nint error);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial byte* rtc_result_name(uint code);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_builder_new(RtcServiceOptions* options, nint* outBuilder, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_builder_set_store(BuilderHandle builder, RtcStoreCallbacks* callbacks, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_builder_set_clock(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, long> callback, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_builder_set_is_active(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, byte*, nuint, byte*, nuint, int> callback, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_builder_set_accept_consumed(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, byte*, nuint, byte*, nuint, long, long, int> callback, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_builder_set_event_sink(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, byte*, nuint, void> callback, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_builder_set_protector(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, byte*, nuint, nint, int> protect, delegate* unmanaged[Cdecl]<nint, byte*, nuint, nint, int> unprotect, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_builder_add_client(BuilderHandle builder, RtcClient* client, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_builder_build(nint builder, nint* outService, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial void rtc_service_builder_free(nint builder);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial void rtc_service_free(nint service);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_set_client(ServiceHandle service, RtcClient* client, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_create(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* requestJson, nuint requestJsonLen, byte** outHandle, byte** outTokenJson, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_validate(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte** outTokenJson, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_refresh(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte* resource, nuint resourceLen, byte* newAccessTokenJson, nuint newAccessTokenJsonLen, byte** outHandle, byte* outRotated, byte** outTokenJson, byte** outAccessTokenJson, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_update(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte* tokenJson, nuint tokenJsonLen, byte mustUpdate, byte** outHandle, byte** outTokenJson, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_revoke(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte* outRevoked, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_remove_refresh_tokens(ServiceHandle service, byte* subjectId, nuint subjectIdLen, byte* clientId, nuint clientIdLen, ulong* outRemoved, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_cleanup(ServiceHandle service, ulong* outExpiredRemoved, ulong* outConsumedRemoved, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_grant_key(byte* handle, nuint handleLen, byte** outKey, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_row_sink_push(nint sink, RtcGrantRow* row);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_string_sink_set(nint sink, byte* text, nuint textLen);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial void rtc_string_free(byte* s);
+}

@@ -1,0 +1,105 @@
+using System.Runtime.InteropServices;
+
+namespace RefreshTokenCore.Native;
+
+// Blittable mirrors of the structs in include/refresh_token_core.h. Field order and types must
+// match the header exactly; LayoutTests checks the sizes.
+
+/// <summary>rtc_str: a borrowed UTF-8 view; Ptr == null means "no value".</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct RtcStr
+{
+    public byte* Ptr;
+    public nuint Len;
+}
+
+/// <summary>rtc_service_options.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct RtcServiceOptions
+{
+    public byte DeleteOneTimeOnlyRefreshTokensOnUse;
+    public byte DataProtectData;
+    public uint MaxHandleLength;
+    public byte RemoveConsumedTokens;
+    public uint ConsumedTokenCleanupDelay;
+    public uint CleanupBatchSize;
+    public uint AcceptConsumedPolicy;
+    public uint GraceSeconds;
+}
+
+/// <summary>rtc_client.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct RtcClient
+{
+    public RtcStr ClientId;
+    public byte AllowOfflineAccess;
+    public uint RefreshTokenUsage;
+    public uint RefreshTokenExpiration;
+    public int AbsoluteRefreshTokenLifetime;
+    public int SlidingRefreshTokenLifetime;
+    public byte UpdateAccessTokenClaimsOnRefresh;
+    public int AccessTokenLifetime;
+}
+
+/// <summary>rtc_grant_row.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct RtcGrantRow
+{
+    public RtcStr Key;
+    public RtcStr GrantType;
+    public RtcStr SubjectId;
+    public RtcStr SessionId;
+    public RtcStr ClientId;
+    public RtcStr Description;
+    public long CreationTime;
+    public long Expiration;
+    public long ConsumedTime;
+    public RtcStr Data;
+}
+
+/// <summary>rtc_grant_filter.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct RtcGrantFilter
+{
+    public RtcStr SubjectId;
+    public RtcStr SessionId;
+    public RtcStr ClientId;
+    public RtcStr* ClientIds;
+    public nuint ClientIdsLen;
+    public RtcStr GrantType;
+    public RtcStr* GrantTypes;
+    public nuint GrantTypesLen;
+}
+
+/// <summary>rtc_store_callbacks: unmanaged function pointers to the static bridges.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct RtcStoreCallbacks
+{
+    public delegate* unmanaged[Cdecl]<nint, byte*, nuint, nint, int> Get;
+    public delegate* unmanaged[Cdecl]<nint, RtcGrantRow*, int> Store;
+    public delegate* unmanaged[Cdecl]<nint, byte*, nuint, int> Remove;
+    public delegate* unmanaged[Cdecl]<nint, RtcGrantFilter*, nint, int> GetAll;
+    public delegate* unmanaged[Cdecl]<nint, RtcGrantFilter*, ulong*, int> RemoveAll;
+    public delegate* unmanaged[Cdecl]<nint, byte*, nuint, RtcGrantRow*, int> Consume;
+    public delegate* unmanaged[Cdecl]<nint, long, nuint, ulong*, int> RemoveExpired;
+    public delegate* unmanaged[Cdecl]<nint, long, nuint, ulong*, int> RemoveConsumed;
+}
+
+/// <summary>rtc_result codes (never renumbered).</summary>
+internal static class RtcResult
+{
+    public const uint Ok = 0;
+    public const uint NullArgument = 100;
+    public const uint InvalidUtf8 = 101;
+    public const uint InputTooLong = 102;
+    public const uint InvalidEnum = 103;
+    public const uint InvalidJson = 104;
+    public const uint InvalidArgument = 105;
+    public const uint UnknownClient = 106;
+    public const uint InvalidGrant = 200;
+    public const uint InvalidRequest = 201;
+    public const uint StorageUnavailable = 300;
+    public const uint StorageBadResponse = 301;
+    public const uint CallbackFailed = 302;
+    public const uint Panic = 900;
+}

@@ -1,0 +1,62 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace RefreshTokenCore.Native;
+
+/// <summary>An rtc_service. Released with rtc_service_free; calls AddRef it, so it is never
+/// freed while a call is running.</summary>
+internal sealed class ServiceHandle : SafeHandle
+{
+    /// <summary>Required by the P/Invoke source generator.</summary>
+    public ServiceHandle() : base(IntPtr.Zero, ownsHandle: true) { }
+
+    internal ServiceHandle(nint handle) : this() => SetHandle(handle);
+
+    public override bool IsInvalid => handle == IntPtr.Zero;
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.rtc_service_free(handle);
+        return true;
+    }
+}
+
+/// <summary>An rtc_service_builder; consumed by a build, freed otherwise.</summary>
+internal sealed class BuilderHandle : SafeHandle
+{
+    public BuilderHandle() : base(IntPtr.Zero, ownsHandle: true) { }
+
+    internal BuilderHandle(nint handle) : this() => SetHandle(handle);
+
+    public override bool IsInvalid => handle == IntPtr.Zero;
+
+    /// <summary>Hands the pointer to rtc_service_builder_build, which consumes it.</summary>
+    internal nint Consume()
+    {
+        nint h = handle;
+        SetHandleAsInvalid();
+        return h;
+    }
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.rtc_service_builder_free(handle);
+        return true;
+    }
+}
+
+/// <summary>An rtc_error, read then freed.</summary>
+internal sealed class ErrorHandle : SafeHandle
+{
+    public ErrorHandle() : base(IntPtr.Zero, ownsHandle: true) { }
+
+    internal ErrorHandle(nint handle) : this() => SetHandle(handle);
+
+    public override bool IsInvalid => handle == IntPtr.Zero;
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.rtc_error_free(handle);
+        return true;
+    }
+}

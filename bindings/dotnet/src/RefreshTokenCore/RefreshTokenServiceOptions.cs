@@ -1,0 +1,52 @@
+using System;
+using System.Collections.Generic;
+using Microsoft.Extensions.Logging;
+
+namespace RefreshTokenCore;
+
+/// <summary>What to do with a consumed token that is presented again.</summary>
+public enum AcceptConsumedPolicy
+{
+    /// <summary>Refuse it (the reference default).</summary>
+    Reject = 0,
+    /// <summary>Accept it within <see cref="RefreshTokenServiceOptions.GraceSeconds"/> of its use.</summary>
+    Grace = 1,
+    /// <summary>Refuse it and remove every refresh token of that subject and client.</summary>
+    RevokeOnReplay = 2,
+}
+
+/// <summary>Options of a <see cref="RefreshTokenService"/>; defaults are Duende IdentityServer 7's.</summary>
+public sealed class RefreshTokenServiceOptions
+{
+    /// <summary>PersistentGrantOptions.DeleteOneTimeOnlyRefreshTokensOnUse. Default true.</summary>
+    public bool DeleteOneTimeOnlyRefreshTokensOnUse { get; set; } = true;
+    /// <summary>PersistentGrantOptions.DataProtectData (with a <see cref="Protector"/>). Default true.</summary>
+    public bool DataProtectData { get; set; } = true;
+    /// <summary>InputLengthRestrictions.RefreshToken. Default 100.</summary>
+    public int MaxRefreshTokenLength { get; set; } = 100;
+    /// <summary>OperationalStoreOptions.RemoveConsumedTokens. Default false.</summary>
+    public bool RemoveConsumedTokens { get; set; }
+    /// <summary>OperationalStoreOptions.ConsumedTokenCleanupDelay in seconds. Default 0.</summary>
+    public int ConsumedTokenCleanupDelay { get; set; }
+    /// <summary>OperationalStoreOptions.TokenCleanupBatchSize. Default 100.</summary>
+    public int TokenCleanupBatchSize { get; set; } = 100;
+    /// <summary>The built-in accept-consumed policy (ignored when <see cref="AcceptConsumedToken"/> is set).</summary>
+    public AcceptConsumedPolicy AcceptConsumed { get; set; } = AcceptConsumedPolicy.Reject;
+    /// <summary>The grace window of <see cref="AcceptConsumedPolicy.Grace"/>, in seconds.</summary>
+    public int GraceSeconds { get; set; }
+    /// <summary>The host's own AcceptConsumedTokenAsync: true accepts the consumed token. Runs on the
+    /// calling thread; may call back into the service.</summary>
+    public Func<ConsumedTokenContext, bool>? AcceptConsumedToken { get; set; }
+    /// <summary>IProfileService.IsActiveAsync: (subjectId, clientId) → active. Default: everyone is active.</summary>
+    public Func<string, string, bool>? IsActive { get; set; }
+    /// <summary>The clock; default the system clock.</summary>
+    public TimeProvider? TimeProvider { get; set; }
+    /// <summary>The payload protector (e.g. <see cref="DataProtectionPayloadProtector"/>); default none.</summary>
+    public IPayloadProtector? Protector { get; set; }
+    /// <summary>The host's persisted-grant store; default the native in-memory store.</summary>
+    public IPersistedGrantStore? Store { get; set; }
+    /// <summary>Receives the library's events (never a handle).</summary>
+    public ILogger? Logger { get; set; }
+    /// <summary>Clients known up front (others are registered on first use).</summary>
+    public IList<Client> Clients { get; } = new List<Client>();
+}

@@ -1,0 +1,282 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Logging;
+using RefreshTokenCore.Native;
+using Xunit;
+
+namespace RefreshTokenCore.Tests;
+
+public class ServiceTests
+{
+    [Fact]
+    public async Task A_one_time_token_rotates_and_the_old_handle_is_refused()
+    {
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions());
+        Client spa = TestSupport.Spa();
+        string handle = await service.CreateAsync(spa);
+        Assert.Equal(66, handle.Length);
+        RefreshResult first = await service.RefreshAsync(spa, handle);
+        Assert.False(first.IsError);
+        Assert.True(first.Rotated);
+        Assert.NotEqual(handle, first.Handle);
+        Assert.Equal("alice", first.RefreshToken!.SubjectId);
+        RefreshResult replay = await service.RefreshAsync(spa, handle);
+        Assert.True(replay.IsError);
+        Assert.Equal("invalid_grant", replay.Error);
+        Assert.Equal(RefusalReason.NotFound, replay.Reason);
+    }
+
+    [Fact]
+    public async Task A_throwing_store_surfaces_as_the_inner_exception_and_loses_nothing()
+    {
+        var store = new FlakyStore();
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store });
+        Client spa = TestSupport.Spa();
+        string handle = await service.CreateAsync(spa);
+
+        var boom = new IOException("database is down");
+        store.ThrowOnConsume = boom;
+        var e = await Assert.ThrowsAsync<RefreshTokenCoreException>(() => service.RefreshAsync(spa, handle));
+        Assert.Same(boom, e.InnerException);
+        Assert.True(e.IsRetryable);
+        Assert.Equal(ResultCode.StorageUnavailable, e.Code);
+        Assert.Single(store.Inner.Snapshot());
+
+        store.ThrowOnConsume = null;
+        store.ThrowOnGet = new InvalidOperationException("read failed");
+        e = await Assert.ThrowsAsync<RefreshTokenCoreException>(() => service.ValidateRefreshTokenAsync(handle, spa));
+        Assert.IsType<InvalidOperationException>(e.InnerException);
+
+        store.ThrowOnGet = null;
+        RefreshResult ok = await service.RefreshAsync(spa, handle);
+        Assert.False(ok.IsError);
+        Assert.Single(store.Inner.Snapshot());
+    }
+
+    [Fact]
+    public async Task A_throwing_accept_consumed_hook_surfaces_as_the_inner_exception()
+    {
+        var boom = new InvalidOperationException("policy service down");
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions
+        {
+            DeleteOneTimeOnlyRefreshTokensOnUse = false,
+            AcceptConsumedToken = _ => throw boom,
+        });
+        Client spa = TestSupport.Spa();
+        string handle = await service.CreateAsync(spa);
+        Assert.False((await service.RefreshAsync(spa, handle)).IsError);
+        var e = await Assert.ThrowsAsync<RefreshTokenCoreException>(() => service.RefreshAsync(spa, handle));
+        Assert.Same(boom, e.InnerException);
+        Assert.Equal(ResultCode.CallbackFailed, e.Code);
+        Assert.True(e.IsRetryable);
+    }
+
+    [Fact]
+    public async Task The_accept_consumed_hook_can_revoke_through_the_service()
+    {
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions
+        {
+            DeleteOneTimeOnlyRefreshTokensOnUse = false,
+            AcceptConsumedToken = ctx =>
+            {
+                ctx.Service.RemoveRefreshTokensAsync(ctx.RefreshToken.SubjectId!, ctx.ClientId).GetAwaiter().GetResult();
+                return false;
+            },
+        });
+        Client spa = TestSupport.Spa();
+        string handle = await service.CreateAsync(spa);
+        RefreshResult next = await service.RefreshAsync(spa, handle);
+        Assert.Equal(RefusalReason.Consumed, (await service.RefreshAsync(spa, handle)).Reason);
+        Assert.Equal(RefusalReason.NotFound, (await service.RefreshAsync(spa, next.Handle!)).Reason);
+    }
+
+    [Fact]
+    public async Task Disposal_is_idempotent_and_later_calls_throw_ObjectDisposedException()
+    {
+        var service = new RefreshTokenService(new RefreshTokenServiceOptions());
+        Client spa = TestSupport.Spa();
+        string handle = await service.CreateAsync(spa);
+        service.Dispose();
+        service.Dispose();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => service.ValidateRefreshTokenAsync(handle, spa));
+    }
+
+    [Fact]
+    public async Task Disposal_releases_the_managed_store_held_by_native_code()
+    {
+        WeakReference store = await CreateAndDispose();
+        for (int i = 0; i < 5 && store.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.False(store.IsAlive, "the GCHandle of the store must be freed by the native finalizer");
+
+        static async Task<WeakReference> CreateAndDispose()
+        {
+            var s = new InMemoryPersistedGrantStore();
+            using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = s });
+            await service.CreateAsync(TestSupport.Spa());
+            return new WeakReference(s);
+        }
+    }
+
+    [Fact]
+    public async Task Collecting_garbage_inside_callbacks_does_no_harm()
+    {
+        var store = new FlakyStore
+        {
+            OnEveryCall = () =>
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            },
+        };
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions
+        {
+            Store = store,
+            IsActive = (_, _) =>
+            {
+                GC.Collect();
+                return true;
+            },
+        });
+        Client spa = TestSupport.Spa();
+        string handle = await service.CreateAsync(spa);
+        for (int i = 0; i < 50; i++)
+        {
+            RefreshResult r = await service.RefreshAsync(spa, handle);
+            Assert.False(r.IsError);
+            handle = r.Handle!;
+        }
+        Assert.Single(store.Inner.Snapshot());
+    }
+
+    [Fact]
+    public void An_abi_mismatch_fails_with_a_clear_message()
+    {
+        Assert.Null(AbiCheck.Verify(NativeMethods.ExpectedAbiVersion));
+        Exception? e = AbiCheck.Verify(99);
+        Assert.NotNull(e);
+        Assert.Contains("ABI version 99", e!.Message);
+        Assert.Contains($"need ABI version {NativeMethods.ExpectedAbiVersion}", e.Message);
+    }
+
+    [Fact]
+    public void The_native_version_matches_the_package_version()
+    {
+        Version v = typeof(RefreshTokenService).Assembly.GetName().Version!;
+        Assert.Equal($"{v.Major}.{v.Minor}.{v.Build}", RefreshTokenService.NativeVersion);
+    }
+
+    [Fact]
+    public void Keys_match_the_reference_vectors()
+    {
+        Assert.Equal("6916BFDDE7FF183C30181C60628EB5F9614654D130EBC4D8B063C5FFC6E2CF8A",
+            RefreshTokenService.GetPersistedGrantKey("00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF-1"));
+        Assert.Equal("2Uv7YQKU1p4Sdnt2w8uWXts7TJnGnJ7WfaqSsGEETME=",
+            RefreshTokenService.GetPersistedGrantKey("00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF"));
+    }
+
+    [Fact]
+    public async Task Data_protection_protects_rows_with_the_reference_purpose()
+    {
+        var provider = new EphemeralDataProtectionProvider();
+        var store = new InMemoryPersistedGrantStore();
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions
+        {
+            Store = store,
+            Protector = new DataProtectionPayloadProtector(provider),
+        });
+        Client spa = TestSupport.Spa(TokenUsage.ReUse);
+        string handle = await service.CreateAsync(spa);
+        PersistedGrant row = store.Snapshot().Single();
+        Assert.Contains("\"DataProtected\":true", row.Data);
+        Assert.Contains("\"Payload\":\"CfDJ8", row.Data);
+        Assert.DoesNotContain("alice", row.Data);
+        // Readable with the same purpose, as Duende reads it.
+        string payload = System.Text.Json.JsonDocument.Parse(row.Data).RootElement.GetProperty("Payload").GetString()!;
+        Assert.Contains("\"ClientId\":\"spa\"", provider.CreateProtector("PersistentGrantSerializer").Unprotect(payload));
+        Assert.False((await service.RefreshAsync(spa, handle)).IsError);
+
+        // Another key ring cannot read it: malformed (the reference's "not found"), not a crash.
+        using var other = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store, Protector = new DataProtectionPayloadProtector(new EphemeralDataProtectionProvider()) });
+        TokenValidationResult v = await other.ValidateRefreshTokenAsync(handle, spa);
+        Assert.True(v.IsError);
+        Assert.Equal(RefusalReason.Malformed, v.Reason);
+    }
+
+    [Fact]
+    public async Task Events_reach_the_logger_without_the_handle()
+    {
+        var logger = new ListLogger();
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Logger = logger });
+        Client spa = TestSupport.Spa();
+        string handle = await service.CreateAsync(spa);
+        string next = (await service.RefreshAsync(spa, handle)).Handle!;
+        await service.RefreshAsync(spa, handle);
+        Assert.Contains(logger.Lines, l => l.Contains("created"));
+        Assert.Contains(logger.Lines, l => l.Contains("refreshed"));
+        Assert.Contains(logger.Lines, l => l.Contains("rejected") && l.StartsWith("Warning"));
+        Assert.DoesNotContain(logger.Lines, l => l.Contains(handle[..32]) || l.Contains(next[..32]));
+    }
+
+    [Fact]
+    public async Task A_time_provider_drives_expiry()
+    {
+        var time = new ManualTime { Now = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero) };
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions { TimeProvider = time });
+        Client spa = TestSupport.Spa(TokenUsage.ReUse) with { AbsoluteRefreshTokenLifetime = 60 };
+        string handle = await service.CreateAsync(spa);
+        time.Now = time.Now.AddSeconds(60);
+        Assert.False((await service.ValidateRefreshTokenAsync(handle, spa)).IsError);
+        time.Now = time.Now.AddSeconds(1);
+        Assert.Equal(RefusalReason.Expired, (await service.ValidateRefreshTokenAsync(handle, spa)).Reason);
+        Assert.Equal(new CleanupResult(1, 0), await service.CleanupAsync());
+    }
+
+    [Fact]
+    public async Task Update_applies_the_reference_rules_to_a_validated_token()
+    {
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions());
+        Client spa = TestSupport.Spa();
+        string handle = await service.CreateAsync(spa);
+        RefreshToken token = (await service.ValidateRefreshTokenAsync(handle, spa)).RefreshToken!;
+        string next = await service.UpdateRefreshTokenAsync(handle, token, spa);
+        Assert.NotEqual(handle, next);
+        Assert.False((await service.ValidateRefreshTokenAsync(next, spa)).IsError);
+        Assert.True((await service.ValidateRefreshTokenAsync(handle, spa)).IsError);
+    }
+
+    [Fact]
+    public async Task Bad_arguments_are_typed_errors()
+    {
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions());
+        var e = await Assert.ThrowsAsync<RefreshTokenCoreException>(() => service.CreateRefreshTokenAsync(TestSupport.Request(new Client { ClientId = "" })));
+        Assert.Equal(ResultCode.InvalidArgument, e.Code);
+        Assert.False(e.IsRetryable);
+        RefreshResult r = await service.RefreshAsync(TestSupport.Spa(), "");
+        Assert.Equal("invalid_request", r.Error);
+    }
+
+    private sealed class ManualTime : TimeProvider
+    {
+        public DateTimeOffset Now;
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        public readonly List<string> Lines = new();
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Lines) Lines.Add($"{logLevel} {formatter(state, exception)}");
+        }
+    }
+}
