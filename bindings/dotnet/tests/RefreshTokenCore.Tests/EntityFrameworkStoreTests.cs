@@ -1,0 +1,119 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using RefreshTokenCore.EntityFramework;
+using Xunit;
+
+namespace RefreshTokenCore.Tests;
+
+/// <summary>A SQLite file with Duende's PersistedGrants schema, in WAL mode.</summary>
+internal sealed class SqliteDatabase : IDisposable
+{
+    public readonly string Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"rtc-{Guid.NewGuid():N}.db");
+    private readonly DbContextOptions<PersistedGrantDbContext> options;
+
+    public SqliteDatabase()
+    {
+        options = new DbContextOptionsBuilder<PersistedGrantDbContext>()
+            .UseSqlite($"Data Source={Path};Default Timeout=30;Pooling=True")
+            .AddInterceptors(new BusyTimeout())
+            .Options;
+        using PersistedGrantDbContext db = Create();
+        db.Database.EnsureCreated();
+        db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
+    }
+
+    public PersistedGrantDbContext Create() => new(options);
+
+    public EntityFrameworkPersistedGrantStore Store() => new(Create);
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        foreach (string f in new[] { Path, Path + "-wal", Path + "-shm" })
+        {
+            if (File.Exists(f)) File.Delete(f);
+        }
+    }
+}
+
+/// <summary>Lets SQLite itself wait for a lock (in short sleeps) instead of failing at once and
+/// leaving the retry to the ADO.NET provider's much coarser back-off.</summary>
+internal sealed class BusyTimeout : Microsoft.EntityFrameworkCore.Diagnostics.DbConnectionInterceptor
+{
+    public override void ConnectionOpened(System.Data.Common.DbConnection connection, Microsoft.EntityFrameworkCore.Diagnostics.ConnectionEndEventData eventData)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "PRAGMA busy_timeout = 10000;";
+        cmd.ExecuteNonQuery();
+    }
+}
+
+public class EntityFrameworkStoreTests
+{
+    [Fact]
+    public void The_schema_is_duendes_PersistedGrants_table()
+    {
+        using var db = new SqliteDatabase();
+        using PersistedGrantDbContext ctx = db.Create();
+        List<string> indexes = ctx.Database.SqlQueryRaw<string>("SELECT name AS Value FROM sqlite_master WHERE type = 'index' AND tbl_name = 'PersistedGrants'").ToList();
+        Assert.Contains("IX_PersistedGrants_Key", indexes);
+        Assert.Contains("IX_PersistedGrants_Expiration", indexes);
+        Assert.Contains("IX_PersistedGrants_ConsumedTime", indexes);
+        Assert.Contains("IX_PersistedGrants_SubjectId_ClientId_Type", indexes);
+        Assert.Contains("IX_PersistedGrants_SubjectId_SessionId_Type", indexes);
+        List<string> columns = ctx.Database.SqlQueryRaw<string>("SELECT name AS Value FROM pragma_table_info('PersistedGrants')").ToList();
+        Assert.Equal(new[] { "ClientId", "ConsumedTime", "CreationTime", "Data", "Description", "Expiration", "Id", "Key", "SessionId", "SubjectId", "Type" }, columns.OrderBy(c => c, StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Tokens_round_trip_through_the_table_and_the_consume_has_one_winner()
+    {
+        using var db = new SqliteDatabase();
+        EntityFrameworkPersistedGrantStore store = db.Store();
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store, DeleteOneTimeOnlyRefreshTokensOnUse = false });
+        Client spa = TestSupport.Spa();
+        string handle = await service.CreateAsync(spa);
+        RefreshResult next = await service.RefreshAsync(spa, handle);
+        Assert.False(next.IsError);
+        PersistedGrant old = store.Get(RefreshTokenService.GetPersistedGrantKey(handle))!;
+        Assert.NotNull(old.ConsumedTime);
+        Assert.Equal(DateTimeKind.Utc, old.CreationTime.Kind);
+        Assert.Equal(RefusalReason.Consumed, (await service.RefreshAsync(spa, handle)).Reason);
+        // A second conditional consume of a consumed row loses; of a missing one finds nothing.
+        Assert.Equal(ConsumeOutcome.AlreadyConsumed, store.TryConsume(old.Key, old with { Data = "x" }));
+        Assert.Equal(ConsumeOutcome.NotFound, store.TryConsume("missing", null));
+        Assert.Equal(2, store.GetAll(new PersistedGrantFilter { SubjectId = "alice" }).Count);
+        Assert.Equal(2, store.RemoveAll(new PersistedGrantFilter { SubjectId = "alice", ClientId = "spa" }));
+    }
+
+    [Fact]
+    public async Task Eight_parallel_requests_with_one_OneTimeOnly_token_have_exactly_one_winner_200_rounds()
+    {
+        using var db = new SqliteDatabase();
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = db.Store() });
+        Client spa = TestSupport.Spa();
+        for (int round = 0; round < 200; round++)
+        {
+            string subject = $"user-{round}";
+            string handle = await service.CreateAsync(spa, subject);
+            using var start = new Barrier(8);
+            Task<RefreshResult>[] racers = Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+            {
+                start.SignalAndWait();
+                return service.RefreshAsync(spa, handle);
+            })).ToArray();
+            RefreshResult[] results = await Task.WhenAll(racers);
+            Assert.Equal(1, results.Count(r => !r.IsError));
+            Assert.All(results.Where(r => r.IsError), r => Assert.Equal(RefusalReason.NotFound, r.Reason));
+            IReadOnlyList<PersistedGrant> rows = db.Store().GetAll(new PersistedGrantFilter { SubjectId = subject });
+            PersistedGrant live = Assert.Single(rows);
+            Assert.Equal(RefreshTokenService.GetPersistedGrantKey(results.Single(r => !r.IsError).Handle!), live.Key);
+        }
+    }
+}
