@@ -245,8 +245,9 @@ fn a_lost_consume_answers_as_a_later_request_and_keeps_no_successor() {
         } else {
             "consume_mark"
         };
-        // store successor, lose the consume, re-validate (get), remove the successor.
-        assert_eq!(store.take_calls(), ["store", consume, "get", "remove"]);
+        // The default rotation: store the successor, lose the consume, remove the successor;
+        // then the service re-validates (get) and answers as a later request.
+        assert_eq!(store.take_calls(), ["store", consume, "remove", "get"]);
         let live = store
             .inner
             .snapshot()

@@ -2,8 +2,9 @@
 //!
 //! The reference consumes the presented token and then stores its successor, with no lock: two
 //! parallel requests can both succeed (a forked chain), and a failure between the two writes
-//! strands the client. Here the successor is written first and the presented token is then
-//! consumed with one conditional store call; only the winner keeps its successor.
+//! strands the client. Here the store rotates: transactional stores consume and insert in one
+//! transaction; others write the successor first and then consume with one conditional call
+//! (`GrantStore::rotate`). Only the winner keeps a successor.
 
 use super::{Event, RefreshTokenService, ServiceError};
 use crate::format::handle::Handle;
@@ -22,10 +23,6 @@ pub struct Updated {
     /// The token as stored under `handle` after the update.
     pub token: RefreshToken,
 }
-
-/// How many times the successor of a failed rotation is removed before giving up (it is then
-/// unreachable: its handle was never given out).
-const ROLLBACK_ATTEMPTS: usize = 3;
 
 impl RefreshTokenService {
     /// Updates a validated token after a refresh, following the reference's rules: OneTimeOnly
@@ -86,9 +83,10 @@ impl RefreshTokenService {
         })
     }
 
-    /// Stores the successor, then consumes the presented token. The presented token is never
-    /// consumed unless its successor is already stored, and only one concurrent request keeps
-    /// a successor.
+    /// Stores the successor and consumes the presented token through
+    /// [`GrantStore::rotate`](crate::store::GrantStore::rotate): the presented token is never
+    /// consumed unless its successor is stored, and only one concurrent request keeps a
+    /// successor.
     fn rotate(
         &self,
         handle: &str,
@@ -99,7 +97,7 @@ impl RefreshTokenService {
     ) -> Result<Updated, ServiceError> {
         let new_handle = Handle::generate();
         let new_key = refresh_token_key(new_handle.as_str());
-        self.store.store(&self.row_for(&new_key, &token)?)?;
+        let successor = self.row_for(&new_key, &token)?;
         let updated = Updated {
             handle: new_handle,
             key: new_key,
@@ -107,11 +105,13 @@ impl RefreshTokenService {
             token,
         };
         let Some(action) = consume else {
+            // Already consumed and accepted by the policy: only a sibling is added.
+            self.store.store(&successor)?;
             return Ok(updated);
         };
-        match self.store.consume(key, &action) {
-            Ok(ConsumeOutcome::Won) => Ok(updated),
-            Ok(ConsumeOutcome::AlreadyConsumed | ConsumeOutcome::NotFound) => {
+        match self.store.rotate(key, &action, &successor)? {
+            ConsumeOutcome::Won => Ok(updated),
+            ConsumeOutcome::AlreadyConsumed | ConsumeOutcome::NotFound => {
                 // Another request redeemed the token between our validation and our consume.
                 // Answer exactly as a request arriving just after it would be answered: validate
                 // again (the accept-consumed policy may accept, e.g. within a grace window).
@@ -119,25 +119,9 @@ impl RefreshTokenService {
                     key: key.to_owned(),
                     client_id: client.client_id.clone(),
                 });
-                match self.validate(handle, client) {
-                    Ok(_) => Ok(updated),
-                    Err(e) => {
-                        self.remove_successor(&updated.key);
-                        Err(e)
-                    }
-                }
-            }
-            Err(e) => {
-                self.remove_successor(&updated.key);
-                Err(e.into())
-            }
-        }
-    }
-
-    fn remove_successor(&self, key: &str) {
-        for _ in 0..ROLLBACK_ATTEMPTS {
-            if self.store.remove(key).is_ok() {
-                return;
+                self.validate(handle, client)?;
+                self.store.store(&successor)?;
+                Ok(updated)
             }
         }
     }

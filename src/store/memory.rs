@@ -29,13 +29,17 @@ impl MemoryStore {
         }
     }
 
-    fn shard(&self, key: &str) -> &RwLock<HashMap<String, PersistedGrant>> {
+    fn shard_index(&self, key: &str) -> usize {
         // Keys are SHA-256 outputs, so any few bytes spread evenly; FNV-1a keeps it cheap.
         let mut h: u32 = 0x811c_9dc5;
         for b in key.as_bytes().iter().take(16) {
             h = (h ^ u32::from(*b)).wrapping_mul(0x0100_0193);
         }
-        &self.shards[h as usize % SHARDS]
+        h as usize % SHARDS
+    }
+
+    fn shard(&self, key: &str) -> &RwLock<HashMap<String, PersistedGrant>> {
+        &self.shards[self.shard_index(key)]
     }
 
     /// Number of rows held.
@@ -88,6 +92,29 @@ impl MemoryStore {
     }
 }
 
+/// The conditional consume on one locked map.
+fn consume_in(
+    map: &mut HashMap<String, PersistedGrant>,
+    key: &str,
+    action: &ConsumeAction,
+) -> ConsumeOutcome {
+    let Some(existing) = map.get_mut(key) else {
+        return ConsumeOutcome::NotFound;
+    };
+    match action {
+        ConsumeAction::Delete => {
+            map.remove(key);
+        }
+        ConsumeAction::MarkConsumed(row) => {
+            if existing.consumed_time.is_some() {
+                return ConsumeOutcome::AlreadyConsumed;
+            }
+            *existing = (**row).clone();
+        }
+    }
+    ConsumeOutcome::Won
+}
+
 impl GrantStore for MemoryStore {
     fn get(&self, key: &str) -> Result<Option<PersistedGrant>, StoreError> {
         Ok(self.shard(key).read().get(key).cloned())
@@ -127,26 +154,39 @@ impl GrantStore for MemoryStore {
     }
 
     fn consume(&self, key: &str, action: &ConsumeAction) -> Result<ConsumeOutcome, StoreError> {
-        let mut map = self.shard(key).write();
-        let Some(existing) = map.get_mut(key) else {
-            return Ok(ConsumeOutcome::NotFound);
-        };
-        match action {
-            ConsumeAction::Delete => {
-                map.remove(key);
-            }
-            ConsumeAction::MarkConsumed(row) => {
-                if existing.consumed_time.is_some() {
-                    return Ok(ConsumeOutcome::AlreadyConsumed);
-                }
-                *existing = (**row).clone();
-            }
-        }
-        Ok(ConsumeOutcome::Won)
+        Ok(consume_in(&mut self.shard(key).write(), key, action))
     }
 
     fn atomic_consume(&self) -> bool {
         true
+    }
+
+    /// Consume and insert under both shard locks (taken in index order): one atomic step.
+    fn rotate(
+        &self,
+        key: &str,
+        action: &ConsumeAction,
+        successor: &PersistedGrant,
+    ) -> Result<ConsumeOutcome, StoreError> {
+        let (a, b) = (self.shard_index(key), self.shard_index(&successor.key));
+        let mut low = self.shards[a.min(b)].write();
+        let mut high = (a != b).then(|| self.shards[a.max(b)].write());
+        let (presented, target) = match high.as_deref_mut() {
+            None => {
+                let outcome = consume_in(&mut low, key, action);
+                if outcome == ConsumeOutcome::Won {
+                    low.insert(successor.key.clone(), successor.clone());
+                }
+                return Ok(outcome);
+            }
+            Some(high) if a < b => (&mut *low, high),
+            Some(high) => (high, &mut *low),
+        };
+        let outcome = consume_in(presented, key, action);
+        if outcome == ConsumeOutcome::Won {
+            target.insert(successor.key.clone(), successor.clone());
+        }
+        Ok(outcome)
     }
 
     fn remove_expired(&self, now: DateTime<Utc>, batch_size: usize) -> Result<u64, StoreError> {

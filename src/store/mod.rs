@@ -85,6 +85,33 @@ pub trait GrantStore: Send + Sync {
         unconditional_consume(self, key, action)
     }
 
+    /// Rotation: consume the presented row (`key`, per `action`) and store its `successor`, so
+    /// that the successor exists if and only if this call won. Of concurrent calls on one key at
+    /// most one returns `Won`; on any other answer or error no successor remains.
+    ///
+    /// The default writes the successor first, then consumes, and removes the successor again if
+    /// the consume is lost or fails (retried three times; if even that fails, the successor is
+    /// an orphan whose handle was never given out, removed by cleanup when it expires). A crash
+    /// between the two writes leaves such an orphan too. Transactional stores override this with
+    /// one transaction.
+    fn rotate(
+        &self,
+        key: &str,
+        action: &ConsumeAction,
+        successor: &PersistedGrant,
+    ) -> Result<ConsumeOutcome, StoreError> {
+        self.store(successor)?;
+        let outcome = self.consume(key, action);
+        if !matches!(outcome, Ok(ConsumeOutcome::Won)) {
+            for _ in 0..3 {
+                if self.remove(&successor.key).is_ok() {
+                    break;
+                }
+            }
+        }
+        outcome
+    }
+
     /// Whether [`GrantStore::consume`] is atomic. The service reports a non-atomic store in its
     /// documentation and events; it still works, with the reference's race.
     fn atomic_consume(&self) -> bool {

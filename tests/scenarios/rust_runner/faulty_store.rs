@@ -73,6 +73,22 @@ impl GrantStore for FaultyStore {
         })?;
         self.inner.consume(key, action)
     }
+    /// A rotation is a store (of the successor) and a consume: either may be made to fail; the
+    /// inner store's own (possibly transactional) rotation does the work.
+    fn rotate(
+        &self,
+        key: &str,
+        action: &ConsumeAction,
+        successor: &PersistedGrant,
+    ) -> Result<ConsumeOutcome, StoreError> {
+        self.check(Kind::Store)?;
+        self.check(match action {
+            ConsumeAction::Delete => Kind::Remove,
+            ConsumeAction::MarkConsumed(_) => Kind::Store,
+        })?;
+        self.inner.rotate(key, action, successor)
+    }
+
     fn atomic_consume(&self) -> bool {
         self.inner.atomic_consume()
     }
