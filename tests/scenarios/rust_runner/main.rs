@@ -11,6 +11,7 @@ mod fields;
 mod steps;
 mod world;
 
+use refresh_token_core::store::sqlite::SqliteStore;
 use refresh_token_core::{Client, ManualClock, MemoryStore, RefreshTokenService};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -20,6 +21,25 @@ use std::sync::Arc;
 use faulty_store::FaultyStore;
 use fields::{Fields, Res};
 use world::{apply_client_settings, parse_options, parse_time, ActiveMap, World};
+
+/// A database file for one scenario, removed (with its WAL files) afterwards.
+struct TempDb(PathBuf);
+
+impl TempDb {
+    fn new() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(std::env::temp_dir().join(format!("rtc-scenario-{}-{n}.db", std::process::id())))
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
 
 fn build_world(store_kind: &str, fields: &Fields<'_>) -> Res<World> {
     let start = parse_time(fields.req_str("start")?)?;
@@ -32,6 +52,19 @@ fn build_world(store_kind: &str, fields: &Fields<'_>) -> Res<World> {
             let m = Arc::new(MemoryStore::new());
             let m2 = m.clone();
             (m, Box::new(move || m2.snapshot()))
+        }
+        "sqlite" => {
+            let db = TempDb::new();
+            let store = Arc::new(SqliteStore::open(&db.0).map_err(|e| e.to_string())?);
+            let s2 = store.clone();
+            let guard = Box::new(db);
+            (
+                store,
+                Box::new(move || {
+                    let _keep = &guard;
+                    s2.snapshot().expect("snapshot of the sqlite store")
+                }),
+            )
         }
         other => return Err(format!("store '{other}' is not built yet")),
     };

@@ -1,0 +1,400 @@
+//! The embedded default store: SQLite (compiled in), on the `PersistedGrants` table exactly as
+//! Duende's EF Core operational store creates it on SQLite (table, columns, index names, and
+//! dates as EF Core's SQLite provider writes them), so that a database either side wrote is
+//! read and written by the other.
+//!
+//! WAL mode; every operation is one statement or one transaction; the conditional consume is
+//! one conditional statement and a rotation is one `BEGIN IMMEDIATE` transaction, so at most one
+//! request wins, across threads and processes, and a crash never leaves an orphan successor.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use r2d2::{Pool, PooledConnection};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{
+    params, params_from_iter, Connection, OptionalExtension, Row, ToSql, TransactionBehavior,
+};
+use std::path::Path;
+
+use super::{check_filter, ConsumeAction, ConsumeOutcome, GrantStore, StoreError};
+use crate::format::datetime::to_ticks;
+use crate::model::{GrantFilter, PersistedGrant};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS "PersistedGrants" (
+    "Id" INTEGER NOT NULL CONSTRAINT "PK_PersistedGrants" PRIMARY KEY AUTOINCREMENT,
+    "Key" TEXT NULL,
+    "Type" TEXT NOT NULL,
+    "SubjectId" TEXT NULL,
+    "SessionId" TEXT NULL,
+    "ClientId" TEXT NOT NULL,
+    "Description" TEXT NULL,
+    "CreationTime" TEXT NOT NULL,
+    "Expiration" TEXT NULL,
+    "ConsumedTime" TEXT NULL,
+    "Data" TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "IX_PersistedGrants_Key" ON "PersistedGrants" ("Key") WHERE "Key" IS NOT NULL;
+CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_ConsumedTime" ON "PersistedGrants" ("ConsumedTime");
+CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_Expiration" ON "PersistedGrants" ("Expiration");
+CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_SubjectId_ClientId_Type" ON "PersistedGrants" ("SubjectId", "ClientId", "Type");
+CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_SubjectId_SessionId_Type" ON "PersistedGrants" ("SubjectId", "SessionId", "Type");
+"#;
+
+const COLUMNS: &str = r#""Key", "Type", "SubjectId", "SessionId", "ClientId", "Description", "CreationTime", "Expiration", "ConsumedTime", "Data""#;
+
+/// How durable a write is before it returns (SQLite's `synchronous`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: survives power loss (the default).
+    Full,
+    /// `synchronous=NORMAL`: survives process crashes; in WAL mode the last transactions may be
+    /// lost on power loss. Faster.
+    Normal,
+}
+
+/// Options of the SQLite store.
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    pub durability: Durability,
+    /// How long a statement waits for another writer's lock before failing (retryable).
+    pub busy_timeout_ms: u32,
+    /// Connections in the pool.
+    pub pool_size: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            durability: Durability::Full,
+            busy_timeout_ms: 10_000,
+            pool_size: 8,
+        }
+    }
+}
+
+/// The SQLite [`GrantStore`].
+pub struct SqliteStore {
+    pool: Pool<SqliteConnectionManager>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("sqlite: {e}"))
+}
+
+/// Dates as EF Core's SQLite provider writes them: `yyyy-MM-dd HH:mm:ss.FFFFFFF` (UTC, trailing
+/// fractional zeros trimmed), which also sorts correctly as text.
+fn format_time(t: DateTime<Utc>) -> String {
+    let iso = crate::format::datetime::format_utc(to_ticks(t));
+    // "2026-01-01T00:00:00.1234567Z" -> "2026-01-01 00:00:00.1234567"
+    iso.trim_end_matches('Z').replacen('T', " ", 1)
+}
+
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(text.trim_end_matches('Z'), fmt) {
+            return Some(to_ticks(n.and_utc()));
+        }
+    }
+    crate::format::datetime::parse(text)
+}
+
+fn row_to_grant(row: &Row<'_>) -> rusqlite::Result<Result<PersistedGrant, StoreError>> {
+    let time =
+        |i: usize, name: &str| -> rusqlite::Result<Result<Option<DateTime<Utc>>, StoreError>> {
+            let text: Option<String> = row.get(i)?;
+            Ok(match text {
+                None => Ok(None),
+                Some(t) => parse_time(&t)
+                    .map(Some)
+                    .ok_or_else(|| StoreError::BadResponse(format!("{name} '{t}' is not a date"))),
+            })
+        };
+    let key: Option<String> = row.get(0)?;
+    let creation = time(6, "CreationTime")?;
+    let expiration = time(7, "Expiration")?;
+    let consumed = time(8, "ConsumedTime")?;
+    Ok((|| {
+        Ok(PersistedGrant {
+            key: key.ok_or_else(|| StoreError::BadResponse("a row has a NULL Key".into()))?,
+            grant_type: row.get(1).map_err(unavailable)?,
+            subject_id: row.get(2).map_err(unavailable)?,
+            session_id: row.get(3).map_err(unavailable)?,
+            client_id: row.get(4).map_err(unavailable)?,
+            description: row.get(5).map_err(unavailable)?,
+            creation_time: creation?
+                .ok_or_else(|| StoreError::BadResponse("CreationTime is NULL".into()))?,
+            expiration: expiration?,
+            consumed_time: consumed?,
+            data: row.get(9).map_err(unavailable)?,
+        })
+    })())
+}
+
+/// The row's values in COLUMNS order.
+fn values(g: &PersistedGrant) -> [Box<dyn ToSql + '_>; 10] {
+    [
+        Box::new(&g.key),
+        Box::new(&g.grant_type),
+        Box::new(&g.subject_id),
+        Box::new(&g.session_id),
+        Box::new(&g.client_id),
+        Box::new(&g.description),
+        Box::new(format_time(g.creation_time)),
+        Box::new(g.expiration.map(format_time)),
+        Box::new(g.consumed_time.map(format_time)),
+        Box::new(&g.data),
+    ]
+}
+
+/// `WHERE` clause and parameters of a filter (blank values ignored, lists unioned).
+fn filter_sql(f: &GrantFilter) -> (String, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut args = Vec::new();
+    let present = |v: &Option<String>| {
+        v.as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_owned)
+    };
+    if let Some(s) = present(&f.subject_id) {
+        clauses.push(r#""SubjectId" = ?"#.to_owned());
+        args.push(s);
+    }
+    if let Some(s) = present(&f.session_id) {
+        clauses.push(r#""SessionId" = ?"#.to_owned());
+        args.push(s);
+    }
+    for (column, one, many) in [
+        ("ClientId", &f.client_id, &f.client_ids),
+        ("Type", &f.grant_type, &f.grant_types),
+    ] {
+        let set: Vec<String> = present(one)
+            .into_iter()
+            .chain(many.iter().filter(|s| !s.trim().is_empty()).cloned())
+            .collect();
+        if !set.is_empty() {
+            clauses.push(format!(
+                r#""{column}" IN ({})"#,
+                vec!["?"; set.len()].join(", ")
+            ));
+            args.extend(set);
+        }
+    }
+    (clauses.join(" AND "), args)
+}
+
+fn consume_on(
+    conn: &Connection,
+    key: &str,
+    action: &ConsumeAction,
+) -> rusqlite::Result<ConsumeOutcome> {
+    let changed = match action {
+        ConsumeAction::Delete => {
+            conn.execute(r#"DELETE FROM "PersistedGrants" WHERE "Key" = ?1"#, [key])?
+        }
+        ConsumeAction::MarkConsumed(row) => {
+            let v = values(row);
+            let sql = r#"UPDATE "PersistedGrants" SET "Type" = ?2, "SubjectId" = ?3, "SessionId" = ?4, "ClientId" = ?5,
+                "Description" = ?6, "CreationTime" = ?7, "Expiration" = ?8, "ConsumedTime" = ?9, "Data" = ?10
+                WHERE "Key" = ?1 AND "ConsumedTime" IS NULL"#;
+            conn.execute(sql, params_from_iter(v.iter().map(|b| b.as_ref())))?
+        }
+    };
+    if changed == 1 {
+        return Ok(ConsumeOutcome::Won);
+    }
+    if matches!(action, ConsumeAction::Delete) {
+        return Ok(ConsumeOutcome::NotFound);
+    }
+    let exists: bool = conn.query_row(
+        r#"SELECT EXISTS(SELECT 1 FROM "PersistedGrants" WHERE "Key" = ?1)"#,
+        [key],
+        |r| r.get(0),
+    )?;
+    Ok(if exists {
+        ConsumeOutcome::AlreadyConsumed
+    } else {
+        ConsumeOutcome::NotFound
+    })
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and the table, with default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    /// Opens (creating if needed) the database file and the table.
+    pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
+        let sync = match options.durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        let busy = options.busy_timeout_ms;
+        let manager = SqliteConnectionManager::file(path.as_ref()).with_init(move |c| {
+            c.busy_timeout(std::time::Duration::from_millis(u64::from(busy)))?;
+            c.execute_batch(&format!(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync};"
+            ))
+        });
+        let pool = Pool::builder()
+            .max_size(options.pool_size.max(1))
+            .build(manager)
+            .map_err(unavailable)?;
+        let store = Self { pool };
+        store.conn()?.execute_batch(SCHEMA).map_err(unavailable)?;
+        Ok(store)
+    }
+
+    fn conn(&self) -> Result<PooledConnection<SqliteConnectionManager>, StoreError> {
+        self.pool.get().map_err(unavailable)
+    }
+
+    /// Every row, ordered by key: for tests that compare the whole stored state.
+    pub fn snapshot(&self) -> Result<Vec<PersistedGrant>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare(&format!(
+                r#"SELECT {COLUMNS} FROM "PersistedGrants" WHERE "Key" IS NOT NULL ORDER BY "Key""#
+            ))
+            .map_err(unavailable)?;
+        let rows = stmt.query_map([], row_to_grant).map_err(unavailable)?;
+        rows.map(|r| r.map_err(unavailable)?).collect()
+    }
+
+    /// Runs `PRAGMA integrity_check` and returns its answer ("ok" when sound).
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        self.conn()?
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(unavailable)
+    }
+}
+
+impl GrantStore for SqliteStore {
+    fn get(&self, key: &str) -> Result<Option<PersistedGrant>, StoreError> {
+        let conn = self.conn()?;
+        let sql = format!(r#"SELECT {COLUMNS} FROM "PersistedGrants" WHERE "Key" = ?1"#);
+        conn.query_row(&sql, [key], row_to_grant)
+            .optional()
+            .map_err(unavailable)?
+            .transpose()
+    }
+
+    fn store(&self, grant: &PersistedGrant) -> Result<(), StoreError> {
+        let conn = self.conn()?;
+        let sql = format!(
+            r#"INSERT INTO "PersistedGrants" ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+               ON CONFLICT ("Key") WHERE "Key" IS NOT NULL DO UPDATE SET
+               "Type" = excluded."Type", "SubjectId" = excluded."SubjectId", "SessionId" = excluded."SessionId",
+               "ClientId" = excluded."ClientId", "Description" = excluded."Description",
+               "CreationTime" = excluded."CreationTime", "Expiration" = excluded."Expiration",
+               "ConsumedTime" = excluded."ConsumedTime", "Data" = excluded."Data""#
+        );
+        let v = values(grant);
+        conn.execute(&sql, params_from_iter(v.iter().map(|b| b.as_ref())))
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn remove(&self, key: &str) -> Result<(), StoreError> {
+        self.conn()?
+            .execute(r#"DELETE FROM "PersistedGrants" WHERE "Key" = ?1"#, [key])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn get_all(&self, filter: &GrantFilter) -> Result<Vec<PersistedGrant>, StoreError> {
+        check_filter(filter)?;
+        let (clause, args) = filter_sql(filter);
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare(&format!(
+                r#"SELECT {COLUMNS} FROM "PersistedGrants" WHERE "Key" IS NOT NULL AND {clause}"#
+            ))
+            .map_err(unavailable)?;
+        let rows = stmt
+            .query_map(params_from_iter(args.iter()), row_to_grant)
+            .map_err(unavailable)?;
+        rows.map(|r| r.map_err(unavailable)?).collect()
+    }
+
+    fn remove_all(&self, filter: &GrantFilter) -> Result<u64, StoreError> {
+        check_filter(filter)?;
+        let (clause, args) = filter_sql(filter);
+        let n = self
+            .conn()?
+            .execute(
+                &format!(r#"DELETE FROM "PersistedGrants" WHERE {clause}"#),
+                params_from_iter(args.iter()),
+            )
+            .map_err(unavailable)?;
+        Ok(n as u64)
+    }
+
+    fn consume(&self, key: &str, action: &ConsumeAction) -> Result<ConsumeOutcome, StoreError> {
+        consume_on(&*self.conn()?, key, action).map_err(unavailable)
+    }
+
+    fn atomic_consume(&self) -> bool {
+        true
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction: consume, then insert the successor only if this call won.
+    fn rotate(
+        &self,
+        key: &str,
+        action: &ConsumeAction,
+        successor: &PersistedGrant,
+    ) -> Result<ConsumeOutcome, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        let outcome = consume_on(&tx, key, action).map_err(unavailable)?;
+        if outcome == ConsumeOutcome::Won {
+            let v = values(successor);
+            tx.execute(
+                &format!(r#"INSERT INTO "PersistedGrants" ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"#),
+                params_from_iter(v.iter().map(|b| b.as_ref())),
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+        }
+        // A lost consume changed nothing: the transaction is rolled back when dropped.
+        Ok(outcome)
+    }
+
+    fn remove_expired(&self, now: DateTime<Utc>, batch_size: usize) -> Result<u64, StoreError> {
+        let sql = r#"DELETE FROM "PersistedGrants" WHERE "Id" IN (SELECT "Id" FROM "PersistedGrants"
+            WHERE "Expiration" < ?1 ORDER BY "Expiration" LIMIT ?2)"#;
+        let n = self
+            .conn()?
+            .execute(sql, params![format_time(now), batch_size as i64])
+            .map_err(unavailable)?;
+        Ok(n as u64)
+    }
+
+    fn remove_consumed(&self, before: DateTime<Utc>, batch_size: usize) -> Result<u64, StoreError> {
+        let sql = r#"DELETE FROM "PersistedGrants" WHERE "Id" IN (SELECT "Id" FROM "PersistedGrants"
+            WHERE "ConsumedTime" < ?1 ORDER BY "ConsumedTime" LIMIT ?2)"#;
+        let n = self
+            .conn()?
+            .execute(sql, params![format_time(before), batch_size as i64])
+            .map_err(unavailable)?;
+        Ok(n as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_as_ef_core_writes_them_and_sort_as_text() {
+        let t = crate::format::datetime::parse("2026-01-01T00:00:05.1200000Z").unwrap();
+        assert_eq!(format_time(t), "2026-01-01 00:00:05.12");
+        let whole = crate::format::datetime::parse("2026-01-01T00:00:05Z").unwrap();
+        assert_eq!(format_time(whole), "2026-01-01 00:00:05");
+        assert!(format_time(whole) < format_time(t));
+        assert_eq!(parse_time("2026-01-01 00:00:05.12"), Some(t));
+    }
+}
