@@ -535,6 +535,15 @@ rtc_result rtc_service_builder_set_event_sink(struct rtc_service_builder *builde
                                               rtc_free_fn free_user_data,
                                               struct rtc_error **out_error);
 
+// Uses the built-in SQLite store on the file at `path` (UTF-8; created with Duende's
+// `PersistedGrants` table if missing; WAL mode). A database Duende's EF Core store created on
+// SQLite is used as it is. Fails with `RTC_RESULT_STORAGE_UNAVAILABLE` when the file cannot be
+// opened.
+rtc_result rtc_service_builder_use_sqlite(struct rtc_service_builder *builder,
+                                          const char *path,
+                                          size_t path_len,
+                                          struct rtc_error **out_error);
+
 // Uses the host's payload protector (e.g. ASP.NET Core Data Protection, purpose
 // "PersistentGrantSerializer"). Both callbacks are required. Ownership of `user_data` as for
 // `rtc_service_builder_set_store`.

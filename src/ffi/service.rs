@@ -21,6 +21,7 @@ use crate::format::data::{decode, encode_inner, encode_token};
 use crate::model::{Client, ServiceOptions};
 use crate::service::{AcceptConsumedPolicy, RefreshRequest, RefreshTokenService};
 use crate::store::memory::MemoryStore;
+use crate::store::sqlite::SqliteStore;
 use crate::store::GrantStore;
 
 /// Collects the configuration of a service. Not thread-safe: configure it from one thread, then
@@ -214,6 +215,33 @@ pub extern "C" fn rtc_service_builder_set_event_sink(
         let b = unsafe { builder_ref(builder) }?;
         let f = callback.ok_or_else(|| FfiError::null("callback"))?;
         b.events = Some(FfiEvents(f, UserData::new(user_data, free_user_data)));
+        Ok(())
+    })
+}
+
+/// Uses the built-in SQLite store on the file at `path` (UTF-8; created with Duende's
+/// `PersistedGrants` table if missing; WAL mode). A database Duende's EF Core store created on
+/// SQLite is used as it is. Fails with `RTC_RESULT_STORAGE_UNAVAILABLE` when the file cannot be
+/// opened.
+#[no_mangle]
+pub extern "C" fn rtc_service_builder_use_sqlite(
+    builder: *mut rtc_service_builder,
+    path: *const c_char,
+    path_len: usize,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
+    call(out_error, || {
+        // SAFETY: per the documented contract of the builder pointer.
+        let b = unsafe { builder_ref(builder) }?;
+        // SAFETY: views valid for this call.
+        let path = unsafe { text::arg(path, path_len, "path", RTC_MAX_STRING_LEN) }?;
+        if path.is_empty() {
+            return Err(FfiError::new(
+                rtc_result::RTC_RESULT_INVALID_ARGUMENT,
+                "path is empty",
+            ));
+        }
+        b.store = Some(Arc::new(SqliteStore::open(path)?));
         Ok(())
     })
 }

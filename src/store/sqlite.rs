@@ -236,13 +236,23 @@ impl SqliteStore {
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync};"
             ))
         });
+        // Fail fast on a file that cannot be opened (the pool would retry for its whole timeout),
+        // and create the table once.
+        let first = Connection::open(path.as_ref()).map_err(unavailable)?;
+        first
+            .busy_timeout(std::time::Duration::from_millis(u64::from(busy)))
+            .map_err(unavailable)?;
+        first
+            .execute_batch("PRAGMA journal_mode=WAL;")
+            .map_err(unavailable)?;
+        first.execute_batch(SCHEMA).map_err(unavailable)?;
+        drop(first);
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
+            .connection_timeout(std::time::Duration::from_millis(u64::from(busy) + 5000))
             .build(manager)
             .map_err(unavailable)?;
-        let store = Self { pool };
-        store.conn()?.execute_batch(SCHEMA).map_err(unavailable)?;
-        Ok(store)
+        Ok(Self { pool })
     }
 
     fn conn(&self) -> Result<PooledConnection<SqliteConnectionManager>, StoreError> {

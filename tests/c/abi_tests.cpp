@@ -4,6 +4,10 @@
 #include "refresh_token_core.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include <atomic>
 #include <cstring>
@@ -218,6 +222,7 @@ TEST(NullArguments, BuilderExports) {
     EXPECT_EQ(rtc_service_builder_set_event_sink(nullptr, nullptr, nullptr, nullptr, nullptr), RTC_RESULT_NULL_ARGUMENT);
     EXPECT_EQ(rtc_service_builder_set_protector(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr), RTC_RESULT_NULL_ARGUMENT);
     EXPECT_EQ(rtc_service_builder_add_client(nullptr, nullptr, nullptr), RTC_RESULT_NULL_ARGUMENT);
+    EXPECT_EQ(rtc_service_builder_use_sqlite(nullptr, "x.db", 4, nullptr), RTC_RESULT_NULL_ARGUMENT);
     EXPECT_EQ(rtc_service_builder_build(nullptr, nullptr, nullptr), RTC_RESULT_NULL_ARGUMENT);
 
     ASSERT_EQ(rtc_service_builder_new(nullptr, &b, nullptr), RTC_RESULT_OK);
@@ -238,6 +243,10 @@ TEST(NullArguments, BuilderExports) {
     EXPECT_EQ(rtc_service_builder_set_protector(b, nullptr, protect, nullptr, nullptr, nullptr), RTC_RESULT_NULL_ARGUMENT);
     EXPECT_EQ(rtc_service_builder_set_protector(b, protect, nullptr, nullptr, nullptr, nullptr), RTC_RESULT_NULL_ARGUMENT);
     EXPECT_EQ(rtc_service_builder_add_client(b, nullptr, nullptr), RTC_RESULT_NULL_ARGUMENT);
+    EXPECT_EQ(rtc_service_builder_use_sqlite(b, nullptr, 4, nullptr), RTC_RESULT_NULL_ARGUMENT);
+    EXPECT_EQ(rtc_service_builder_use_sqlite(b, "", 0, nullptr), RTC_RESULT_INVALID_ARGUMENT);
+    const std::string nowhere = "/nonexistent-dir/rtc.db";
+    EXPECT_EQ(rtc_service_builder_use_sqlite(b, nowhere.data(), nowhere.size(), nullptr), RTC_RESULT_STORAGE_UNAVAILABLE);
     rtc_client c;
     rtc_client_init(&c, nullptr, 0);
     EXPECT_EQ(rtc_service_builder_add_client(b, &c, nullptr), RTC_RESULT_NULL_ARGUMENT);
@@ -544,6 +553,36 @@ TEST(Finalizers, AReplacedRegistrationIsFinalizedAtOnce) {
     EXPECT_EQ(g_finalized[1].load(), 1);
     rtc_service_builder_free(b);
     EXPECT_EQ(g_finalized[1].load(), 2);
+}
+
+// ---- the built-in SQLite store ----------------------------------------------------------------------
+
+TEST(Sqlite, TokensSurviveTheServiceOnTheSameFile) {
+    char path[] = "/tmp/rtc-abi-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    close(fd);
+    std::string handle;
+    for (int round = 0; round < 2; ++round) {
+        rtc_service_builder *b = nullptr;
+        ASSERT_EQ(rtc_service_builder_new(nullptr, &b, nullptr), RTC_RESULT_OK);
+        ASSERT_EQ(rtc_service_builder_use_sqlite(b, path, std::strlen(path), nullptr), RTC_RESULT_OK);
+        rtc_client c = app_client(RTC_TOKEN_USAGE_ONE_TIME_ONLY);
+        ASSERT_EQ(rtc_service_builder_add_client(b, &c, nullptr), RTC_RESULT_OK);
+        rtc_service *svc = nullptr;
+        ASSERT_EQ(rtc_service_builder_build(b, &svc, nullptr), RTC_RESULT_OK);
+        char *h = nullptr;
+        if (round == 0) {
+            ASSERT_EQ(rtc_service_create(svc, kClient.data(), kClient.size(), kRequest.data(), kRequest.size(), &h, nullptr, nullptr), RTC_RESULT_OK);
+        } else {
+            // A new service on the same file: the token is still there, and rotates.
+            ASSERT_EQ(rtc_service_refresh(svc, kClient.data(), kClient.size(), handle.data(), handle.size(), nullptr, 0, nullptr, 0, &h, nullptr, nullptr, nullptr, nullptr), RTC_RESULT_OK);
+        }
+        handle = h;
+        rtc_string_free(h);
+        rtc_service_free(svc);
+    }
+    for (const char *suffix : {"", "-wal", "-shm"}) std::remove((std::string(path) + suffix).c_str());
 }
 
 // ---- events carry keys, never handles ----------------------------------------------------------------

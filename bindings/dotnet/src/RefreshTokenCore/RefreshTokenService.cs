@@ -57,6 +57,17 @@ public sealed unsafe class RefreshTokenService : IDisposable
             nint table = (nint)cb;
             Register(GCHandle.Alloc(store), ud => NativeMethods.rtc_service_builder_set_store(builder, (RtcStoreCallbacks*)table, ud, &StoreBridge.FreeGcHandle, null));
         }
+        else if (options.SqlitePath is { } path)
+        {
+            byte[] p = Utf8.Bytes(path);
+            nint perr = 0;
+            uint pr;
+            fixed (byte* pp = p)
+            {
+                pr = NativeMethods.rtc_service_builder_use_sqlite(builder, pp, (nuint)p.Length, &perr);
+            }
+            CheckStatic(pr, perr);
+        }
         if (options.TimeProvider is not null)
         {
             Register(GCHandle.Alloc(hooks), ud => NativeMethods.rtc_service_builder_set_clock(builder, &HookBridges.Now, ud, &StoreBridge.FreeGcHandle, null));

@@ -43,8 +43,12 @@ public sealed class RefreshTokenServiceOptions
     public TimeProvider? TimeProvider { get; set; }
     /// <summary>The payload protector (e.g. <see cref="DataProtectionPayloadProtector"/>); default none.</summary>
     public IPayloadProtector? Protector { get; set; }
-    /// <summary>The host's persisted-grant store; default the native in-memory store.</summary>
+    /// <summary>The host's persisted-grant store. When neither this nor <see cref="SqlitePath"/> is
+    /// set, the native in-memory store is used.</summary>
     public IPersistedGrantStore? Store { get; set; }
+    /// <summary>Use the native SQLite store on this file (Duende's <c>PersistedGrants</c> table;
+    /// a database Duende's EF Core store created is used as it is). Ignored when <see cref="Store"/> is set.</summary>
+    public string? SqlitePath { get; set; }
     /// <summary>Receives the library's events (never a handle).</summary>
     public ILogger? Logger { get; set; }
     /// <summary>Clients known up front (others are registered on first use).</summary>

@@ -71,6 +71,9 @@ internal static unsafe partial class NativeMethods
     internal static partial uint rtc_service_builder_set_protector(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, byte*, nuint, nint, int> protect, delegate* unmanaged[Cdecl]<nint, byte*, nuint, nint, int> unprotect, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_builder_use_sqlite(BuilderHandle builder, byte* path, nuint pathLen, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial uint rtc_service_builder_add_client(BuilderHandle builder, RtcClient* client, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
