@@ -544,6 +544,15 @@ rtc_result rtc_service_builder_use_sqlite(struct rtc_service_builder *builder,
                                           size_t path_len,
                                           struct rtc_error **out_error);
 
+// Uses the built-in PostgreSQL store (for several server instances sharing one database):
+// `url` is `postgres://user:password@host:port/database` (UTF-8). The `PersistedGrants` table
+// is created if missing. Fails with `RTC_RESULT_STORAGE_UNAVAILABLE` when the server cannot be
+// reached.
+rtc_result rtc_service_builder_use_postgres(struct rtc_service_builder *builder,
+                                            const char *url,
+                                            size_t url_len,
+                                            struct rtc_error **out_error);
+
 // Uses the host's payload protector (e.g. ASP.NET Core Data Protection, purpose
 // "PersistentGrantSerializer"). Both callbacks are required. Ownership of `user_data` as for
 // `rtc_service_builder_set_store`.

@@ -21,6 +21,7 @@ use crate::format::data::{decode, encode_inner, encode_token};
 use crate::model::{Client, ServiceOptions};
 use crate::service::{AcceptConsumedPolicy, RefreshRequest, RefreshTokenService};
 use crate::store::memory::MemoryStore;
+use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::GrantStore;
 
@@ -242,6 +243,41 @@ pub extern "C" fn rtc_service_builder_use_sqlite(
             ));
         }
         b.store = Some(Arc::new(SqliteStore::open(path)?));
+        Ok(())
+    })
+}
+
+/// Uses the built-in PostgreSQL store (for several server instances sharing one database):
+/// `url` is `postgres://user:password@host:port/database` (UTF-8). The `PersistedGrants` table
+/// is created if missing. Fails with `RTC_RESULT_STORAGE_UNAVAILABLE` when the server cannot be
+/// reached.
+#[no_mangle]
+pub extern "C" fn rtc_service_builder_use_postgres(
+    builder: *mut rtc_service_builder,
+    url: *const c_char,
+    url_len: usize,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
+    call(out_error, || {
+        // SAFETY: per the documented contract of the builder pointer.
+        let b = unsafe { builder_ref(builder) }?;
+        // SAFETY: views valid for this call.
+        let url = unsafe { text::arg(url, url_len, "url", RTC_MAX_STRING_LEN) }?;
+        if url.is_empty() {
+            return Err(FfiError::new(
+                rtc_result::RTC_RESULT_INVALID_ARGUMENT,
+                "url is empty",
+            ));
+        }
+        // The URL may hold a password: connection errors are reported without it.
+        let store = PostgresStore::connect(url).map_err(|e| match e {
+            crate::store::StoreError::Unavailable(_) => FfiError::new(
+                rtc_result::RTC_RESULT_STORAGE_UNAVAILABLE,
+                "could not connect to PostgreSQL",
+            ),
+            other => other.into(),
+        })?;
+        b.store = Some(Arc::new(store));
         Ok(())
     })
 }

@@ -4,6 +4,7 @@
 //! A store never sees a handle, only its hashed key, and never interprets `Data`.
 
 pub mod memory;
+pub mod postgres;
 pub mod sqlite;
 
 use chrono::{DateTime, Utc};

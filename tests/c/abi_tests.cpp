@@ -223,6 +223,7 @@ TEST(NullArguments, BuilderExports) {
     EXPECT_EQ(rtc_service_builder_set_protector(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr), RTC_RESULT_NULL_ARGUMENT);
     EXPECT_EQ(rtc_service_builder_add_client(nullptr, nullptr, nullptr), RTC_RESULT_NULL_ARGUMENT);
     EXPECT_EQ(rtc_service_builder_use_sqlite(nullptr, "x.db", 4, nullptr), RTC_RESULT_NULL_ARGUMENT);
+    EXPECT_EQ(rtc_service_builder_use_postgres(nullptr, "postgres://x", 12, nullptr), RTC_RESULT_NULL_ARGUMENT);
     EXPECT_EQ(rtc_service_builder_build(nullptr, nullptr, nullptr), RTC_RESULT_NULL_ARGUMENT);
 
     ASSERT_EQ(rtc_service_builder_new(nullptr, &b, nullptr), RTC_RESULT_OK);
@@ -247,6 +248,10 @@ TEST(NullArguments, BuilderExports) {
     EXPECT_EQ(rtc_service_builder_use_sqlite(b, "", 0, nullptr), RTC_RESULT_INVALID_ARGUMENT);
     const std::string nowhere = "/nonexistent-dir/rtc.db";
     EXPECT_EQ(rtc_service_builder_use_sqlite(b, nowhere.data(), nowhere.size(), nullptr), RTC_RESULT_STORAGE_UNAVAILABLE);
+    EXPECT_EQ(rtc_service_builder_use_postgres(b, nullptr, 3, nullptr), RTC_RESULT_NULL_ARGUMENT);
+    EXPECT_EQ(rtc_service_builder_use_postgres(b, "", 0, nullptr), RTC_RESULT_INVALID_ARGUMENT);
+    const std::string bad_url = "not a url at all";
+    EXPECT_EQ(rtc_service_builder_use_postgres(b, bad_url.data(), bad_url.size(), nullptr), RTC_RESULT_STORAGE_UNAVAILABLE);
     rtc_client c;
     rtc_client_init(&c, nullptr, 0);
     EXPECT_EQ(rtc_service_builder_add_client(b, &c, nullptr), RTC_RESULT_NULL_ARGUMENT);

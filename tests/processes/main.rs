@@ -51,16 +51,10 @@ fn open_store(target: &str) -> Arc<dyn GrantStore> {
     }
 }
 
-#[cfg(feature = "postgres")]
 fn open_postgres(url: &str) -> Arc<dyn GrantStore> {
     Arc::new(
         refresh_token_core::store::postgres::PostgresStore::connect(url).expect("connect postgres"),
     )
-}
-
-#[cfg(not(feature = "postgres"))]
-fn open_postgres(_: &str) -> Arc<dyn GrantStore> {
-    panic!("built without the postgres feature")
 }
 
 fn service(target: &str, delete_on_use: bool) -> RefreshTokenService {

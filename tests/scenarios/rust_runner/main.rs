@@ -11,6 +11,7 @@ mod fields;
 mod steps;
 mod world;
 
+use refresh_token_core::store::postgres::PostgresStore;
 use refresh_token_core::store::sqlite::SqliteStore;
 use refresh_token_core::{Client, ManualClock, MemoryStore, RefreshTokenService};
 use serde_json::Value;
@@ -66,7 +67,19 @@ fn build_world(store_kind: &str, fields: &Fields<'_>) -> Res<World> {
                 }),
             )
         }
-        other => return Err(format!("store '{other}' is not built yet")),
+        "postgres" => {
+            let url = std::env::var("RTC_TEST_POSTGRES_URL")
+                .map_err(|_| "--store postgres needs RTC_TEST_POSTGRES_URL".to_owned())?;
+            let store = Arc::new(PostgresStore::connect(&url).map_err(|e| e.to_string())?);
+            // Scenarios run one after another on one database: each starts from an empty table.
+            store.clear().map_err(|e| e.to_string())?;
+            let s2 = store.clone();
+            (
+                store,
+                Box::new(move || s2.snapshot().expect("snapshot of the postgres store")),
+            )
+        }
+        other => return Err(format!("unknown store '{other}'")),
     };
     let clock = Arc::new(ManualClock::new(start));
     let faults = Arc::new(FaultyStore::new(inner.clone()));

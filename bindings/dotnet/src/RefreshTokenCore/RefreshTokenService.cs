@@ -68,6 +68,17 @@ public sealed unsafe class RefreshTokenService : IDisposable
             }
             CheckStatic(pr, perr);
         }
+        else if (options.PostgresUrl is { } url)
+        {
+            byte[] u = Utf8.Bytes(url);
+            nint uerr = 0;
+            uint ur;
+            fixed (byte* pu = u)
+            {
+                ur = NativeMethods.rtc_service_builder_use_postgres(builder, pu, (nuint)u.Length, &uerr);
+            }
+            CheckStatic(ur, uerr);
+        }
         if (options.TimeProvider is not null)
         {
             Register(GCHandle.Alloc(hooks), ud => NativeMethods.rtc_service_builder_set_clock(builder, &HookBridges.Now, ud, &StoreBridge.FreeGcHandle, null));

@@ -49,6 +49,10 @@ public sealed class RefreshTokenServiceOptions
     /// <summary>Use the native SQLite store on this file (Duende's <c>PersistedGrants</c> table;
     /// a database Duende's EF Core store created is used as it is). Ignored when <see cref="Store"/> is set.</summary>
     public string? SqlitePath { get; set; }
+    /// <summary>Use the native PostgreSQL store (postgres://user:password@host:port/database),
+    /// for several server instances sharing one database. Ignored when <see cref="Store"/> or
+    /// <see cref="SqlitePath"/> is set.</summary>
+    public string? PostgresUrl { get; set; }
     /// <summary>Receives the library's events (never a handle).</summary>
     public ILogger? Logger { get; set; }
     /// <summary>Clients known up front (others are registered on first use).</summary>

@@ -74,6 +74,9 @@ internal static unsafe partial class NativeMethods
     internal static partial uint rtc_service_builder_use_sqlite(BuilderHandle builder, byte* path, nuint pathLen, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_builder_use_postgres(BuilderHandle builder, byte* url, nuint urlLen, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial uint rtc_service_builder_add_client(BuilderHandle builder, RtcClient* client, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
