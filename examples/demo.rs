@@ -1,13 +1,16 @@
 //! The full token lifecycle, narrated: issue, refresh under ReUse and OneTimeOnly, a replay
 //! refused, a grace window honoured, revocation and cleanup.
 //!
-//! Runs on the in-memory store with a manual clock, so that an hour passes in a line.
-//! `cargo run --example demo`
+//! Runs on the embedded default store, SQLite, in the file `demo.db` (or the path given as the
+//! first argument), with a manual clock so that an hour passes in a line. The file holds Duende's
+//! `PersistedGrants` table: open it with `sqlite3 demo.db` to look at the rows.
+//! `cargo run --example demo [PATH]`
 
 use chrono::{TimeZone, Utc};
 use refresh_token_core::model::{Claim, Subject, Token, TokenExpiration, TokenUsage};
+use refresh_token_core::store::sqlite::SqliteStore;
 use refresh_token_core::{
-    AcceptConsumedPolicy, Client, CreateRequest, ManualClock, MemoryStore, RefreshRequest,
+    AcceptConsumedPolicy, Client, CreateRequest, GrantFilter, GrantStore, ManualClock, RefreshRequest,
     RefreshTokenService, ServiceOptions,
 };
 use std::sync::Arc;
@@ -39,7 +42,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 1, 1, 8, 0, 0).unwrap(),
     ));
-    let store = Arc::new(MemoryStore::new());
+    let path = std::env::args().nth(1).unwrap_or_else(|| "demo.db".to_owned());
+    // A fresh file each run, so that the story is the same every time.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{path}{suffix}"));
+    }
+    let store = Arc::new(SqliteStore::open(&path)?);
+    println!("store: SQLite file {path} (Duende's PersistedGrants table)\n");
+    let rows = |store: &SqliteStore| -> usize {
+        let filter = GrantFilter { grant_type: Some("refresh_token".into()), ..Default::default() };
+        store.get_all(&filter).map(|r| r.len()).unwrap_or(0)
+    };
     let options = ServiceOptions {
         // Keep used one-time tokens (marked consumed) so that a grace window can apply.
         delete_one_time_only_refresh_tokens_on_use: false,
@@ -142,13 +155,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     println!("\n== Cleanup ==");
-    println!("rows before: {}", store.len());
+    println!("rows before: {}", rows(&store));
     clock.advance(31.0 * 24.0 * 3600.0);
     let report = service.cleanup()?;
     println!(
         "+31 days: cleanup removed {} expired rows; rows left: {}",
         report.expired_removed,
-        store.len()
+        rows(&store)
     );
     Ok(())
 }
