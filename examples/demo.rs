@@ -10,8 +10,8 @@ use chrono::{TimeZone, Utc};
 use refresh_token_core::model::{Claim, Subject, Token, TokenExpiration, TokenUsage};
 use refresh_token_core::store::sqlite::SqliteStore;
 use refresh_token_core::{
-    AcceptConsumedPolicy, Client, CreateRequest, GrantFilter, GrantStore, ManualClock, RefreshRequest,
-    RefreshTokenService, ServiceOptions,
+    AcceptConsumedPolicy, Client, CreateRequest, GrantFilter, GrantStore, ManualClock,
+    RefreshRequest, RefreshTokenService, ServiceOptions,
 };
 use std::sync::Arc;
 
@@ -42,7 +42,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 1, 1, 8, 0, 0).unwrap(),
     ));
-    let path = std::env::args().nth(1).unwrap_or_else(|| "demo.db".to_owned());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "demo.db".to_owned());
     // A fresh file each run, so that the story is the same every time.
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{path}{suffix}"));
@@ -50,7 +52,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Arc::new(SqliteStore::open(&path)?);
     println!("store: SQLite file {path} (Duende's PersistedGrants table)\n");
     let rows = |store: &SqliteStore| -> usize {
-        let filter = GrantFilter { grant_type: Some("refresh_token".into()), ..Default::default() };
+        let filter = GrantFilter {
+            grant_type: Some("refresh_token".into()),
+            ..Default::default()
+        };
         store.get_all(&filter).map(|r| r.len()).unwrap_or(0)
     };
     let options = ServiceOptions {

@@ -37,14 +37,15 @@ pub struct rtc_service_builder {
     accept_consumed: Option<FfiAcceptConsumed>,
     protector: Option<FfiProtector>,
     events: Option<FfiEvents>,
-    clients: HashMap<String, Client>,
+    clients: HashMap<String, Arc<Client>>,
 }
 
 /// A refresh-token service. Thread-safe: every `rtc_service_*` function may be called on the
 /// same service from any number of threads at once. Freed with `rtc_service_free`.
 pub struct rtc_service {
     service: RefreshTokenService,
-    clients: RwLock<HashMap<String, Client>>,
+    /// Shared settings: a call clones the Arc, not the client.
+    clients: RwLock<HashMap<String, Arc<Client>>>,
 }
 
 /// # Safety
@@ -321,7 +322,7 @@ pub extern "C" fn rtc_service_builder_add_client(
         // SAFETY: NULL or a readable client whose id view is valid for this call.
         let c =
             unsafe { config::client(client.as_ref().ok_or_else(|| FfiError::null("client"))?) }?;
-        b.clients.insert(c.client_id.clone(), c);
+        b.clients.insert(c.client_id.clone(), Arc::new(c));
         Ok(())
     })
 }
@@ -421,7 +422,7 @@ pub extern "C" fn rtc_service_set_client(
         // SAFETY: NULL or a readable client whose id view is valid for this call.
         let c =
             unsafe { config::client(client.as_ref().ok_or_else(|| FfiError::null("client"))?) }?;
-        s.clients.write().insert(c.client_id.clone(), c);
+        s.clients.write().insert(c.client_id.clone(), Arc::new(c));
         Ok(())
     })
 }
@@ -429,7 +430,7 @@ pub extern "C" fn rtc_service_set_client(
 impl rtc_service {
     /// # Safety
     /// `ptr` must be NULL or valid for `len` bytes.
-    unsafe fn client(&self, ptr: *const c_char, len: usize) -> Result<Client, FfiError> {
+    unsafe fn client(&self, ptr: *const c_char, len: usize) -> Result<Arc<Client>, FfiError> {
         // SAFETY: forwarded contract.
         let id = unsafe { text::arg(ptr, len, "client_id", RTC_MAX_STRING_LEN) }?;
         self.clients.read().get(id).cloned().ok_or_else(|| {

@@ -184,6 +184,19 @@ impl PostgresStore {
         rows.iter().map(to_grant).collect()
     }
 
+    /// Inserts many rows in one transaction (imports, migrations, benchmarks).
+    pub fn bulk_insert(&self, rows: &[PersistedGrant]) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(unavailable)?;
+        let stmt = tx
+            .prepare(&format!(r#"INSERT INTO "PersistedGrants" ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"#))
+            .map_err(unavailable)?;
+        for g in rows {
+            tx.execute(&stmt, &values(g)).map_err(unavailable)?;
+        }
+        tx.commit().map_err(unavailable)
+    }
+
     /// Removes every row (for tests that share one database).
     pub fn clear(&self) -> Result<(), StoreError> {
         self.conn()?

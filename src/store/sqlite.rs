@@ -271,6 +271,26 @@ impl SqliteStore {
         rows.map(|r| r.map_err(unavailable)?).collect()
     }
 
+    /// Inserts many rows in one transaction (imports, migrations, benchmarks). Existing keys are
+    /// overwritten.
+    pub fn bulk_insert(&self, rows: &[PersistedGrant]) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(unavailable)?;
+        {
+            let mut stmt = tx
+                .prepare(&format!(
+                    r#"INSERT OR REPLACE INTO "PersistedGrants" ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"#
+                ))
+                .map_err(unavailable)?;
+            for g in rows {
+                let v = values(g);
+                stmt.execute(params_from_iter(v.iter().map(|b| b.as_ref())))
+                    .map_err(unavailable)?;
+            }
+        }
+        tx.commit().map_err(unavailable)
+    }
+
     /// Runs `PRAGMA integrity_check` and returns its answer ("ok" when sound).
     pub fn integrity_check(&self) -> Result<String, StoreError> {
         self.conn()?
