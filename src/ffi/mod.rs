@@ -33,13 +33,37 @@ use result::rtc_result;
 /// incompatibly. Bindings compare it with `rtc_abi_version()` before any other call.
 pub const RTC_ABI_VERSION: u32 = 1;
 
+/// Test-only: make the next export called on this thread panic inside its boundary, to show
+/// that a panic becomes `RTC_RESULT_PANIC` and the service keeps serving. Only with the
+/// `fault-injection` feature; never in a normal build.
+#[cfg(feature = "fault-injection")]
+pub mod testing {
+    use std::cell::Cell;
+
+    thread_local! {
+        pub(crate) static PANIC_NEXT: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Arms the panic for the next export called on this thread.
+    pub fn panic_in_next_call() {
+        PANIC_NEXT.with(|p| p.set(true));
+    }
+}
+
 /// Runs an export's body behind the panic boundary and turns its error into a result code and,
 /// if the caller asked for it, an error object.
 pub(crate) fn call(
     out_error: *mut *mut rtc_error,
     f: impl FnOnce() -> Result<(), FfiError>,
 ) -> rtc_result {
-    let err = match catch_unwind(AssertUnwindSafe(f)) {
+    let guarded = || {
+        #[cfg(feature = "fault-injection")]
+        if testing::PANIC_NEXT.with(|p| p.replace(false)) {
+            panic!("forced by the fault-injection test switch");
+        }
+        f()
+    };
+    let err = match catch_unwind(AssertUnwindSafe(guarded)) {
         Ok(Ok(())) => return rtc_result::RTC_RESULT_OK,
         Ok(Err(e)) => e,
         Err(_) => FfiError::new(
