@@ -3,7 +3,9 @@
 //! serving on every thread.
 
 use refresh_token_core::ffi::config::{rtc_client, rtc_client_init};
-use refresh_token_core::ffi::error::{rtc_error, rtc_error_code, rtc_error_free, rtc_error_retryable};
+use refresh_token_core::ffi::error::{
+    rtc_error, rtc_error_code, rtc_error_free, rtc_error_retryable,
+};
 use refresh_token_core::ffi::result::rtc_result;
 use refresh_token_core::ffi::service::*;
 use refresh_token_core::ffi::testing::panic_in_next_call;
@@ -17,20 +19,41 @@ unsafe impl Sync for Svc {}
 
 fn build() -> Svc {
     let (mut b, mut svc) = (null_mut(), null_mut());
-    assert_eq!(rtc_service_builder_new(null(), &mut b, null_mut()), rtc_result::RTC_RESULT_OK);
+    assert_eq!(
+        rtc_service_builder_new(null(), &mut b, null_mut()),
+        rtc_result::RTC_RESULT_OK
+    );
     let mut c: rtc_client = unsafe { std::mem::zeroed() };
     rtc_client_init(&mut c, "app".as_ptr().cast(), 3);
     c.allow_offline_access = 1;
     c.refresh_token_usage = 1;
-    assert_eq!(rtc_service_builder_add_client(b, &c, null_mut()), rtc_result::RTC_RESULT_OK);
-    assert_eq!(rtc_service_builder_build(b, &mut svc, null_mut()), rtc_result::RTC_RESULT_OK);
+    assert_eq!(
+        rtc_service_builder_add_client(b, &c, null_mut()),
+        rtc_result::RTC_RESULT_OK
+    );
+    assert_eq!(
+        rtc_service_builder_build(b, &mut svc, null_mut()),
+        rtc_result::RTC_RESULT_OK
+    );
     Svc(svc)
 }
 
 fn create(svc: &Svc) -> String {
     let req = r#"{"SubjectId":"alice","AuthorizedScopes":["offline_access"]}"#;
     let mut h: *mut c_char = null_mut();
-    assert_eq!(rtc_service_create(svc.0, "app".as_ptr().cast(), 3, req.as_ptr().cast(), req.len(), &mut h, null_mut(), null_mut()), rtc_result::RTC_RESULT_OK);
+    assert_eq!(
+        rtc_service_create(
+            svc.0,
+            "app".as_ptr().cast(),
+            3,
+            req.as_ptr().cast(),
+            req.len(),
+            &mut h,
+            null_mut(),
+            null_mut()
+        ),
+        rtc_result::RTC_RESULT_OK
+    );
     let s = unsafe { CStr::from_ptr(h) }.to_str().unwrap().to_owned();
     rtc_string_free(h);
     s
@@ -38,7 +61,22 @@ fn create(svc: &Svc) -> String {
 
 fn refresh(svc: &Svc, h: &str, err: *mut *mut rtc_error) -> (rtc_result, *mut c_char) {
     let mut out: *mut c_char = 0x1 as *mut c_char; // a sentinel: written only on success
-    let r = rtc_service_refresh(svc.0, "app".as_ptr().cast(), 3, h.as_ptr().cast(), h.len(), null(), 0, null(), 0, &mut out, null_mut(), null_mut(), null_mut(), err);
+    let r = rtc_service_refresh(
+        svc.0,
+        "app".as_ptr().cast(),
+        3,
+        h.as_ptr().cast(),
+        h.len(),
+        null(),
+        0,
+        null(),
+        0,
+        &mut out,
+        null_mut(),
+        null_mut(),
+        null_mut(),
+        err,
+    );
     (r, out)
 }
 
