@@ -15,6 +15,11 @@
 //! Each layer only calls inward; the service never sees a row it did not (de)serialise itself,
 //! so every store gets byte-identical `Data`.
 
+/// The README's Rust code blocks, compiled and run as doctests so that the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub mod ffi;
 pub mod format;
 pub mod model;
