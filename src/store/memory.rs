@@ -1,8 +1,8 @@
 //! The in-memory store: sharded hash maps behind locks. Each call holds one shard's lock only
 //! for its own duration, which is what makes its conditional consume atomic.
 
+use super::sync::RwLock;
 use chrono::{DateTime, Utc};
-use parking_lot::RwLock;
 use std::collections::HashMap;
 
 use super::{check_filter, ConsumeAction, ConsumeOutcome, GrantStore, StoreError};

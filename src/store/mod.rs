@@ -6,6 +6,7 @@
 pub mod memory;
 pub mod postgres;
 pub mod sqlite;
+mod sync;
 
 use chrono::{DateTime, Utc};
 use std::fmt;
