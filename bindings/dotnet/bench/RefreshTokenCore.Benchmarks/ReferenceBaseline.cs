@@ -1,0 +1,139 @@
+using System;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using RefreshTokenCore;
+using RefreshTokenCore.EntityFramework;
+
+namespace RefreshTokenCore.Benchmarks;
+
+/// <summary>
+/// A managed stand-in for Duende's DefaultRefreshTokenService and its persisted-grant plumbing,
+/// step by step as the reference does them (reference-behaviour.md §1 and §3): SHA-256 keys
+/// (hex for "-1" handles), System.Text.Json with the PersistentGrantSerializer settings (PascalCase,
+/// nulls omitted, the default encoder) inside the version-1 envelope, and the same store calls.
+/// It is written for this comparison only; it is not Duende's code.
+/// </summary>
+public sealed class ReferenceLikeService
+{
+    private static readonly JsonSerializerOptions Options = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+    private readonly IPersistedGrantStore store;
+
+    public ReferenceLikeService(IPersistedGrantStore store) => this.store = store;
+
+    public static string Key(string handle)
+    {
+        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(handle + ":refresh_token"));
+        return handle.EndsWith("-1", StringComparison.Ordinal) ? Convert.ToHexString(hash) : Convert.ToBase64String(hash);
+    }
+
+    public static string NewHandle() => Convert.ToHexString(RandomNumberGenerator.GetBytes(32)) + "-1";
+
+    private sealed class Envelope
+    {
+        public int PersistentGrantDataContainerVersion { get; set; } = 1;
+        public bool DataProtected { get; set; }
+        public string Payload { get; set; } = "";
+    }
+
+    private static string Serialize(RefreshToken token) =>
+        JsonSerializer.Serialize(new Envelope { Payload = JsonSerializer.Serialize(token, Options) }, Options);
+
+    private static RefreshToken Deserialize(string data) =>
+        JsonSerializer.Deserialize<RefreshToken>(JsonSerializer.Deserialize<Envelope>(data, Options)!.Payload, Options)!;
+
+    private static PersistedGrant Row(string key, RefreshToken t) => new()
+    {
+        Key = key,
+        Type = "refresh_token",
+        SubjectId = t.SubjectId,
+        SessionId = t.SessionId,
+        ClientId = t.ClientId,
+        Description = t.Description,
+        CreationTime = t.CreationTime,
+        Expiration = t.CreationTime.AddSeconds(t.Lifetime),
+        ConsumedTime = t.ConsumedTime,
+        Data = Serialize(t),
+    };
+
+    public string Create(RefreshToken token)
+    {
+        string handle = NewHandle();
+        store.Store(Row(Key(handle), token));
+        return handle;
+    }
+
+    /// <summary>Validate, then UpdateRefreshTokenAsync for a OneTimeOnly client in delete mode.</summary>
+    public string RefreshOneTimeOnly(string handle, Client client, DateTime now)
+    {
+        string key = Key(handle);
+        PersistedGrant row = store.Get(key) ?? throw new InvalidOperationException("invalid_grant");
+        RefreshToken token = Deserialize(row.Data);
+        if (now > token.CreationTime.AddSeconds(token.Lifetime) || token.ClientId != client.ClientId || !client.AllowOfflineAccess)
+        {
+            throw new InvalidOperationException("invalid_grant");
+        }
+        Token at = token.AccessTokens[""];
+        at.CreationTime = now;
+        at.Lifetime = client.AccessTokenLifetime;
+        store.Remove(key);                       // DeleteOneTimeOnlyRefreshTokensOnUse
+        token.ConsumedTime = null;
+        return Create(token);                    // the same object under a new handle
+    }
+}
+
+/// <summary>The reference's EF Core store behaviour: every write first selects the row by key.</summary>
+public sealed class SelectBeforeWriteEfStore : IPersistedGrantStore
+{
+    private readonly Func<PersistedGrantDbContext> contexts;
+
+    public SelectBeforeWriteEfStore(Func<PersistedGrantDbContext> contexts) => this.contexts = contexts;
+
+    public PersistedGrant? Get(string key)
+    {
+        using var db = contexts();
+        return db.PersistedGrants.AsNoTracking().Where(x => x.Key == key).AsEnumerable()
+            .Select(e => new PersistedGrant { Key = e.Key!, Type = e.Type, SubjectId = e.SubjectId, SessionId = e.SessionId, ClientId = e.ClientId, Description = e.Description, CreationTime = e.CreationTime, Expiration = e.Expiration, ConsumedTime = e.ConsumedTime, Data = e.Data })
+            .FirstOrDefault();
+    }
+
+    public void Store(PersistedGrant g)
+    {
+        using var db = contexts();
+        PersistedGrantEntity? e = db.PersistedGrants.SingleOrDefault(x => x.Key == g.Key);
+        if (e is null)
+        {
+            e = new PersistedGrantEntity();
+            db.PersistedGrants.Add(e);
+        }
+        e.Key = g.Key;
+        e.Type = g.Type;
+        e.SubjectId = g.SubjectId;
+        e.SessionId = g.SessionId;
+        e.ClientId = g.ClientId;
+        e.Description = g.Description;
+        e.CreationTime = g.CreationTime;
+        e.Expiration = g.Expiration;
+        e.ConsumedTime = g.ConsumedTime;
+        e.Data = g.Data;
+        db.SaveChanges();
+    }
+
+    public void Remove(string key)
+    {
+        using var db = contexts();
+        PersistedGrantEntity? e = db.PersistedGrants.SingleOrDefault(x => x.Key == key);
+        if (e is not null)
+        {
+            db.PersistedGrants.Remove(e);
+            db.SaveChanges();
+        }
+    }
+
+    public System.Collections.Generic.IReadOnlyList<PersistedGrant> GetAll(PersistedGrantFilter filter) => throw new NotSupportedException();
+    public long RemoveAll(PersistedGrantFilter filter) => throw new NotSupportedException();
+    public int RemoveExpired(DateTime now, int batchSize) => throw new NotSupportedException();
+    public int RemoveConsumed(DateTime before, int batchSize) => throw new NotSupportedException();
+}
