@@ -14,7 +14,7 @@ use refresh_token_core::ffi::text::rtc_string_free;
 use refresh_token_core::format::data::{decode, encode};
 use refresh_token_core::format::handle::Handle;
 use refresh_token_core::format::key::refresh_token_key;
-use refresh_token_core::model::{Claim, Subject, Token, TokenExpiration, TokenUsage};
+use refresh_token_core::model::{TokenExpiration, TokenUsage};
 use refresh_token_core::store::sqlite::{Durability, SqliteOptions, SqliteStore};
 use refresh_token_core::{
     Client, CreateRequest, GrantStore, MemoryStore, RefreshRequest, RefreshTokenService,
@@ -27,23 +27,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn request() -> CreateRequest {
-    let mut at = Token::new("bench", chrono::Utc::now(), 3600);
-    at.claims.extend([
-        Claim::new("client_id", "bench"),
-        Claim::new("scope", "api"),
-        Claim::new("sub", "alice"),
-        Claim::new("sid", "s1"),
-    ]);
-    CreateRequest {
-        subject: Subject::new("alice"),
-        session_id: Some("s1".into()),
-        description: None,
-        authorized_scopes: vec!["openid".into(), "api".into(), "offline_access".into()],
-        authorized_resource_indicators: None,
-        proof_type: 0,
-        access_token: at,
-        requested_resource: None,
-    }
+    CreateRequest::for_subject(
+        "bench",
+        3600,
+        "alice",
+        Some("s1"),
+        &["openid", "api", "offline_access"],
+    )
 }
 
 fn client(usage: TokenUsage, expiration: TokenExpiration) -> Client {

@@ -7,7 +7,7 @@
 //! `cargo run --example demo [PATH]`
 
 use chrono::{TimeZone, Utc};
-use refresh_token_core::model::{Claim, Subject, Token, TokenExpiration, TokenUsage};
+use refresh_token_core::model::{TokenExpiration, TokenUsage};
 use refresh_token_core::store::sqlite::SqliteStore;
 use refresh_token_core::{
     AcceptConsumedPolicy, Client, CreateRequest, GrantFilter, GrantStore, ManualClock,
@@ -23,18 +23,15 @@ fn show(handle: &str) -> String {
 }
 
 fn request(subject: &str, client: &str) -> CreateRequest {
-    let mut at = Token::new(client, Utc::now(), 3600);
-    at.claims.push(Claim::new("sub", subject));
-    at.claims.push(Claim::new("scope", "offline_access"));
     CreateRequest {
-        subject: Subject::new(subject),
-        session_id: Some("session-1".into()),
         description: Some("demo device".into()),
-        authorized_scopes: vec!["openid".into(), "api".into(), "offline_access".into()],
-        authorized_resource_indicators: None,
-        proof_type: 0,
-        access_token: at,
-        requested_resource: None,
+        ..CreateRequest::for_subject(
+            client,
+            3600,
+            subject,
+            Some("session-1"),
+            &["openid", "api", "offline_access"],
+        )
     }
 }
 

@@ -2,7 +2,7 @@
 //! chain never forks: 8 threads present the same OneTimeOnly handle at once, 1000 rounds, in
 //! delete mode and in mark mode.
 
-use refresh_token_core::model::{Claim, GrantFilter, Subject, Token, TokenUsage};
+use refresh_token_core::model::{GrantFilter, TokenUsage};
 use refresh_token_core::{
     Client, CreateRequest, MemoryStore, RefreshRequest, RefreshTokenService, ServiceError,
     ServiceOptions,
@@ -28,19 +28,7 @@ const THREADS: usize = 8;
 const ROUNDS: usize = 1000;
 
 fn request(subject: &str) -> CreateRequest {
-    let now = chrono::Utc::now();
-    let mut at = Token::new("spa", now, 3600);
-    at.claims.push(Claim::new("sub", subject));
-    CreateRequest {
-        subject: Subject::new(subject),
-        session_id: Some("s".into()),
-        description: None,
-        authorized_scopes: vec!["offline_access".into()],
-        authorized_resource_indicators: None,
-        proof_type: 0,
-        access_token: at,
-        requested_resource: None,
-    }
+    CreateRequest::for_subject("spa", 3600, subject, Some("s"), &["offline_access"])
 }
 
 fn race(delete_on_use: bool) {

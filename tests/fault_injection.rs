@@ -5,9 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
-use refresh_token_core::model::{
-    Claim, GrantFilter, PersistedGrant, Subject, Token, TokenExpiration, TokenUsage,
-};
+use refresh_token_core::model::{GrantFilter, PersistedGrant, TokenExpiration, TokenUsage};
 use refresh_token_core::store::{ConsumeAction, ConsumeOutcome};
 use refresh_token_core::{
     AcceptConsumedPolicy, Client, CreateRequest, GrantStore, ManualClock, MemoryStore,
@@ -88,18 +86,7 @@ impl GrantStore for Injecting {
 }
 
 fn request() -> CreateRequest {
-    let mut at = Token::new("c", Utc::now(), 3600);
-    at.claims.push(Claim::new("sub", "alice"));
-    CreateRequest {
-        subject: Subject::new("alice"),
-        session_id: Some("s".into()),
-        description: None,
-        authorized_scopes: vec!["offline_access".into()],
-        authorized_resource_indicators: None,
-        proof_type: 0,
-        access_token: at,
-        requested_resource: None,
-    }
+    CreateRequest::for_subject("c", 3600, "alice", Some("s"), &["offline_access"])
 }
 
 struct Case {

@@ -5,7 +5,7 @@
 
 use parking_lot::Mutex;
 use rand::Rng;
-use refresh_token_core::model::{Claim, GrantFilter, Subject, Token, TokenUsage};
+use refresh_token_core::model::{GrantFilter, TokenUsage};
 use refresh_token_core::store::postgres::PostgresStore;
 use refresh_token_core::store::sqlite::{Durability, SqliteOptions, SqliteStore};
 use refresh_token_core::{
@@ -18,18 +18,7 @@ use std::sync::Arc;
 const THREADS: usize = 8;
 
 fn request(subject: &str) -> CreateRequest {
-    let mut at = Token::new("c", chrono::Utc::now(), 3600);
-    at.claims.push(Claim::new("sub", subject));
-    CreateRequest {
-        subject: Subject::new(subject),
-        session_id: None,
-        description: None,
-        authorized_scopes: vec!["offline_access".into()],
-        authorized_resource_indicators: None,
-        proof_type: 0,
-        access_token: at,
-        requested_resource: None,
-    }
+    CreateRequest::for_subject("c", 3600, subject, None, &["offline_access"])
 }
 
 /// Retries storage errors (lock timeouts are retryable by contract).

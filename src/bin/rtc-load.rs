@@ -11,7 +11,7 @@ use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng;
-use refresh_token_core::model::{Claim, PersistedGrant, Subject, Token, TokenUsage};
+use refresh_token_core::model::{PersistedGrant, TokenUsage};
 use refresh_token_core::store::postgres::PostgresStore;
 use refresh_token_core::store::sqlite::{Durability, SqliteOptions, SqliteStore};
 use refresh_token_core::{
@@ -91,19 +91,13 @@ fn client(usage: Usage) -> Client {
 }
 
 fn request(subject: &str) -> CreateRequest {
-    let mut at = Token::new("load", chrono::Utc::now(), 3600);
-    at.claims.push(Claim::new("sub", subject));
-    at.claims.push(Claim::new("scope", "api"));
-    CreateRequest {
-        subject: Subject::new(subject),
-        session_id: Some("s".into()),
-        description: None,
-        authorized_scopes: vec!["openid".into(), "api".into(), "offline_access".into()],
-        authorized_resource_indicators: None,
-        proof_type: 0,
-        access_token: at,
-        requested_resource: None,
-    }
+    CreateRequest::for_subject(
+        "load",
+        3600,
+        subject,
+        Some("s"),
+        &["openid", "api", "offline_access"],
+    )
 }
 
 struct Stats {

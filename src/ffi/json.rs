@@ -91,27 +91,14 @@ pub(crate) fn create_request(
                 .or_insert_with(|| Value::String(client.client_id.clone()));
             decode_token(&Value::Object(t)).map_err(|e| invalid(format!("AccessToken: {e}")))?
         }
-        None | Some(Value::Null) => {
-            let mut t = crate::model::Token::new(
-                client.client_id.clone(),
-                now,
-                client.access_token_lifetime,
-            );
-            t.claims.push(crate::model::Claim::new(
-                "client_id",
-                client.client_id.clone(),
-            ));
-            t.claims.extend(
-                scopes
-                    .iter()
-                    .map(|s| crate::model::Claim::new("scope", s.clone())),
-            );
-            t.claims.push(crate::model::Claim::new("sub", sub));
-            if let Some(sid) = &session_id {
-                t.claims.push(crate::model::Claim::new("sid", sid.clone()));
-            }
-            t
-        }
+        None | Some(Value::Null) => crate::service::default_access_token(
+            &client.client_id,
+            client.access_token_lifetime,
+            &sub,
+            session_id.as_deref(),
+            &scopes,
+            now,
+        ),
         Some(_) => return Err(invalid("AccessToken must be an object")),
     };
     let proof_type = match obj.get("ProofType") {

@@ -3,7 +3,7 @@
 use super::{Event, RefreshTokenService, ServiceError};
 use crate::format::handle::Handle;
 use crate::format::key::refresh_token_key;
-use crate::model::{Client, RefreshToken, Subject, Token, TokenExpiration};
+use crate::model::{Claim, Client, RefreshToken, Subject, Token, TokenExpiration};
 
 /// What the token endpoint knows when it creates a refresh token.
 #[derive(Clone, Debug)]
@@ -20,6 +20,60 @@ pub struct CreateRequest {
     /// The access token just issued; stored under `requested_resource` (or "").
     pub access_token: Token,
     pub requested_resource: Option<String>,
+}
+
+impl CreateRequest {
+    /// The request the token endpoint makes after a code exchange for a subject with these
+    /// scopes: a subject with the `sub` claim, and the access-token record built from the
+    /// client, scopes, subject and session (`client_id`, `scope`, `sub`, `sid` claims), issued
+    /// at the system clock's now for `access_token_lifetime` seconds.
+    pub fn for_subject(
+        client_id: &str,
+        access_token_lifetime: i32,
+        subject_id: &str,
+        session_id: Option<&str>,
+        scopes: &[&str],
+    ) -> Self {
+        let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+        Self {
+            subject: Subject::new(subject_id),
+            session_id: session_id.map(str::to_owned),
+            description: None,
+            access_token: default_access_token(
+                client_id,
+                access_token_lifetime,
+                subject_id,
+                session_id,
+                &scopes,
+                chrono::Utc::now(),
+            ),
+            authorized_scopes: scopes,
+            authorized_resource_indicators: None,
+            proof_type: 0,
+            requested_resource: None,
+        }
+    }
+}
+
+/// The access-token record of a plain code exchange: `client_id`, one `scope` claim per scope,
+/// `sub` and (with a session) `sid`, created at `now`.
+pub(crate) fn default_access_token(
+    client_id: &str,
+    lifetime: i32,
+    subject_id: &str,
+    session_id: Option<&str>,
+    scopes: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Token {
+    let mut t = Token::new(client_id, crate::format::datetime::to_ticks(now), lifetime);
+    t.claims.push(Claim::new("client_id", client_id));
+    t.claims
+        .extend(scopes.iter().map(|s| Claim::new("scope", s.clone())));
+    t.claims.push(Claim::new("sub", subject_id));
+    if let Some(sid) = session_id {
+        t.claims.push(Claim::new("sid", sid));
+    }
+    t
 }
 
 /// A created refresh token.

@@ -8,9 +8,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::format::protector::ProtectorError;
-use crate::model::{
-    Claim, Client, GrantFilter, PersistedGrant, Subject, Token, TokenExpiration, TokenUsage,
-};
+use crate::model::{Client, GrantFilter, PersistedGrant, Subject, TokenExpiration, TokenUsage};
 use crate::store::{memory::MemoryStore, ConsumeAction, ConsumeOutcome, StoreError};
 
 /// Records every store call and fails the calls it is told to fail (by call number).
@@ -93,19 +91,13 @@ fn client(usage: TokenUsage, expiration: TokenExpiration) -> Client {
 }
 
 fn request() -> CreateRequest {
-    let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-    let mut at = Token::new("web", now, 3600);
-    at.claims.push(Claim::new("sub", "alice"));
-    CreateRequest {
-        subject: Subject::new("alice"),
-        session_id: Some("s1".into()),
-        description: None,
-        authorized_scopes: vec!["openid".into(), "offline_access".into()],
-        authorized_resource_indicators: None,
-        proof_type: 0,
-        access_token: at,
-        requested_resource: None,
-    }
+    CreateRequest::for_subject(
+        "web",
+        3600,
+        "alice",
+        Some("s1"),
+        &["openid", "offline_access"],
+    )
 }
 
 fn service(store: Arc<Recording>, delete_on_use: bool) -> (RefreshTokenService, Arc<ManualClock>) {

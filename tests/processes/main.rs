@@ -6,7 +6,7 @@
 //! check and a libtest-style `test result:` line.
 
 use rand::Rng;
-use refresh_token_core::model::{Claim, GrantFilter, Subject, Token, TokenUsage};
+use refresh_token_core::model::{GrantFilter, TokenUsage};
 use refresh_token_core::store::sqlite::SqliteStore;
 use refresh_token_core::{
     Client, CreateRequest, GrantStore, RefreshRequest, RefreshTokenService, ServiceOptions,
@@ -28,18 +28,7 @@ fn client() -> Client {
 }
 
 fn request(subject: &str) -> CreateRequest {
-    let mut at = Token::new("spa", chrono::Utc::now(), 3600);
-    at.claims.push(Claim::new("sub", subject));
-    CreateRequest {
-        subject: Subject::new(subject),
-        session_id: None,
-        description: None,
-        authorized_scopes: vec!["offline_access".into()],
-        authorized_resource_indicators: None,
-        proof_type: 0,
-        access_token: at,
-        requested_resource: None,
-    }
+    CreateRequest::for_subject("spa", 3600, subject, None, &["offline_access"])
 }
 
 /// A store named on the command line: a SQLite file path, or a PostgreSQL URL.
