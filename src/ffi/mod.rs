@@ -98,6 +98,18 @@ pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) {
     unsafe { out.write(value) };
 }
 
+/// Writes an optional output: a NULL pointer means the caller does not want it, and then the
+/// value is not even computed.
+///
+/// # Safety
+/// `out` must be NULL or writable.
+pub(crate) unsafe fn write_opt<T>(out: *mut T, value: impl FnOnce() -> T) {
+    if !out.is_null() {
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { out.write(value()) };
+    }
+}
+
 /// The library version ("MAJOR.MINOR.PATCH", equal to `RTC_VERSION`). A static string.
 #[no_mangle]
 pub extern "C" fn rtc_version() -> *const c_char {

@@ -16,7 +16,7 @@ use super::foreign::{rtc_free_fn, UserData};
 use super::json;
 use super::result::rtc_result;
 use super::text::{self, out_string, RTC_MAX_JSON_LEN, RTC_MAX_STRING_LEN};
-use super::{call, write_out};
+use super::{call, write_opt, write_out};
 use crate::format::data::{decode, encode_inner, encode_token};
 use crate::model::{Client, ServiceOptions};
 use crate::service::{AcceptConsumedPolicy, RefreshRequest, RefreshTokenService};
@@ -477,13 +477,10 @@ pub extern "C" fn rtc_service_create(
         }?;
         let request = json::create_request(text, &client, s.service.now())?;
         let created = s.service.create(&client, request)?;
-        let token_json = (!out_token_json.is_null()).then(|| encode_inner(&created.token));
-        // SAFETY: out pointers checked or optional.
+        // SAFETY: out_handle checked above; the other output is optional.
         unsafe {
             write_out(out_handle, out_string(created.handle.as_str().to_owned()));
-            if let Some(j) = token_json {
-                write_out(out_token_json, out_string(j));
-            }
+            write_opt(out_token_json, || out_string(encode_inner(&created.token)));
         }
         Ok(())
     })
@@ -510,10 +507,8 @@ pub extern "C" fn rtc_service_validate(
         // SAFETY: views valid for this call.
         let handle = unsafe { text::arg(handle, handle_len, "handle", RTC_MAX_STRING_LEN) }?;
         let v = s.service.validate(handle, &client)?;
-        if !out_token_json.is_null() {
-            // SAFETY: non-NULL out pointer.
-            unsafe { write_out(out_token_json, out_string(encode_inner(&v.token))) };
-        }
+        // SAFETY: an optional output.
+        unsafe { write_opt(out_token_json, || out_string(encode_inner(&v.token))) };
         Ok(())
     })
 }
@@ -587,20 +582,15 @@ pub extern "C" fn rtc_service_refresh(
                 new_access_token,
             },
         )?;
-        let token_json = (!out_token_json.is_null()).then(|| encode_inner(&r.token));
-        let at_json = (!out_access_token_json.is_null()).then(|| encode_token(&r.access_token));
+
         // SAFETY: out pointers checked or optional.
         unsafe {
             write_out(out_handle, out_string(r.handle.as_str().to_owned()));
-            if !out_rotated.is_null() {
-                write_out(out_rotated, r.rotated);
-            }
-            if let Some(j) = token_json {
-                write_out(out_token_json, out_string(j));
-            }
-            if let Some(j) = at_json {
-                write_out(out_access_token_json, out_string(j));
-            }
+            write_opt(out_rotated, || r.rotated);
+            write_opt(out_token_json, || out_string(encode_inner(&r.token)));
+            write_opt(out_access_token_json, || {
+                out_string(encode_token(&r.access_token))
+            });
         }
         Ok(())
     })
@@ -643,13 +633,10 @@ pub extern "C" fn rtc_service_update(
             )
         })?;
         let u = s.service.update(handle, token, &client, must_update != 0)?;
-        let token_json = (!out_token_json.is_null()).then(|| encode_inner(&u.token));
-        // SAFETY: out pointers checked or optional.
+        // SAFETY: out_handle checked above; the other output is optional.
         unsafe {
             write_out(out_handle, out_string(u.handle.as_str().to_owned()));
-            if let Some(j) = token_json {
-                write_out(out_token_json, out_string(j));
-            }
+            write_opt(out_token_json, || out_string(encode_inner(&u.token)));
         }
         Ok(())
     })
@@ -676,10 +663,8 @@ pub extern "C" fn rtc_service_revoke(
         // SAFETY: views valid for this call.
         let handle = unsafe { text::arg(handle, handle_len, "handle", RTC_MAX_STRING_LEN) }?;
         let revoked = s.service.revoke(&client, handle)?;
-        if !out_revoked.is_null() {
-            // SAFETY: non-NULL out pointer.
-            unsafe { write_out(out_revoked, revoked) };
-        }
+        // SAFETY: an optional output.
+        unsafe { write_opt(out_revoked, || revoked) };
         Ok(())
     })
 }
@@ -706,10 +691,8 @@ pub extern "C" fn rtc_service_remove_refresh_tokens(
         let client =
             unsafe { text::arg(client_id, client_id_len, "client_id", RTC_MAX_STRING_LEN) }?;
         let n = s.service.remove_refresh_tokens(subject, client)?;
-        if !out_removed.is_null() {
-            // SAFETY: non-NULL out pointer.
-            unsafe { write_out(out_removed, n) };
-        }
+        // SAFETY: an optional output.
+        unsafe { write_opt(out_removed, || n) };
         Ok(())
     })
 }
@@ -729,12 +712,8 @@ pub extern "C" fn rtc_service_cleanup(
         let r = s.service.cleanup()?;
         // SAFETY: optional out pointers.
         unsafe {
-            if !out_expired_removed.is_null() {
-                write_out(out_expired_removed, r.expired_removed);
-            }
-            if !out_consumed_removed.is_null() {
-                write_out(out_consumed_removed, r.consumed_removed);
-            }
+            write_opt(out_expired_removed, || r.expired_removed);
+            write_opt(out_consumed_removed, || r.consumed_removed);
         }
         Ok(())
     })
