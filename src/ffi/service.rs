@@ -143,6 +143,25 @@ pub extern "C" fn rtc_service_builder_set_store(
     })
 }
 
+/// What every hook setter does: check the builder and the callback, then install the callback
+/// with its user data. On failure nothing is installed and the user data stays the caller's.
+fn set_hook<F>(
+    builder: *mut rtc_service_builder,
+    callback: Option<F>,
+    user_data: *mut c_void,
+    free_user_data: rtc_free_fn,
+    out_error: *mut *mut rtc_error,
+    install: impl FnOnce(&mut rtc_service_builder, F, UserData),
+) -> rtc_result {
+    call(out_error, || {
+        // SAFETY: per the documented contract of the builder pointer.
+        let b = unsafe { builder_ref(builder) }?;
+        let f = callback.ok_or_else(|| FfiError::null("callback"))?;
+        install(b, f, UserData::new(user_data, free_user_data));
+        Ok(())
+    })
+}
+
 /// Uses the host's clock instead of the system clock. Ownership of `user_data` as for
 /// `rtc_service_builder_set_store`.
 #[no_mangle]
@@ -153,13 +172,14 @@ pub extern "C" fn rtc_service_builder_set_clock(
     free_user_data: rtc_free_fn,
     out_error: *mut *mut rtc_error,
 ) -> rtc_result {
-    call(out_error, || {
-        // SAFETY: per the documented contract of the builder pointer.
-        let b = unsafe { builder_ref(builder) }?;
-        let f = callback.ok_or_else(|| FfiError::null("callback"))?;
-        b.clock = Some(FfiClock(f, UserData::new(user_data, free_user_data)));
-        Ok(())
-    })
+    set_hook(
+        builder,
+        callback,
+        user_data,
+        free_user_data,
+        out_error,
+        |b, f, ud| b.clock = Some(FfiClock(f, ud)),
+    )
 }
 
 /// Uses the host's is-active check (default: every subject is active). Ownership of
@@ -172,13 +192,14 @@ pub extern "C" fn rtc_service_builder_set_is_active(
     free_user_data: rtc_free_fn,
     out_error: *mut *mut rtc_error,
 ) -> rtc_result {
-    call(out_error, || {
-        // SAFETY: per the documented contract of the builder pointer.
-        let b = unsafe { builder_ref(builder) }?;
-        let f = callback.ok_or_else(|| FfiError::null("callback"))?;
-        b.is_active = Some(FfiIsActive(f, UserData::new(user_data, free_user_data)));
-        Ok(())
-    })
+    set_hook(
+        builder,
+        callback,
+        user_data,
+        free_user_data,
+        out_error,
+        |b, f, ud| b.is_active = Some(FfiIsActive(f, ud)),
+    )
 }
 
 /// Asks the host whether a consumed token is accepted (the policy becomes
@@ -191,16 +212,14 @@ pub extern "C" fn rtc_service_builder_set_accept_consumed(
     free_user_data: rtc_free_fn,
     out_error: *mut *mut rtc_error,
 ) -> rtc_result {
-    call(out_error, || {
-        // SAFETY: per the documented contract of the builder pointer.
-        let b = unsafe { builder_ref(builder) }?;
-        let f = callback.ok_or_else(|| FfiError::null("callback"))?;
-        b.accept_consumed = Some(FfiAcceptConsumed(
-            f,
-            UserData::new(user_data, free_user_data),
-        ));
-        Ok(())
-    })
+    set_hook(
+        builder,
+        callback,
+        user_data,
+        free_user_data,
+        out_error,
+        |b, f, ud| b.accept_consumed = Some(FfiAcceptConsumed(f, ud)),
+    )
 }
 
 /// Receives events as JSON. Ownership of `user_data` as for `rtc_service_builder_set_store`.
@@ -212,13 +231,14 @@ pub extern "C" fn rtc_service_builder_set_event_sink(
     free_user_data: rtc_free_fn,
     out_error: *mut *mut rtc_error,
 ) -> rtc_result {
-    call(out_error, || {
-        // SAFETY: per the documented contract of the builder pointer.
-        let b = unsafe { builder_ref(builder) }?;
-        let f = callback.ok_or_else(|| FfiError::null("callback"))?;
-        b.events = Some(FfiEvents(f, UserData::new(user_data, free_user_data)));
-        Ok(())
-    })
+    set_hook(
+        builder,
+        callback,
+        user_data,
+        free_user_data,
+        out_error,
+        |b, f, ud| b.events = Some(FfiEvents(f, ud)),
+    )
 }
 
 /// Uses the built-in SQLite store on the file at `path` (UTF-8; created with Duende's

@@ -67,7 +67,13 @@ impl RefreshTokenService {
         access_token.lifetime = client.access_token_lifetime;
         token.set_access_token(&resource, access_token.clone());
 
-        let updated = self.update(&request.handle, token, client, must_update)?;
+        let updated = self.update_keyed(
+            &request.handle,
+            validated.key.clone(),
+            token,
+            client,
+            must_update,
+        )?;
         self.emit(Event::Refreshed {
             key: validated.key,
             new_key: updated.key.clone(),

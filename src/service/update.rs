@@ -32,12 +32,30 @@ impl RefreshTokenService {
     pub fn update(
         &self,
         handle: &str,
+        token: RefreshToken,
+        client: &Client,
+        must_update: bool,
+    ) -> Result<Updated, ServiceError> {
+        self.update_keyed(
+            handle,
+            refresh_token_key(handle),
+            token,
+            client,
+            must_update,
+        )
+    }
+
+    /// [`Self::update`] with the handle's key already computed (the refresh grant has it from
+    /// validation, and hashing is a tenth of a refresh).
+    pub(super) fn update_keyed(
+        &self,
+        handle: &str,
+        key: String,
         mut token: RefreshToken,
         client: &Client,
         must_update: bool,
     ) -> Result<Updated, ServiceError> {
         let now = self.now();
-        let key = refresh_token_key(handle);
         let mut needs_create = false;
         let mut needs_update = must_update;
         let mut consume = None;
