@@ -1,144 +1,149 @@
 using System;
 using System.Collections.Generic;
+using System.Data.Common;
 using System.Linq;
 using Microsoft.EntityFrameworkCore;
 
 namespace RefreshTokenCore.EntityFramework;
 
 /// <summary>
-/// An <see cref="IPersistedGrantStore"/> on Duende's <c>PersistedGrants</c> table. Each call uses
-/// a fresh context from the factory, so the store is thread-safe. The conditional consume is one
-/// UPDATE ... WHERE Key = @k AND ConsumedTime IS NULL (or one DELETE ... WHERE Key = @k): the rows
-/// affected say who won, on any database, without serializable isolation.
+/// An <see cref="IPersistedGrantStore"/> on Duende's <c>PersistedGrants</c> table, through any
+/// DbContext that maps it: this package's <see cref="PersistedGrantDbContext"/> or Duende's own
+/// operational-store context. Each call uses a fresh context from the factory, so the store is
+/// thread-safe. The conditional consume is one <c>UPDATE ... WHERE Key = @k AND ConsumedTime IS
+/// NULL</c> (or one <c>DELETE ... WHERE Key = @k</c>): the rows affected say who won, on any
+/// database, without serializable isolation. Works on EF Core 8, 9 and 10 (see
+/// <see cref="GrantTable"/> for why no version-specific API is used).
 /// </summary>
 public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, IConditionalConsumeStore
 {
-    private readonly Func<PersistedGrantDbContext> contexts;
+    private readonly Func<DbContext> contexts;
+    private readonly GrantTable table;
 
-    /// <summary>Creates the store over a context factory (e.g. IDbContextFactory.CreateDbContext).</summary>
-    public EntityFrameworkPersistedGrantStore(Func<PersistedGrantDbContext> contextFactory) =>
+    /// <summary>
+    /// Creates the store over a context factory (e.g. <c>IDbContextFactory.CreateDbContext</c>).
+    /// The model is read once here: a context that maps no persisted-grant entity is refused at
+    /// once. Call <see cref="VerifySchema"/> at start-up to check the database itself.
+    /// </summary>
+    public EntityFrameworkPersistedGrantStore(Func<DbContext> contextFactory)
+    {
         contexts = contextFactory ?? throw new ArgumentNullException(nameof(contextFactory));
-
-    private static PersistedGrant ToModel(PersistedGrantEntity e) => new()
-    {
-        Key = e.Key ?? string.Empty,
-        Type = e.Type,
-        SubjectId = e.SubjectId,
-        SessionId = e.SessionId,
-        ClientId = e.ClientId,
-        Description = e.Description,
-        CreationTime = Utc(e.CreationTime),
-        Expiration = e.Expiration is { } x ? Utc(x) : null,
-        ConsumedTime = e.ConsumedTime is { } c ? Utc(c) : null,
-        Data = e.Data,
-    };
-
-    /// <summary>Providers hand back Kind Unspecified; the columns hold UTC.</summary>
-    private static DateTime Utc(DateTime t) => t.Kind == DateTimeKind.Utc ? t : DateTime.SpecifyKind(t, DateTimeKind.Utc);
-
-    private static void Copy(PersistedGrant g, PersistedGrantEntity e)
-    {
-        e.Key = g.Key;
-        e.Type = g.Type;
-        e.SubjectId = g.SubjectId;
-        e.SessionId = g.SessionId;
-        e.ClientId = g.ClientId;
-        e.Description = g.Description;
-        e.CreationTime = g.CreationTime;
-        e.Expiration = g.Expiration;
-        e.ConsumedTime = g.ConsumedTime;
-        e.Data = g.Data;
+        using DbContext db = contexts();
+        table = GrantTable.From(db);
     }
+
+    /// <summary>
+    /// Checks that the table exists with the ten columns this store reads and writes (any other
+    /// columns, such as Duende's <c>Id</c>, may be there or not). Throws
+    /// <see cref="InvalidOperationException"/> naming the table when it does not: an operator must
+    /// act, retrying will not help.
+    /// </summary>
+    public void VerifySchema()
+    {
+        using DbContext db = contexts();
+        try
+        {
+            _ = Rows(db).Take(0).ToList();
+        }
+        catch (DbException e)
+        {
+            throw new InvalidOperationException(
+                $"The persisted-grant table {table.Table} is missing or lacks one of the columns {string.Join(", ", GrantTable.Columns)}: {e.Message}", e);
+        }
+    }
+
+    private IQueryable<GrantRow> Rows(DbContext db) => db.Database.SqlQueryRaw<GrantRow>(table.SelectAll);
 
     /// <inheritdoc/>
     public PersistedGrant? Get(string key)
     {
-        using PersistedGrantDbContext db = contexts();
+        using DbContext db = contexts();
         // The database may compare case-insensitively; the match is ordinal, as in the reference.
-        return db.PersistedGrants.AsNoTracking().Where(x => x.Key == key).AsEnumerable()
-            .Where(x => string.Equals(x.Key, key, StringComparison.Ordinal)).Select(ToModel).FirstOrDefault();
+        return Rows(db).Where(x => x.Key == key).AsEnumerable()
+            .Where(x => string.Equals(x.Key, key, StringComparison.Ordinal)).Select(x => x.ToModel()).FirstOrDefault();
     }
 
     /// <inheritdoc/>
     public void Store(PersistedGrant grant)
     {
-        using PersistedGrantDbContext db = contexts();
-        if (Update(db, grant, onlyIfUnconsumed: false) == 0)
+        ArgumentNullException.ThrowIfNull(grant);
+        using DbContext db = contexts();
+        object?[] values = GrantTable.Values(grant);
+        if (db.Database.ExecuteSqlRaw(table.UpdateByKey(onlyIfUnconsumed: false), values!) > 0)
         {
-            var e = new PersistedGrantEntity();
-            Copy(grant, e);
-            db.PersistedGrants.Add(e);
-            try
-            {
-                db.SaveChanges();
-            }
-            catch (DbUpdateException) when (Update(contexts(), grant, onlyIfUnconsumed: false) == 1)
-            {
-                // Inserted concurrently by someone else: the update above overwrote it, as an upsert.
-            }
+            return;
         }
-    }
-
-    private static int Update(PersistedGrantDbContext db, PersistedGrant g, bool onlyIfUnconsumed)
-    {
-        IQueryable<PersistedGrantEntity> rows = db.PersistedGrants.Where(x => x.Key == g.Key);
-        if (onlyIfUnconsumed)
+        try
         {
-            rows = rows.Where(x => x.ConsumedTime == null);
+            db.Database.ExecuteSqlRaw(table.Insert(), values!);
         }
-        return rows.ExecuteUpdate(s => s
-            .SetProperty(x => x.Type, g.Type)
-            .SetProperty(x => x.SubjectId, g.SubjectId)
-            .SetProperty(x => x.SessionId, g.SessionId)
-            .SetProperty(x => x.ClientId, g.ClientId)
-            .SetProperty(x => x.Description, g.Description)
-            .SetProperty(x => x.CreationTime, g.CreationTime)
-            .SetProperty(x => x.Expiration, g.Expiration)
-            .SetProperty(x => x.ConsumedTime, g.ConsumedTime)
-            .SetProperty(x => x.Data, g.Data));
+        catch (DbException) when (db.Database.ExecuteSqlRaw(table.UpdateByKey(onlyIfUnconsumed: false), values!) == 1)
+        {
+            // Inserted concurrently by someone else: the update overwrote it, as an upsert.
+        }
     }
 
     /// <inheritdoc/>
     public void Remove(string key)
     {
-        using PersistedGrantDbContext db = contexts();
-        db.PersistedGrants.Where(x => x.Key == key).ExecuteDelete();
+        using DbContext db = contexts();
+        db.Database.ExecuteSqlRaw(table.DeleteByKey(), key);
     }
 
-    private static IQueryable<PersistedGrantEntity> Filtered(PersistedGrantDbContext db, PersistedGrantFilter f)
+    /// <summary>The filter's SQL condition and parameters (blank values ignored; lists unioned).</summary>
+    private string Where(PersistedGrantFilter f, List<object?> args)
     {
-        IQueryable<PersistedGrantEntity> q = db.PersistedGrants;
-        if (!string.IsNullOrWhiteSpace(f.SubjectId)) q = q.Where(x => x.SubjectId == f.SubjectId);
-        if (!string.IsNullOrWhiteSpace(f.SessionId)) q = q.Where(x => x.SessionId == f.SessionId);
-        var clients = f.ClientIds.Append(f.ClientId).Where(s => !string.IsNullOrWhiteSpace(s)).Select(s => s!).ToList();
-        if (clients.Count > 0) q = q.Where(x => clients.Contains(x.ClientId));
-        var types = f.Types.Append(f.Type).Where(s => !string.IsNullOrWhiteSpace(s)).Select(s => s!).ToList();
-        if (types.Count > 0) q = q.Where(x => types.Contains(x.Type));
-        return q;
+        var parts = new List<string>();
+        void Equal(int column, string? value)
+        {
+            if (string.IsNullOrWhiteSpace(value)) return;
+            parts.Add($"{table.Column(column)} = {{{args.Count}}}");
+            args.Add(value);
+        }
+        void In(int column, IEnumerable<string> values)
+        {
+            List<string> list = values.Where(s => !string.IsNullOrWhiteSpace(s)).Distinct(StringComparer.Ordinal).ToList();
+            if (list.Count == 0) return;
+            parts.Add($"{table.Column(column)} IN ({string.Join(", ", list.Select((_, i) => $"{{{args.Count + i}}}"))})");
+            args.AddRange(list);
+        }
+        Equal(2, f.SubjectId);
+        Equal(3, f.SessionId);
+        In(4, f.ClientIds.Append(f.ClientId ?? string.Empty));
+        In(1, f.Types.Append(f.Type ?? string.Empty));
+        if (parts.Count == 0) throw new ArgumentException("No filter values set.", nameof(f));
+        return string.Join(" AND ", parts);
     }
 
     /// <inheritdoc/>
     public IReadOnlyList<PersistedGrant> GetAll(PersistedGrantFilter filter)
     {
-        using PersistedGrantDbContext db = contexts();
+        ArgumentNullException.ThrowIfNull(filter);
+        using DbContext db = contexts();
+        var args = new List<object?>();
+        string sql = $"{table.SelectAll} WHERE {Where(filter, args)}";
         // Applied in SQL and again in memory (ordinal), as the reference does.
-        return Filtered(db, filter).AsNoTracking().AsEnumerable().Select(ToModel).Where(filter.Matches).ToList();
+        return db.Database.SqlQueryRaw<GrantRow>(sql, args.ToArray()!).AsEnumerable()
+            .Select(x => x.ToModel()).Where(filter.Matches).ToList();
     }
 
     /// <inheritdoc/>
     public long RemoveAll(PersistedGrantFilter filter)
     {
-        using PersistedGrantDbContext db = contexts();
-        return Filtered(db, filter).ExecuteDelete();
+        ArgumentNullException.ThrowIfNull(filter);
+        using DbContext db = contexts();
+        var args = new List<object?>();
+        string sql = $"DELETE FROM {table.Table} WHERE {Where(filter, args)}";
+        return db.Database.ExecuteSqlRaw(sql, args.ToArray()!);
     }
 
     /// <inheritdoc/>
     public ConsumeOutcome TryConsume(string key, PersistedGrant? replacement)
     {
-        using PersistedGrantDbContext db = contexts();
+        using DbContext db = contexts();
         int affected = replacement is null
-            ? db.PersistedGrants.Where(x => x.Key == key).ExecuteDelete()
-            : Update(db, replacement, onlyIfUnconsumed: true);
+            ? db.Database.ExecuteSqlRaw(table.DeleteByKey(), key)
+            : db.Database.ExecuteSqlRaw(table.UpdateByKey(onlyIfUnconsumed: true), GrantTable.Values(replacement)!);
         if (affected == 1)
         {
             return ConsumeOutcome.Won;
@@ -147,25 +152,42 @@ public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, I
         {
             return ConsumeOutcome.NotFound;
         }
-        return db.PersistedGrants.Any(x => x.Key == key) ? ConsumeOutcome.AlreadyConsumed : ConsumeOutcome.NotFound;
+        return Rows(db).Any(x => x.Key == key) ? ConsumeOutcome.AlreadyConsumed : ConsumeOutcome.NotFound;
     }
 
     /// <inheritdoc/>
     public int RemoveExpired(DateTime now, int batchSize)
     {
-        using PersistedGrantDbContext db = contexts();
-        // A batch of ids in Expiration order (the Expiration index), then one delete by id.
-        List<long> ids = db.PersistedGrants.Where(x => x.Expiration != null && x.Expiration < now)
-            .OrderBy(x => x.Expiration).Take(batchSize).Select(x => x.Id).ToList();
-        return ids.Count == 0 ? 0 : db.PersistedGrants.Where(x => ids.Contains(x.Id) && x.Expiration < now).ExecuteDelete();
+        DateTime t = GrantTable.AsUtc(now);
+        return RemoveOldest(7, t, batchSize, rows => rows.Where(x => x.Expiration != null && x.Expiration < t).OrderBy(x => x.Expiration));
     }
 
     /// <inheritdoc/>
     public int RemoveConsumed(DateTime before, int batchSize)
     {
-        using PersistedGrantDbContext db = contexts();
-        List<long> ids = db.PersistedGrants.Where(x => x.ConsumedTime != null && x.ConsumedTime < before)
-            .OrderBy(x => x.ConsumedTime).Take(batchSize).Select(x => x.Id).ToList();
-        return ids.Count == 0 ? 0 : db.PersistedGrants.Where(x => ids.Contains(x.Id) && x.ConsumedTime < before).ExecuteDelete();
+        DateTime t = GrantTable.AsUtc(before);
+        return RemoveOldest(8, t, batchSize, rows => rows.Where(x => x.ConsumedTime != null && x.ConsumedTime < t).OrderBy(x => x.ConsumedTime));
+    }
+
+    /// <summary>
+    /// A batch of keys in due order (served by the Expiration / ConsumedTime index), then one
+    /// delete of those keys that re-checks the condition, so a row rewritten in between stays.
+    /// </summary>
+    private int RemoveOldest(int column, DateTime limit, int batchSize, Func<IQueryable<GrantRow>, IQueryable<GrantRow>> due)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be at least 1.");
+        using DbContext db = contexts();
+        // Composed over the raw SELECT: the provider writes its own paging (LIMIT, TOP, FETCH).
+        List<string> keys = due(Rows(db)).Take(batchSize).Select(x => x.Key).AsEnumerable().OfType<string>().ToList();
+        int removed = 0;
+        // At most 1000 keys a statement: SQL Server takes 2100 parameters.
+        foreach (string[] chunk in keys.Chunk(1000))
+        {
+            var args = new List<object?> { limit };
+            args.AddRange(chunk);
+            string sql = $"DELETE FROM {table.Table} WHERE {table.Column(column)} < {{0}} AND {table.Key} IN ({string.Join(", ", chunk.Select((_, i) => $"{{{i + 1}}}"))})";
+            removed += db.Database.ExecuteSqlRaw(sql, args.ToArray()!);
+        }
+        return removed;
     }
 }

@@ -32,7 +32,9 @@ public class PersistedGrantDbContext : DbContext
             grant.Property(x => x.CreationTime).IsRequired();
             // 50000 is the model maximum in the reference; the column is nvarchar(max).
             grant.Property(x => x.Data).HasMaxLength(50000).IsRequired();
-            grant.HasIndex(x => x.Key).IsUnique().HasFilter("[Key] IS NOT NULL").HasDatabaseName("IX_PersistedGrants_Key");
+            // No HasFilter: SQL Server adds "[Key] IS NOT NULL" to a unique index on a nullable column by itself
+            // (Duende maps it the same way), and a SQL Server filter would break other providers' EnsureCreated.
+            grant.HasIndex(x => x.Key).IsUnique().HasDatabaseName("IX_PersistedGrants_Key");
             grant.HasIndex(x => new { x.SubjectId, x.ClientId, x.Type }).HasDatabaseName("IX_PersistedGrants_SubjectId_ClientId_Type");
             grant.HasIndex(x => new { x.SubjectId, x.SessionId, x.Type }).HasDatabaseName("IX_PersistedGrants_SubjectId_SessionId_Type");
             grant.HasIndex(x => x.Expiration).HasDatabaseName("IX_PersistedGrants_Expiration");

@@ -1,0 +1,247 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using RefreshTokenCore;
+using RefreshTokenCore.EntityFramework;
+using Xunit;
+
+namespace EntityFrameworkPackageTests;
+
+/// <summary>A fresh database on one provider: a SQLite file, or a new database on the PostgreSQL
+/// test server (RTC_TEST_POSTGRES_URL, started by tests/run-all).</summary>
+public sealed class Database : IDisposable
+{
+    private readonly string provider;
+    private readonly string connection;
+    private readonly string? pgAdmin;
+    private readonly string? pgName;
+    public readonly DbContextOptions<PersistedGrantDbContext> Options;
+
+    public Database(string provider)
+    {
+        this.provider = provider;
+        var builder = new DbContextOptionsBuilder<PersistedGrantDbContext>();
+        if (provider == "sqlite")
+        {
+            connection = $"Data Source={Path.Combine(Path.GetTempPath(), $"rtc-ef-{Guid.NewGuid():N}.db")};Default Timeout=60";
+            builder.UseSqlite(connection);
+        }
+        else
+        {
+            string url = Environment.GetEnvironmentVariable("RTC_TEST_POSTGRES_URL")
+                ?? throw new InvalidOperationException("RTC_TEST_POSTGRES_URL is not set: start a server with `eval \"$(tests/postgres-server start)\"` (tests/run-all does).");
+            var uri = new Uri(url);
+            string user = Uri.UnescapeDataString(uri.UserInfo.Split(':')[0]);
+            pgAdmin = $"Host={uri.Host};Port={uri.Port};Username={user};Database={uri.AbsolutePath.TrimStart('/')};Pooling=false";
+            pgName = $"rtc_ef_{Guid.NewGuid():N}";
+            Admin($"CREATE DATABASE {pgName}");
+            connection = $"Host={uri.Host};Port={uri.Port};Username={user};Database={pgName};Maximum Pool Size=20";
+            builder.UseNpgsql(connection);
+        }
+        Options = builder.Options;
+    }
+
+    private void Admin(string sql)
+    {
+        using var c = new NpgsqlConnection(pgAdmin);
+        c.Open();
+        using var cmd = new NpgsqlCommand(sql, c);
+        cmd.ExecuteNonQuery();
+    }
+
+    public PersistedGrantDbContext Create() => new(Options);
+
+    public void EnsureCreated()
+    {
+        using PersistedGrantDbContext db = Create();
+        db.Database.EnsureCreated();
+        if (provider == "sqlite") db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
+    }
+
+    /// <summary>The table as IdentityServer4 and Duende before 6.1 created it: Key is the primary key, no Id.</summary>
+    public void CreateIdentityServer4Table()
+    {
+        string time = provider == "sqlite" ? "TEXT" : "timestamp with time zone";
+        using PersistedGrantDbContext db = Create();
+        // DDL with fixed text: nothing user-supplied is concatenated.
+#pragma warning disable EF1003
+        db.Database.ExecuteSqlRaw(
+            $"CREATE TABLE \"PersistedGrants\" (\"Key\" varchar(200) NOT NULL PRIMARY KEY, \"Type\" varchar(50) NOT NULL, \"SubjectId\" varchar(200) NULL, " +
+            $"\"SessionId\" varchar(100) NULL, \"ClientId\" varchar(200) NOT NULL, \"Description\" varchar(200) NULL, \"CreationTime\" {time} NOT NULL, " +
+            $"\"Expiration\" {time} NULL, \"ConsumedTime\" {time} NULL, \"Data\" text NOT NULL)");
+#pragma warning restore EF1003
+    }
+
+    public EntityFrameworkPersistedGrantStore Store() => new(Create);
+
+    public void Dispose()
+    {
+        if (provider == "sqlite")
+        {
+            SqliteConnection.ClearAllPools();
+            string path = connection.Split(';')[0]["Data Source=".Length..];
+            foreach (string f in new[] { path, path + "-wal", path + "-shm" })
+            {
+                if (File.Exists(f)) File.Delete(f);
+            }
+        }
+        else
+        {
+            NpgsqlConnection.ClearAllPools();
+            Admin($"DROP DATABASE IF EXISTS {pgName} WITH (FORCE)");
+        }
+    }
+}
+
+public class ProviderTests
+{
+    private static Client Spa() => new() { ClientId = "spa", AllowOfflineAccess = true, RefreshTokenUsage = TokenUsage.OneTimeOnly };
+
+    private static Task<string> Create(RefreshTokenService s, string subject = "alice") => s.CreateRefreshTokenAsync(new RefreshTokenCreationRequest
+    {
+        Client = Spa(),
+        Subject = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(new[] { new System.Security.Claims.Claim("sub", subject) }, "Duende.IdentityServer")),
+        SessionId = "s1",
+        AuthorizedScopes = new[] { "openid", "offline_access" },
+    });
+
+    private static PersistedGrant Row(string key, DateTime created, DateTime? expiration, DateTime? consumed) => new()
+    {
+        Key = key,
+        Type = "refresh_token",
+        SubjectId = "bob",
+        ClientId = "spa",
+        CreationTime = created,
+        Expiration = expiration,
+        ConsumedTime = consumed,
+        Data = "{}",
+    };
+
+    [Fact]
+    public void The_EF_Core_major_version_is_the_one_this_project_pins()
+    {
+        string expected = Assembly.GetExecutingAssembly().GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "ExpectedEfCoreMajor").Value!;
+        Assert.Equal(int.Parse(expected), typeof(DbContext).Assembly.GetName().Version!.Major);
+        Assert.Equal(int.Parse(expected), typeof(RelationalDatabaseFacadeExtensions).Assembly.GetName().Version!.Major);
+        // The store comes from the packed package, not from a project reference.
+        string deps = Path.Combine(AppContext.BaseDirectory, Assembly.GetExecutingAssembly().GetName().Name + ".deps.json");
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(deps));
+        string version = typeof(EntityFrameworkPersistedGrantStore).Assembly.GetName().Version!.ToString(3);
+        Assert.Equal("package", json.RootElement.GetProperty("libraries").GetProperty($"RefreshTokenCore.EntityFramework/{version}").GetProperty("type").GetString());
+    }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task Create_refresh_consume_and_filters_work(string provider)
+    {
+        using var db = new Database(provider);
+        db.EnsureCreated();
+        EntityFrameworkPersistedGrantStore store = db.Store();
+        store.VerifySchema();
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store, DeleteOneTimeOnlyRefreshTokensOnUse = false });
+        string handle = await Create(service);
+        RefreshResult next = await service.RefreshAsync(Spa(), handle);
+        Assert.False(next.IsError);
+        PersistedGrant old = store.Get(RefreshTokenService.GetPersistedGrantKey(handle))!;
+        Assert.NotNull(old.ConsumedTime);
+        Assert.Equal(DateTimeKind.Utc, old.CreationTime.Kind);
+        Assert.Equal(RefusalReason.Consumed, (await service.RefreshAsync(Spa(), handle)).Reason);
+        Assert.Equal(ConsumeOutcome.AlreadyConsumed, store.TryConsume(old.Key, old with { Data = "x" }));
+        Assert.Equal(ConsumeOutcome.NotFound, store.TryConsume("missing", null));
+        // Store is an upsert: a second write of the same key overwrites every column.
+        store.Store(old with { Description = "rewritten" });
+        Assert.Equal("rewritten", store.Get(old.Key)!.Description);
+        Assert.Equal(2, store.GetAll(new PersistedGrantFilter { SubjectId = "alice", ClientIds = new[] { "spa", "other" } }).Count);
+        Assert.Empty(store.GetAll(new PersistedGrantFilter { SubjectId = "alice", Type = "reference_token" }));
+        Assert.Equal(2, store.RemoveAll(new PersistedGrantFilter { SubjectId = "alice", ClientId = "spa" }));
+        Assert.Null(store.Get(old.Key));
+    }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task Eight_parallel_refreshes_of_one_token_have_one_winner_50_rounds(string provider)
+    {
+        using var db = new Database(provider);
+        db.EnsureCreated();
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = db.Store() });
+        for (int round = 0; round < 50; round++)
+        {
+            string handle = await Create(service, $"user-{round}");
+            using var start = new Barrier(8);
+            RefreshResult[] results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+            {
+                start.SignalAndWait();
+                return service.RefreshAsync(Spa(), handle);
+            })));
+            Assert.Equal(1, results.Count(r => !r.IsError));
+            PersistedGrant live = Assert.Single(db.Store().GetAll(new PersistedGrantFilter { SubjectId = $"user-{round}" }));
+            Assert.Equal(RefreshTokenService.GetPersistedGrantKey(results.Single(r => !r.IsError).Handle!), live.Key);
+        }
+    }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public void Cleanup_removes_due_rows_in_batches_and_keeps_the_rest(string provider)
+    {
+        using var db = new Database(provider);
+        db.EnsureCreated();
+        EntityFrameworkPersistedGrantStore store = db.Store();
+        DateTime now = new(2026, 6, 1, 12, 0, 0, DateTimeKind.Utc);
+        for (int i = 0; i < 5; i++) store.Store(Row($"expired-{i}", now.AddDays(-2), now.AddSeconds(-1 - i), null));
+        store.Store(Row("live", now.AddDays(-2), now.AddSeconds(1), null));
+        store.Store(Row("never-expires", now.AddDays(-2), null, null));
+        store.Store(Row("consumed-old", now.AddDays(-2), now.AddDays(1), now.AddMinutes(-10)));
+        store.Store(Row("consumed-new", now.AddDays(-2), now.AddDays(1), now.AddMinutes(-1)));
+        Assert.Equal(2, store.RemoveExpired(now, 2));
+        // Oldest first: the two with the earliest Expiration went.
+        Assert.Null(store.Get("expired-4"));
+        Assert.Null(store.Get("expired-3"));
+        Assert.Equal(3, store.RemoveExpired(now, 100));
+        Assert.Equal(0, store.RemoveExpired(now, 100));
+        Assert.NotNull(store.Get("live"));
+        Assert.NotNull(store.Get("never-expires"));
+        Assert.Equal(1, store.RemoveConsumed(now.AddMinutes(-5), 100));
+        Assert.Null(store.Get("consumed-old"));
+        Assert.NotNull(store.Get("consumed-new"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.RemoveExpired(now, 0));
+    }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task A_table_of_the_IdentityServer4_shape_without_Id_works(string provider)
+    {
+        using var db = new Database(provider);
+        db.CreateIdentityServer4Table();
+        EntityFrameworkPersistedGrantStore store = db.Store();
+        store.VerifySchema();
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store });
+        string handle = await Create(service);
+        RefreshResult next = await service.RefreshAsync(Spa(), handle);
+        Assert.False(next.IsError);
+        Assert.Null(store.Get(RefreshTokenService.GetPersistedGrantKey(handle)));
+        Assert.NotNull(store.Get(RefreshTokenService.GetPersistedGrantKey(next.Handle!)));
+        store.Store(Row("expired", DateTime.UtcNow.AddDays(-2), DateTime.UtcNow.AddDays(-1), null));
+        Assert.Equal(1, store.RemoveExpired(DateTime.UtcNow, 10));
+    }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public void A_missing_table_is_refused_at_start_up_with_a_message_naming_it(string provider)
+    {
+        using var db = new Database(provider);
+        var e = Assert.Throws<InvalidOperationException>(() => db.Store().VerifySchema());
+        Assert.Contains("PersistedGrants", e.Message);
+    }
+}
