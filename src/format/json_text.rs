@@ -113,14 +113,14 @@ impl<'a> ObjectWriter<'a> {
         self.name(name).push_str(if v { "true" } else { "false" });
     }
 
-    pub fn strings(&mut self, name: &str, items: &[String]) {
+    pub fn strings<S: AsRef<str>>(&mut self, name: &str, items: impl IntoIterator<Item = S>) {
         let out = self.name(name);
         out.push('[');
-        for (i, s) in items.iter().enumerate() {
+        for (i, s) in items.into_iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            write_string(out, s);
+            write_string(out, s.as_ref());
         }
         out.push(']');
     }

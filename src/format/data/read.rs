@@ -190,6 +190,8 @@ const TOKEN_FIELDS: &[&str] = &[
     "IncludeJwtId",
     "Claims",
     "Version",
+    // Derived from the scope claims and rewritten from them (see write.rs).
+    "Scopes",
 ];
 
 /// Reads an access-token record (Duende's `Token` JSON).

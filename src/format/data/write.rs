@@ -46,6 +46,15 @@ fn write_token(out: &mut String, t: &Token) {
     w.bool("IncludeJwtId", t.include_jwt_id);
     write_claims(&mut w, "Claims", &t.claims);
     w.int("Version", t.version);
+    // Duende's read-only `Token.Scopes` (the scope claims' values), which its serializer writes
+    // after Version; derived, so never read back.
+    w.strings(
+        "Scopes",
+        t.claims
+            .iter()
+            .filter(|c| c.claim_type == "scope")
+            .map(|c| c.value.as_str()),
+    );
     for (k, v) in &t.extra {
         w.value(k, v);
     }
