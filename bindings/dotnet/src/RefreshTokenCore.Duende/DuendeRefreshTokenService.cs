@@ -1,16 +1,18 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Threading.Tasks;
-using DAccessTokenType = global::Duende.IdentityServer.Models.AccessTokenType;
+using Microsoft.Extensions.Logging;
 using DClient = global::Duende.IdentityServer.Models.Client;
 using DCreationRequest = global::Duende.IdentityServer.Models.RefreshTokenCreationRequest;
-using DProofType = global::Duende.IdentityServer.Models.ProofType;
+using DIsActiveContext = global::Duende.IdentityServer.Models.IsActiveContext;
 using DRefreshToken = global::Duende.IdentityServer.Models.RefreshToken;
-using DToken = global::Duende.IdentityServer.Models.Token;
 using DUpdateRequest = global::Duende.IdentityServer.Models.RefreshTokenUpdateRequest;
 using DValidationResult = global::Duende.IdentityServer.Validation.TokenValidationResult;
+using IProfileService = global::Duende.IdentityServer.Services.IProfileService;
 using IRefreshTokenService = global::Duende.IdentityServer.Services.IRefreshTokenService;
+using ProfileIsActiveCallers = global::Duende.IdentityServer.IdentityServerConstants.ProfileIsActiveCallers;
 using Core = global::RefreshTokenCore;
 
 namespace RefreshTokenCore.Duende;
@@ -23,19 +25,48 @@ namespace RefreshTokenCore.Duende;
 public sealed class DuendeRefreshTokenService : IRefreshTokenService
 {
     private readonly Core.RefreshTokenService core;
+    private readonly IProfileService profile;
+    private readonly ILogger logger;
 
-    /// <summary>Wraps a core service.</summary>
-    public DuendeRefreshTokenService(Core.RefreshTokenService core) => this.core = core ?? throw new ArgumentNullException(nameof(core));
+    /// <summary>
+    /// The core token each validated Duende token was read from, so that the properties Duende's
+    /// model cannot hold (a newer writer's, kept for rollback) reach the update. Duende's pipeline
+    /// passes the validated object itself to <see cref="UpdateRefreshTokenAsync"/>; the table
+    /// holds it only as long as that object lives.
+    /// </summary>
+    private static readonly ConditionalWeakTable<DRefreshToken, Core.RefreshToken> ReadFrom = new();
+
+    /// <summary>Wraps a core service; the deployment's profile service decides is-active.</summary>
+    public DuendeRefreshTokenService(Core.RefreshTokenService core, IProfileService profile, ILogger<DuendeRefreshTokenService> logger)
+    {
+        this.core = core ?? throw new ArgumentNullException(nameof(core));
+        this.profile = profile ?? throw new ArgumentNullException(nameof(profile));
+        this.logger = logger ?? throw new ArgumentNullException(nameof(logger));
+    }
 
     /// <inheritdoc/>
     public async Task<DValidationResult> ValidateRefreshTokenAsync(string token, DClient client)
     {
+        ArgumentNullException.ThrowIfNull(client);
         Core.TokenValidationResult r = await core.ValidateRefreshTokenAsync(token, Map.Client(client)).ConfigureAwait(false);
         if (r.IsError)
         {
             return new DValidationResult { IsError = true, Error = r.Error };
         }
-        return new DValidationResult { IsError = false, RefreshToken = Map.ToDuende(r.RefreshToken!), Client = client };
+        DRefreshToken refreshToken = Map.ToDuende(r.RefreshToken!);
+        ReadFrom.AddOrUpdate(refreshToken, r.RefreshToken!);
+
+        // Check 6 of the reference, last as there: the deployment's own IProfileService, with the
+        // stored subject principal and Duende's client (so a profile service that reads claims
+        // or client properties sees what it sees under stock Duende).
+        var isActive = new DIsActiveContext(refreshToken.Subject, client, ProfileIsActiveCallers.RefreshTokenValidation);
+        await profile.IsActiveAsync(isActive).ConfigureAwait(false);
+        if (!isActive.IsActive)
+        {
+            logger.LogError("{SubjectId} has been disabled", refreshToken.SubjectId);
+            return new DValidationResult { IsError = true, Error = "invalid_grant" };
+        }
+        return new DValidationResult { IsError = false, RefreshToken = refreshToken, Client = client };
     }
 
     /// <inheritdoc/>
@@ -55,93 +86,17 @@ public sealed class DuendeRefreshTokenService : IRefreshTokenService
         });
     }
 
-    /// <inheritdoc/>
+    /// <summary>
+    /// The update of a validated token. Duende's pipeline has no error path here: a refusal (the
+    /// token was redeemed by a parallel request after this one was validated) is thrown as a
+    /// non-retryable <see cref="RefreshTokenCoreException"/>, a storage failure as a retryable
+    /// one, and the middleware that <c>AddRefreshTokenCore()</c> registers answers them with
+    /// 400 <c>invalid_grant</c> and 503 <c>temporarily_unavailable</c>.
+    /// </summary>
     public Task<string> UpdateRefreshTokenAsync(DUpdateRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return core.UpdateRefreshTokenAsync(request.Handle, Map.FromDuende(request.RefreshToken), Map.Client(request.Client), request.MustUpdate);
+        ReadFrom.TryGetValue(request.RefreshToken, out Core.RefreshToken? read);
+        return core.UpdateRefreshTokenAsync(request.Handle, Map.FromDuende(request.RefreshToken, read), Map.Client(request.Client), request.MustUpdate);
     }
-}
-
-/// <summary>Between Duende's models and the core's (same fields, same meaning).</summary>
-internal static class Map
-{
-    internal static Core.Client Client(DClient c) => new()
-    {
-        ClientId = c.ClientId,
-        AllowOfflineAccess = c.AllowOfflineAccess,
-        RefreshTokenUsage = (Core.TokenUsage)(int)c.RefreshTokenUsage,
-        RefreshTokenExpiration = (Core.TokenExpiration)(int)c.RefreshTokenExpiration,
-        AbsoluteRefreshTokenLifetime = c.AbsoluteRefreshTokenLifetime,
-        SlidingRefreshTokenLifetime = c.SlidingRefreshTokenLifetime,
-        UpdateAccessTokenClaimsOnRefresh = c.UpdateAccessTokenClaimsOnRefresh,
-        AccessTokenLifetime = c.AccessTokenLifetime,
-    };
-
-    internal static Core.Token FromDuende(DToken t) => new()
-    {
-        AllowedSigningAlgorithms = t.AllowedSigningAlgorithms?.ToList() ?? new List<string>(),
-        Confirmation = t.Confirmation,
-        Audiences = t.Audiences?.ToList() ?? new List<string>(),
-        Issuer = t.Issuer,
-        CreationTime = t.CreationTime,
-        Lifetime = t.Lifetime,
-        Type = t.Type,
-        ClientId = t.ClientId,
-        AccessTokenType = (Core.AccessTokenType)(int)t.AccessTokenType,
-        Description = t.Description,
-        IncludeJwtId = t.IncludeJwtId,
-        Claims = t.Claims?.ToList() ?? new List<System.Security.Claims.Claim>(),
-        Version = t.Version,
-    };
-
-    internal static DToken ToDuende(Core.Token t) => new()
-    {
-        AllowedSigningAlgorithms = t.AllowedSigningAlgorithms.ToList(),
-        Confirmation = t.Confirmation,
-        Audiences = t.Audiences.ToList(),
-        // Absent in the stored record means null in Duende's model too.
-        Issuer = t.Issuer!,
-        CreationTime = t.CreationTime,
-        Lifetime = t.Lifetime,
-        Type = t.Type,
-        ClientId = t.ClientId!,
-        AccessTokenType = (DAccessTokenType)(int)t.AccessTokenType,
-        Description = t.Description,
-        IncludeJwtId = t.IncludeJwtId,
-        Claims = t.Claims.ToList(),
-        Version = t.Version,
-    };
-
-    internal static Core.RefreshToken FromDuende(DRefreshToken r) => new()
-    {
-        CreationTime = r.CreationTime,
-        Lifetime = r.Lifetime,
-        ConsumedTime = r.ConsumedTime,
-        AccessTokens = r.AccessTokens.ToDictionary(kv => kv.Key, kv => FromDuende(kv.Value)),
-        Subject = r.Subject,
-        Version = r.Version,
-        ClientId = r.ClientId,
-        SessionId = r.SessionId,
-        Description = r.Description,
-        AuthorizedScopes = r.AuthorizedScopes?.ToList() ?? new List<string>(),
-        AuthorizedResourceIndicators = r.AuthorizedResourceIndicators?.ToList(),
-        ProofType = r.ProofType is { } p ? (int)p : null,
-    };
-
-    internal static DRefreshToken ToDuende(Core.RefreshToken r) => new()
-    {
-        CreationTime = r.CreationTime,
-        Lifetime = r.Lifetime,
-        ConsumedTime = r.ConsumedTime,
-        AccessTokens = r.AccessTokens.ToDictionary(kv => kv.Key, kv => ToDuende(kv.Value)),
-        Subject = r.Subject,
-        Version = r.Version,
-        ClientId = r.ClientId,
-        SessionId = r.SessionId,
-        Description = r.Description,
-        AuthorizedScopes = r.AuthorizedScopes.ToList(),
-        AuthorizedResourceIndicators = r.AuthorizedResourceIndicators?.ToList(),
-        ProofType = r.ProofType is { } p ? (DProofType)p : null,
-    };
 }

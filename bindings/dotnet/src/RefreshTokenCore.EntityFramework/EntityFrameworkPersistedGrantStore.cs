@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Data.Common;
 using System.Linq;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace RefreshTokenCore.EntityFramework;
 
@@ -17,8 +18,23 @@ namespace RefreshTokenCore.EntityFramework;
 /// </summary>
 public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, IConditionalConsumeStore
 {
-    private readonly Func<DbContext> contexts;
+    private readonly Func<Lease> contexts;
     private readonly GrantTable table;
+
+    /// <summary>A context for one call, and what to dispose after it (the context, or its DI scope).</summary>
+    private readonly struct Lease : IDisposable
+    {
+        public readonly DbContext Context;
+        private readonly IDisposable owner;
+
+        public Lease(DbContext context, IDisposable owner)
+        {
+            Context = context;
+            this.owner = owner;
+        }
+
+        public void Dispose() => owner.Dispose();
+    }
 
     /// <summary>
     /// Creates the store over a context factory (e.g. <c>IDbContextFactory.CreateDbContext</c>).
@@ -27,9 +43,37 @@ public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, I
     /// </summary>
     public EntityFrameworkPersistedGrantStore(Func<DbContext> contextFactory)
     {
-        contexts = contextFactory ?? throw new ArgumentNullException(nameof(contextFactory));
-        using DbContext db = contexts();
-        table = GrantTable.From(db);
+        ArgumentNullException.ThrowIfNull(contextFactory);
+        contexts = () =>
+        {
+            DbContext db = contextFactory();
+            return new Lease(db, db);
+        };
+        using Lease lease = contexts();
+        table = GrantTable.From(lease.Context);
+    }
+
+    /// <summary>
+    /// Creates the store over a context registered in dependency injection (scoped, as
+    /// <c>AddDbContext</c> registers it): each call resolves it in a scope of its own. This is how
+    /// the Duende adapter runs on Duende's <c>IPersistedGrantDbContext</c>.
+    /// </summary>
+    public EntityFrameworkPersistedGrantStore(IServiceScopeFactory scopes, Type contextService)
+    {
+        ArgumentNullException.ThrowIfNull(scopes);
+        ArgumentNullException.ThrowIfNull(contextService);
+        contexts = () =>
+        {
+            IServiceScope scope = scopes.CreateScope();
+            if (scope.ServiceProvider.GetRequiredService(contextService) is not DbContext db)
+            {
+                scope.Dispose();
+                throw new InvalidOperationException($"{contextService} does not resolve to a DbContext.");
+            }
+            return new Lease(db, scope);
+        };
+        using Lease lease = contexts();
+        table = GrantTable.From(lease.Context);
     }
 
     /// <summary>
@@ -40,7 +84,8 @@ public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, I
     /// </summary>
     public void VerifySchema()
     {
-        using DbContext db = contexts();
+        using Lease lease = contexts();
+        DbContext db = lease.Context;
         try
         {
             _ = Rows(db).Take(0).ToList();
@@ -57,7 +102,8 @@ public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, I
     /// <inheritdoc/>
     public PersistedGrant? Get(string key)
     {
-        using DbContext db = contexts();
+        using Lease lease = contexts();
+        DbContext db = lease.Context;
         // The database may compare case-insensitively; the match is ordinal, as in the reference.
         return Rows(db).Where(x => x.Key == key).AsEnumerable()
             .Where(x => string.Equals(x.Key, key, StringComparison.Ordinal)).Select(x => x.ToModel()).FirstOrDefault();
@@ -67,7 +113,8 @@ public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, I
     public void Store(PersistedGrant grant)
     {
         ArgumentNullException.ThrowIfNull(grant);
-        using DbContext db = contexts();
+        using Lease lease = contexts();
+        DbContext db = lease.Context;
         object?[] values = GrantTable.Values(grant);
         if (db.Database.ExecuteSqlRaw(table.UpdateByKey(onlyIfUnconsumed: false), values!) > 0)
         {
@@ -86,7 +133,8 @@ public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, I
     /// <inheritdoc/>
     public void Remove(string key)
     {
-        using DbContext db = contexts();
+        using Lease lease = contexts();
+        DbContext db = lease.Context;
         db.Database.ExecuteSqlRaw(table.DeleteByKey(), key);
     }
 
@@ -119,7 +167,8 @@ public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, I
     public IReadOnlyList<PersistedGrant> GetAll(PersistedGrantFilter filter)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        using DbContext db = contexts();
+        using Lease lease = contexts();
+        DbContext db = lease.Context;
         var args = new List<object?>();
         string sql = $"{table.SelectAll} WHERE {Where(filter, args)}";
         // Applied in SQL and again in memory (ordinal), as the reference does.
@@ -131,7 +180,8 @@ public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, I
     public long RemoveAll(PersistedGrantFilter filter)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        using DbContext db = contexts();
+        using Lease lease = contexts();
+        DbContext db = lease.Context;
         var args = new List<object?>();
         string sql = $"DELETE FROM {table.Table} WHERE {Where(filter, args)}";
         return db.Database.ExecuteSqlRaw(sql, args.ToArray()!);
@@ -140,7 +190,8 @@ public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, I
     /// <inheritdoc/>
     public ConsumeOutcome TryConsume(string key, PersistedGrant? replacement)
     {
-        using DbContext db = contexts();
+        using Lease lease = contexts();
+        DbContext db = lease.Context;
         int affected = replacement is null
             ? db.Database.ExecuteSqlRaw(table.DeleteByKey(), key)
             : db.Database.ExecuteSqlRaw(table.UpdateByKey(onlyIfUnconsumed: true), GrantTable.Values(replacement)!);
@@ -176,7 +227,8 @@ public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, I
     private int RemoveOldest(int column, DateTime limit, int batchSize, Func<IQueryable<GrantRow>, IQueryable<GrantRow>> due)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be at least 1.");
-        using DbContext db = contexts();
+        using Lease lease = contexts();
+        DbContext db = lease.Context;
         // Composed over the raw SELECT: the provider writes its own paging (LIMIT, TOP, FETCH).
         List<string> keys = due(Rows(db)).Take(batchSize).Select(x => x.Key).AsEnumerable().OfType<string>().ToList();
         int removed = 0;

@@ -79,3 +79,37 @@ public class RefreshTokenUpdateRequest
     public RefreshToken RefreshToken { get; set; } = default!;
     public bool MustUpdate { get; set; }
 }
+
+public class PersistedGrant
+{
+    public string Key { get; set; } = default!;
+    public string Type { get; set; } = default!;
+    public string SubjectId { get; set; } = default!;
+    public string? SessionId { get; set; }
+    public string ClientId { get; set; } = default!;
+    public string? Description { get; set; }
+    public DateTime CreationTime { get; set; }
+    public DateTime? Expiration { get; set; }
+    public DateTime? ConsumedTime { get; set; }
+    public string Data { get; set; } = default!;
+}
+
+public class IsActiveContext
+{
+    public IsActiveContext(ClaimsPrincipal subject, Client client, string caller)
+    {
+        Subject = subject;
+        Client = client;
+        Caller = caller;
+        IsActive = true;
+    }
+
+    public ClaimsPrincipal Subject { get; set; }
+    public Client Client { get; set; }
+    public string Caller { get; set; }
+    public bool IsActive { get; set; }
+}
+
+public class ProfileDataRequestContext
+{
+}

@@ -38,3 +38,73 @@ namespace Microsoft.Extensions.DependencyInjection
         IServiceCollection Services { get; }
     }
 }
+
+namespace Duende.IdentityServer
+{
+    public interface IClock
+    {
+        System.DateTimeOffset UtcNow { get; }
+    }
+
+    public static class IdentityServerConstants
+    {
+        public static class ProfileIsActiveCallers
+        {
+            public const string RefreshTokenValidation = "RefreshTokenValidation";
+        }
+    }
+}
+
+namespace Duende.IdentityServer.Stores.Serialization
+{
+    public class PersistentGrantOptions
+    {
+        public bool DataProtectData { get; set; } = true;
+        public bool DeleteOneTimeOnlyRefreshTokensOnUse { get; set; } = true;
+    }
+}
+
+namespace Duende.IdentityServer.Configuration
+{
+    public class InputLengthRestrictions
+    {
+        public int RefreshToken { get; set; } = 100;
+    }
+
+    public class IdentityServerOptions
+    {
+        public InputLengthRestrictions InputLengthRestrictions { get; set; } = new InputLengthRestrictions();
+        public Duende.IdentityServer.Stores.Serialization.PersistentGrantOptions PersistentGrants { get; set; } = new Duende.IdentityServer.Stores.Serialization.PersistentGrantOptions();
+    }
+}
+
+namespace Duende.IdentityServer.Services
+{
+    public interface IProfileService
+    {
+        Task GetProfileDataAsync(ProfileDataRequestContext context);
+        Task IsActiveAsync(IsActiveContext context);
+    }
+}
+
+namespace Duende.IdentityServer.Stores
+{
+    public class PersistedGrantFilter
+    {
+        public string? SubjectId { get; set; }
+        public string? SessionId { get; set; }
+        public string? ClientId { get; set; }
+        public System.Collections.Generic.IEnumerable<string>? ClientIds { get; set; }
+        public string? Type { get; set; }
+        public System.Collections.Generic.IEnumerable<string>? Types { get; set; }
+    }
+
+    public interface IPersistedGrantStore
+    {
+        Task StoreAsync(PersistedGrant grant);
+        Task<PersistedGrant?> GetAsync(string key);
+        Task<System.Collections.Generic.IEnumerable<PersistedGrant>> GetAllAsync(PersistedGrantFilter filter);
+        Task RemoveAsync(string key);
+        Task RemoveAllAsync(PersistedGrantFilter filter);
+    }
+}

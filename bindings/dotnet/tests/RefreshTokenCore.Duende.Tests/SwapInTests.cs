@@ -1,10 +1,15 @@
 using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
 using System.Security.Claims;
 using System.Threading.Tasks;
+using Duende.IdentityServer.Configuration;
 using Duende.IdentityServer.Models;
 using Duende.IdentityServer.Services;
+using Duende.IdentityServer.Stores;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
-using RefreshTokenServiceOptions = RefreshTokenCore.RefreshTokenServiceOptions;
 using RefreshTokenCore.Duende;
 using Xunit;
 using Client = Duende.IdentityServer.Models.Client;
@@ -12,6 +17,10 @@ using RefreshTokenCreationRequest = Duende.IdentityServer.Models.RefreshTokenCre
 
 namespace DuendeSwapInTests;
 
+/// <summary>
+/// The adapter's DI and behaviour through the hand-written contract of Duende's types (CI cannot
+/// restore Duende). tests/RealHost runs the same adapter in a real IdentityServer host.
+/// </summary>
 public class SwapInTests
 {
     private sealed class Builder : IIdentityServerBuilder
@@ -19,17 +28,54 @@ public class SwapInTests
         public IServiceCollection Services { get; } = new ServiceCollection();
     }
 
-    private static IRefreshTokenService Resolve(Action<RefreshTokenServiceOptions>? configure = null)
+    /// <summary>A Duende-shaped store for the contract build: a dictionary.</summary>
+    private sealed class DictionaryStore : IPersistedGrantStore
     {
-        var builder = new Builder();
-        builder.AddRefreshTokenCore(configure);
-        return builder.Services.BuildServiceProvider().GetRequiredService<IRefreshTokenService>();
+        public readonly ConcurrentDictionary<string, PersistedGrant> Rows = new();
+        public Task StoreAsync(PersistedGrant grant) { Rows[grant.Key] = grant; return Task.CompletedTask; }
+        public Task<PersistedGrant?> GetAsync(string key) => Task.FromResult(Rows.TryGetValue(key, out var g) ? g : null);
+        public Task<IEnumerable<PersistedGrant>> GetAllAsync(PersistedGrantFilter filter) =>
+            Task.FromResult<IEnumerable<PersistedGrant>>(Rows.Values.Where(g => g.SubjectId == filter.SubjectId && (filter.ClientId is null || g.ClientId == filter.ClientId)).ToList());
+        public Task RemoveAsync(string key) { Rows.TryRemove(key, out _); return Task.CompletedTask; }
+        public Task RemoveAllAsync(PersistedGrantFilter filter)
+        {
+            foreach (var g in GetAllAsync(filter).Result) Rows.TryRemove(g.Key, out _);
+            return Task.CompletedTask;
+        }
     }
 
-    private static RefreshTokenCreationRequest Request(Client client) => new()
+    private sealed class Profile : IProfileService
+    {
+        public readonly HashSet<string> Disabled = new();
+        public Task GetProfileDataAsync(ProfileDataRequestContext context) => Task.CompletedTask;
+        public Task IsActiveAsync(IsActiveContext context)
+        {
+            Assert.Equal("RefreshTokenValidation", context.Caller);
+            context.IsActive = !Disabled.Contains(context.Subject.FindFirst("sub")!.Value);
+            return Task.CompletedTask;
+        }
+    }
+
+    private sealed record Host(IRefreshTokenService Service, DictionaryStore Store, Profile Profile);
+
+    private static Host Build(Action<IdentityServerOptions>? ids = null, bool store = true, bool dataProtection = true)
+    {
+        var builder = new Builder();
+        var rows = new DictionaryStore();
+        var profile = new Profile();
+        builder.Services.AddOptions().Configure<IdentityServerOptions>(o => ids?.Invoke(o));
+        builder.Services.AddLogging();
+        builder.Services.AddSingleton<IProfileService>(profile);
+        if (store) builder.Services.AddSingleton<IPersistedGrantStore>(rows);
+        if (dataProtection) builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        builder.AddRefreshTokenCore();
+        return new Host(builder.Services.BuildServiceProvider().GetRequiredService<IRefreshTokenService>(), rows, profile);
+    }
+
+    private static RefreshTokenCreationRequest Request(Client client, string sub = "42") => new()
     {
         Client = client,
-        Subject = new ClaimsPrincipal(new ClaimsIdentity(new[] { new Claim("sub", "42"), new Claim("idp", "local") }, "Duende.IdentityServer")),
+        Subject = new ClaimsPrincipal(new ClaimsIdentity(new[] { new Claim("sub", sub), new Claim("idp", "local") }, "Duende.IdentityServer")),
         AuthorizedScopes = new[] { "openid", "api1", "offline_access" },
         AccessToken = new Token
         {
@@ -38,27 +84,45 @@ public class SwapInTests
             Lifetime = 3600,
             CreationTime = DateTime.UtcNow,
             Audiences = { "api1" },
-            Claims = { new Claim("sub", "42"), new Claim("scope", "api1") },
+            Claims = { new Claim("sub", sub), new Claim("scope", "api1") },
         },
     };
 
     [Fact]
-    public async Task The_adapter_serves_Duendes_interface_for_a_OneTimeOnly_client()
+    public void Without_a_store_the_host_fails_at_start_up_saying_what_to_add()
     {
-        IRefreshTokenService service = Resolve();
+        var e = Assert.ThrowsAny<InvalidOperationException>(() => Build(store: false));
+        Assert.Contains("AddOperationalStore", e.Message);
+    }
+
+    [Fact]
+    public void With_DataProtectData_and_no_Data_Protection_it_fails_saying_what_to_add()
+    {
+        var e = Assert.ThrowsAny<InvalidOperationException>(() => Build(dataProtection: false));
+        Assert.Contains("AddDataProtection", e.Message);
+    }
+
+    [Fact]
+    public async Task OneTimeOnly_rotates_on_the_deployments_store_with_protected_rows()
+    {
+        Host host = Build();
+        IRefreshTokenService service = host.Service;
         Assert.IsType<DuendeRefreshTokenService>(service);
         var client = new Client { ClientId = "mobile", AllowOfflineAccess = true, RefreshTokenUsage = TokenUsage.OneTimeOnly };
         string handle = await service.CreateRefreshTokenAsync(Request(client));
         Assert.Equal(66, handle.Length);
+        PersistedGrant row = Assert.Single(host.Store.Rows.Values);
+        Assert.Contains("\"DataProtected\":true", row.Data);
+        Assert.Equal("42", row.SubjectId);
 
         var validated = await service.ValidateRefreshTokenAsync(handle, client);
         Assert.False(validated.IsError);
         Assert.Equal("42", validated.RefreshToken!.SubjectId);
         Assert.Equal("https://idp.example", validated.RefreshToken.AccessTokens[""].Issuer);
-        Assert.Equal(new[] { "openid", "api1", "offline_access" }, validated.RefreshToken.AuthorizedScopes);
 
         string next = await service.UpdateRefreshTokenAsync(new RefreshTokenUpdateRequest { Handle = handle, Client = client, RefreshToken = validated.RefreshToken });
         Assert.NotEqual(handle, next);
+        Assert.Single(host.Store.Rows.Values);   // delete mode: the used row is gone
         var replay = await service.ValidateRefreshTokenAsync(handle, client);
         Assert.True(replay.IsError);
         Assert.Equal("invalid_grant", replay.Error);
@@ -66,15 +130,45 @@ public class SwapInTests
     }
 
     [Fact]
-    public async Task A_ReUse_client_keeps_its_handle_and_options_flow_through()
+    public async Task The_profile_service_decides_is_active()
     {
-        IRefreshTokenService service = Resolve(o => o.DeleteOneTimeOnlyRefreshTokensOnUse = false);
+        Host host = Build();
         var client = new Client { ClientId = "web", AllowOfflineAccess = true };
-        string handle = await service.CreateRefreshTokenAsync(Request(client));
-        var validated = await service.ValidateRefreshTokenAsync(handle, client);
-        string same = await service.UpdateRefreshTokenAsync(new RefreshTokenUpdateRequest { Handle = handle, Client = client, RefreshToken = validated.RefreshToken!, MustUpdate = true });
+        string handle = await host.Service.CreateRefreshTokenAsync(Request(client, "7"));
+        Assert.False((await host.Service.ValidateRefreshTokenAsync(handle, client)).IsError);
+        host.Profile.Disabled.Add("7");
+        var r = await host.Service.ValidateRefreshTokenAsync(handle, client);
+        Assert.True(r.IsError);
+        Assert.Equal("invalid_grant", r.Error);
+    }
+
+    [Fact]
+    public async Task PersistentGrants_options_are_honoured_mark_mode_and_unprotected()
+    {
+        Host host = Build(o =>
+        {
+            o.PersistentGrants.DeleteOneTimeOnlyRefreshTokensOnUse = false;
+            o.PersistentGrants.DataProtectData = false;
+        });
+        var client = new Client { ClientId = "mobile", AllowOfflineAccess = true, RefreshTokenUsage = TokenUsage.OneTimeOnly };
+        string handle = await host.Service.CreateRefreshTokenAsync(Request(client));
+        Assert.Contains("\"DataProtected\":false", Assert.Single(host.Store.Rows.Values).Data);
+        var validated = await host.Service.ValidateRefreshTokenAsync(handle, client);
+        await host.Service.UpdateRefreshTokenAsync(new RefreshTokenUpdateRequest { Handle = handle, Client = client, RefreshToken = validated.RefreshToken! });
+        Assert.Equal(2, host.Store.Rows.Count);
+        Assert.Single(host.Store.Rows.Values, r => r.ConsumedTime is not null);
+    }
+
+    [Fact]
+    public async Task A_ReUse_client_keeps_its_handle_and_a_foreign_client_is_refused()
+    {
+        Host host = Build();
+        var client = new Client { ClientId = "web", AllowOfflineAccess = true };
+        string handle = await host.Service.CreateRefreshTokenAsync(Request(client));
+        var validated = await host.Service.ValidateRefreshTokenAsync(handle, client);
+        string same = await host.Service.UpdateRefreshTokenAsync(new RefreshTokenUpdateRequest { Handle = handle, Client = client, RefreshToken = validated.RefreshToken!, MustUpdate = true });
         Assert.Equal(handle, same);
         var other = new Client { ClientId = "other", AllowOfflineAccess = true };
-        Assert.True((await service.ValidateRefreshTokenAsync(handle, other)).IsError);
+        Assert.True((await host.Service.ValidateRefreshTokenAsync(handle, other)).IsError);
     }
 }

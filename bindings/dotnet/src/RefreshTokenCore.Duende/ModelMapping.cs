@@ -1,0 +1,100 @@
+using System.Collections.Generic;
+using System.Linq;
+using DAccessTokenType = global::Duende.IdentityServer.Models.AccessTokenType;
+using DClient = global::Duende.IdentityServer.Models.Client;
+using DProofType = global::Duende.IdentityServer.Models.ProofType;
+using DRefreshToken = global::Duende.IdentityServer.Models.RefreshToken;
+using DToken = global::Duende.IdentityServer.Models.Token;
+using Core = global::RefreshTokenCore;
+
+namespace RefreshTokenCore.Duende;
+
+/// <summary>Between Duende's models and the core's (same fields, same meaning).</summary>
+internal static class Map
+{
+    internal static Core.Client Client(DClient c) => new()
+    {
+        ClientId = c.ClientId,
+        AllowOfflineAccess = c.AllowOfflineAccess,
+        RefreshTokenUsage = (Core.TokenUsage)(int)c.RefreshTokenUsage,
+        RefreshTokenExpiration = (Core.TokenExpiration)(int)c.RefreshTokenExpiration,
+        AbsoluteRefreshTokenLifetime = c.AbsoluteRefreshTokenLifetime,
+        SlidingRefreshTokenLifetime = c.SlidingRefreshTokenLifetime,
+        UpdateAccessTokenClaimsOnRefresh = c.UpdateAccessTokenClaimsOnRefresh,
+        AccessTokenLifetime = c.AccessTokenLifetime,
+    };
+
+    internal static Core.Token FromDuende(DToken t, Core.Token? read = null) => new()
+    {
+        AllowedSigningAlgorithms = t.AllowedSigningAlgorithms?.ToList() ?? new List<string>(),
+        Confirmation = t.Confirmation,
+        Audiences = t.Audiences?.ToList() ?? new List<string>(),
+        Issuer = t.Issuer,
+        CreationTime = t.CreationTime,
+        Lifetime = t.Lifetime,
+        Type = t.Type,
+        ClientId = t.ClientId,
+        AccessTokenType = (Core.AccessTokenType)(int)t.AccessTokenType,
+        Description = t.Description,
+        IncludeJwtId = t.IncludeJwtId,
+        Claims = t.Claims?.ToList() ?? new List<System.Security.Claims.Claim>(),
+        Version = t.Version,
+        Extra = read?.Extra,
+    };
+
+    internal static DToken ToDuende(Core.Token t) => new()
+    {
+        AllowedSigningAlgorithms = t.AllowedSigningAlgorithms.ToList(),
+        Confirmation = t.Confirmation,
+        Audiences = t.Audiences.ToList(),
+        // Absent in the stored record means null in Duende's model too.
+        Issuer = t.Issuer!,
+        CreationTime = t.CreationTime,
+        Lifetime = t.Lifetime,
+        Type = t.Type,
+        ClientId = t.ClientId!,
+        AccessTokenType = (DAccessTokenType)(int)t.AccessTokenType,
+        Description = t.Description,
+        IncludeJwtId = t.IncludeJwtId,
+        Claims = t.Claims.ToList(),
+        Version = t.Version,
+    };
+
+    /// <summary>
+    /// Duende's model to the core's. Properties Duende's model has no place for (those of a newer
+    /// writer, kept for rollback) come back from <paramref name="read"/>, the core token this
+    /// Duende token was made from, when there is one.
+    /// </summary>
+    internal static Core.RefreshToken FromDuende(DRefreshToken r, Core.RefreshToken? read = null) => new()
+    {
+        CreationTime = r.CreationTime,
+        Lifetime = r.Lifetime,
+        ConsumedTime = r.ConsumedTime,
+        AccessTokens = r.AccessTokens.ToDictionary(kv => kv.Key, kv => FromDuende(kv.Value, read?.AccessTokens.GetValueOrDefault(kv.Key))),
+        Subject = r.Subject,
+        Version = r.Version,
+        ClientId = r.ClientId,
+        SessionId = r.SessionId,
+        Description = r.Description,
+        AuthorizedScopes = r.AuthorizedScopes?.ToList() ?? new List<string>(),
+        AuthorizedResourceIndicators = r.AuthorizedResourceIndicators?.ToList(),
+        ProofType = r.ProofType is { } p ? (int)p : null,
+        Extra = read?.Extra,
+    };
+
+    internal static DRefreshToken ToDuende(Core.RefreshToken r) => new()
+    {
+        CreationTime = r.CreationTime,
+        Lifetime = r.Lifetime,
+        ConsumedTime = r.ConsumedTime,
+        AccessTokens = r.AccessTokens.ToDictionary(kv => kv.Key, kv => ToDuende(kv.Value)),
+        Subject = r.Subject,
+        Version = r.Version,
+        ClientId = r.ClientId,
+        SessionId = r.SessionId,
+        Description = r.Description,
+        AuthorizedScopes = r.AuthorizedScopes.ToList(),
+        AuthorizedResourceIndicators = r.AuthorizedResourceIndicators?.ToList(),
+        ProofType = r.ProofType is { } p ? (DProofType)p : null,
+    };
+}
