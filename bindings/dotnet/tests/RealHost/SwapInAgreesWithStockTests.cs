@@ -1,0 +1,235 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net;
+using System.Threading;
+using System.Threading.Tasks;
+using Duende.IdentityModel.Client;
+using Microsoft.Data.Sqlite;
+using Xunit;
+
+namespace RealHostTests;
+
+/// <summary>
+/// Every case runs against stock Duende and against the swap-in, each on a fresh deployment;
+/// the answers must be the same. Each row also goes to target/real-host-results.md.
+/// </summary>
+public class SwapInAgreesWithStockTests
+{
+    private delegate Task Script(IdentityServerHost host, List<string> answers);
+
+    private static async Task Agree(string name, bool deleteOnUse, Script script)
+    {
+        var answers = new Dictionary<bool, List<string>>();
+        foreach (bool swapIn in new[] { false, true })
+        {
+            using var deployment = new Deployment();
+            await using IdentityServerHost host = await IdentityServerHost.StartAsync(deployment, swapIn, deleteOnUse);
+            var list = new List<string>();
+            await script(host, list);
+            answers[swapIn] = list;
+        }
+        string stock = string.Join(", ", answers[false]), swapped = string.Join(", ", answers[true]);
+        Results.Add(deleteOnUse ? "delete" : "mark", name, stock, swapped);
+        Assert.Equal(stock, swapped);
+    }
+
+    public static TheoryData<bool> Modes => new() { true, false };
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public Task ReUse_refresh_keeps_the_handle(bool deleteOnUse) => Agree("ReUse: refresh twice, same handle", deleteOnUse, async (h, a) =>
+    {
+        TokenResponse first = await h.PasswordAsync("reuse", "alice");
+        a.Add(Answer.Of(first));
+        TokenResponse r1 = await h.RefreshAsync("reuse", first.RefreshToken!);
+        a.Add(Answer.Of(r1) + (r1.RefreshToken == first.RefreshToken ? " same" : " new"));
+        TokenResponse r2 = await h.RefreshAsync("reuse", first.RefreshToken!);
+        a.Add(Answer.Of(r2) + (r2.RefreshToken == first.RefreshToken ? " same" : " new"));
+    });
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public Task OneTimeOnly_rotates_refuses_the_replay_and_the_successor_works(bool deleteOnUse) => Agree("OneTimeOnly: rotate, replay, successor", deleteOnUse, async (h, a) =>
+    {
+        TokenResponse first = await h.PasswordAsync("onetime", "alice");
+        TokenResponse next = await h.RefreshAsync("onetime", first.RefreshToken!);
+        a.Add(Answer.Of(next) + (next.RefreshToken != first.RefreshToken ? " new" : " same"));
+        a.Add(Answer.Of(await h.RefreshAsync("onetime", first.RefreshToken!)));
+        a.Add(Answer.Of(await h.RefreshAsync("onetime", next.RefreshToken!)));
+        a.Add($"live {h.LiveRefreshTokens("1")}");
+    });
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public Task Another_clients_token_is_refused(bool deleteOnUse) => Agree("client mismatch", deleteOnUse, async (h, a) =>
+    {
+        TokenResponse first = await h.PasswordAsync("reuse", "alice");
+        a.Add(Answer.Of(await h.RefreshAsync("other", first.RefreshToken!)));
+        a.Add(Answer.Of(await h.RefreshAsync("reuse", first.RefreshToken!)));
+    });
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public Task Offline_access_withdrawn_is_refused(bool deleteOnUse) => Agree("AllowOfflineAccess withdrawn", deleteOnUse, async (h, a) =>
+    {
+        TokenResponse first = await h.PasswordAsync("onetime", "alice");
+        h.Clients.Single(c => c.ClientId == "onetime").AllowOfflineAccess = false;
+        a.Add(Answer.Of(await h.RefreshAsync("onetime", first.RefreshToken!)));
+        h.Clients.Single(c => c.ClientId == "onetime").AllowOfflineAccess = true;
+        a.Add(Answer.Of(await h.RefreshAsync("onetime", first.RefreshToken!)));
+    });
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public Task An_inactive_user_is_refused_by_the_profile_service(bool deleteOnUse) => Agree("IsActive false (profile service)", deleteOnUse, async (h, a) =>
+    {
+        TokenResponse first = await h.PasswordAsync("onetime", "alice");
+        h.Users.Single(u => u.Username == "alice").IsActive = false;
+        a.Add(Answer.Of(await h.RefreshAsync("onetime", first.RefreshToken!)));
+        h.Users.Single(u => u.Username == "alice").IsActive = true;
+        a.Add(Answer.Of(await h.RefreshAsync("onetime", first.RefreshToken!)));
+    });
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public Task A_revoked_token_is_refused(bool deleteOnUse) => Agree("RFC 7009 revocation", deleteOnUse, async (h, a) =>
+    {
+        TokenResponse first = await h.PasswordAsync("reuse", "bob");
+        TokenRevocationResponse other = await h.RevokeAsync("other", first.RefreshToken!);
+        a.Add($"revoke by other {(int)other.HttpStatusCode}");
+        a.Add(Answer.Of(await h.RefreshAsync("reuse", first.RefreshToken!)));
+        TokenRevocationResponse own = await h.RevokeAsync("reuse", first.RefreshToken!);
+        a.Add($"revoke {(int)own.HttpStatusCode}");
+        a.Add(Answer.Of(await h.RefreshAsync("reuse", first.RefreshToken!)));
+    });
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public async Task Swap_in_and_roll_back_on_one_database_keep_every_live_token(bool deleteOnUse)
+    {
+        using var deployment = new Deployment();
+        string reuse, onetime;
+        await using (IdentityServerHost stock = await IdentityServerHost.StartAsync(deployment, swapIn: false, deleteOnUse))
+        {
+            reuse = (await stock.PasswordAsync("reuse", "alice")).RefreshToken!;
+            onetime = (await stock.PasswordAsync("onetime", "bob")).RefreshToken!;
+        }
+        string afterSwap;
+        await using (IdentityServerHost swapped = await IdentityServerHost.StartAsync(deployment, swapIn: true, deleteOnUse))
+        {
+            TokenResponse r = await swapped.RefreshAsync("reuse", reuse);
+            TokenResponse o = await swapped.RefreshAsync("onetime", onetime);
+            Results.Add(deleteOnUse ? "delete" : "mark", "swap in: tokens Duende issued (Data-Protected) refresh", "-", $"{Answer.Of(r)}, {Answer.Of(o)}");
+            Assert.False(r.IsError, r.Error);
+            Assert.False(o.IsError, o.Error);
+            onetime = o.RefreshToken!;
+            afterSwap = (await swapped.PasswordAsync("onetime", "alice")).RefreshToken!;
+        }
+        await using (IdentityServerHost rolledBack = await IdentityServerHost.StartAsync(deployment, swapIn: false, deleteOnUse))
+        {
+            TokenResponse r = await rolledBack.RefreshAsync("reuse", reuse);
+            TokenResponse o = await rolledBack.RefreshAsync("onetime", onetime);
+            TokenResponse n = await rolledBack.RefreshAsync("onetime", afterSwap);
+            Results.Add(deleteOnUse ? "delete" : "mark", "roll back: tokens the swap-in issued or rotated refresh under stock", $"{Answer.Of(r)}, {Answer.Of(o)}, {Answer.Of(n)}", "-");
+            Assert.False(r.IsError, r.Error);
+            Assert.False(o.IsError, o.Error);
+            Assert.False(n.IsError, n.Error);
+        }
+    }
+}
+
+/// <summary>What the swap-in is for: one winner under a race, and 503 rather than 500 on an outage.</summary>
+public class SwapInDiffersFromStockTests
+{
+    private static async Task<(int Ok, int BadRequest, int ServerError, int Forks)> Race(bool swapIn, int rounds, int parallel)
+    {
+        using var deployment = new Deployment();
+        await using IdentityServerHost host = await IdentityServerHost.StartAsync(deployment, swapIn, deleteOnUse: true);
+        int ok = 0, bad = 0, error = 0, forks = 0;
+        for (int round = 0; round < rounds; round++)
+        {
+            string subject = round % 2 == 0 ? "alice" : "bob";
+            string id = subject == "alice" ? "1" : "2";
+            // One user per round: revoke what the last round left, then a fresh token.
+            TokenResponse first = await host.PasswordAsync("onetime", subject);
+            using var start = new Barrier(parallel);
+            TokenResponse[] answers = await Task.WhenAll(Enumerable.Range(0, parallel).Select(_ => Task.Run(async () =>
+            {
+                start.SignalAndWait();
+                return await host.RefreshAsync("onetime", first.RefreshToken!);
+            })));
+            ok += answers.Count(a => !a.IsError);
+            bad += answers.Count(a => a.HttpStatusCode == HttpStatusCode.BadRequest);
+            error += answers.Count(a => (int)a.HttpStatusCode >= 500);
+            // Every 200 handed out a refresh token; count how many of them are live rows.
+            int live = 0;
+            foreach (TokenResponse a in answers.Where(a => !a.IsError))
+            {
+                if (!(await host.RefreshAsync("onetime", a.RefreshToken!)).IsError) live++;
+            }
+            if (live > 1) forks++;
+            if (swapIn)
+            {
+                Assert.Equal(1, answers.Count(a => !a.IsError));
+                Assert.Equal(1, live);
+            }
+            _ = id;
+        }
+        return (ok, bad, error, forks);
+    }
+
+    [Fact]
+    public async Task Sixteen_parallel_refreshes_of_one_token_20_rounds_over_Kestrel()
+    {
+        var stock = await Race(swapIn: false, rounds: 20, parallel: 16);
+        var swapped = await Race(swapIn: true, rounds: 20, parallel: 16);
+        Results.Add("delete", "16 parallel refreshes x 20 rounds (200 / 400 / 5xx / rounds forked)",
+            $"{stock.Ok} / {stock.BadRequest} / {stock.ServerError} / {stock.Forks}",
+            $"{swapped.Ok} / {swapped.BadRequest} / {swapped.ServerError} / {swapped.Forks}");
+        Assert.Equal(20, swapped.Ok);
+        Assert.Equal(0, swapped.ServerError);
+        Assert.Equal(0, swapped.Forks);
+    }
+
+    private static async Task<string> Outage(bool swapIn)
+    {
+        using var deployment = new Deployment();
+        await using IdentityServerHost host = await IdentityServerHost.StartAsync(deployment, swapIn, deleteOnUse: true);
+        string token = (await host.PasswordAsync("onetime", "alice")).RefreshToken!;
+        TokenResponse during;
+        // The outage: another connection holds an exclusive lock, so every statement times out.
+        using (var locker = new SqliteConnection($"Data Source={deployment.Database};Pooling=False"))
+        {
+            locker.Open();
+            using (var cmd = locker.CreateCommand())
+            {
+                cmd.CommandText = "BEGIN EXCLUSIVE;";
+                cmd.ExecuteNonQuery();
+            }
+            during = await host.RefreshAsync("onetime", token);
+            using var rollback = locker.CreateCommand();
+            rollback.CommandText = "ROLLBACK;";
+            rollback.ExecuteNonQuery();
+        }
+        TokenResponse after = await host.RefreshAsync("onetime", token);
+        string retryAfter = during.HttpResponse?.Headers.RetryAfter is null ? "" : " Retry-After";
+        // IdentityModel reports a non-400 status by its reason phrase; the OAuth error is in the body.
+        string error = during.TryGet("error") ?? during.Error ?? "";
+        if (swapIn)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, during.HttpStatusCode);
+            Assert.Equal("temporarily_unavailable", error);
+            Assert.False(after.IsError, after.Error);
+        }
+        return $"{(int)during.HttpStatusCode} {error}{retryAfter}; after: {Answer.Of(after)}";
+    }
+
+    [Fact]
+    public async Task A_storage_outage_answers_503_and_the_token_works_after_it()
+    {
+        string stock = await Outage(swapIn: false);
+        string swapped = await Outage(swapIn: true);
+        Results.Add("delete", "storage outage (database locked), then the same token", stock, swapped);
+    }
+}
