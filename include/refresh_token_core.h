@@ -108,13 +108,21 @@
 
 // The ABI version: bumped whenever a signature, struct layout or numbering changes
 // incompatibly. Bindings compare it with `rtc_abi_version()` before any other call.
-#define RTC_ABI_VERSION 1
+#define RTC_ABI_VERSION 2
 
 // Longest identifier or handle accepted (bytes).
 #define RTC_MAX_STRING_LEN (64 * 1024)
 
 // Longest JSON document accepted (bytes).
 #define RTC_MAX_JSON_LEN (1024 * 1024)
+
+// The smallest secret accepted, in bytes.
+#define MIN_SECRET_LEN 16
+
+// The reuse window's default: long enough for a client to time out on a lost response and
+// retry (a 30-second HTTP timeout and a retry), short enough that a token leaked later is a
+// replay. See `ServiceOptions::reuse_window_seconds`.
+#define DEFAULT_REUSE_WINDOW_SECONDS 60
 
 // What an `rtc_` call did. Grouped by hundreds: 0 success, 1xx the caller's arguments,
 // 2xx the token was refused (an OAuth answer, not a fault), 3xx retryable failures of the
@@ -253,7 +261,8 @@ enum rtc_accept_consumed_policy
     RTC_ACCEPT_CONSUMED_REJECT = 0,
     // Accept while now <= ConsumedTime + grace_seconds.
     RTC_ACCEPT_CONSUMED_GRACE = 1,
-    // Refuse, and remove every refresh token of the subject and client.
+    // Refuse, and remove the replayed token's family (or, with `replay_scope`
+    // `RTC_REPLAY_SCOPE_SUBJECT_AND_CLIENT`, every refresh token of the subject and client).
     RTC_ACCEPT_CONSUMED_REVOKE_ON_REPLAY = 2,
     // Ask the host's callback (`rtc_service_builder_set_accept_consumed`).
     RTC_ACCEPT_CONSUMED_HOST = 3,
@@ -263,6 +272,25 @@ enum rtc_accept_consumed_policy
 typedef enum rtc_accept_consumed_policy rtc_accept_consumed_policy;
 #else
 typedef uint32_t rtc_accept_consumed_policy;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What `RTC_ACCEPT_CONSUMED_REVOKE_ON_REPLAY` removes (`rtc_service_options.replay_scope`).
+enum rtc_replay_scope
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // The replayed token's family: the chain that leaked (the default).
+    RTC_REPLAY_SCOPE_FAMILY = 0,
+    // Every refresh token of the same subject and client.
+    RTC_REPLAY_SCOPE_SUBJECT_AND_CLIENT = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rtc_replay_scope rtc_replay_scope;
+#else
+typedef uint32_t rtc_replay_scope;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -304,6 +332,11 @@ typedef struct rtc_service_options {
     uint32_t accept_consumed_policy;
     // For `RTC_ACCEPT_CONSUMED_GRACE`: the window in seconds. Default 0.
     uint32_t grace_seconds;
+    // Default 60: seconds after a one-time token's rotation during which presenting it again
+    // returns its existing successor (never a sibling); 0 is the reference's behaviour.
+    uint32_t reuse_window_seconds;
+    // An `rtc_replay_scope`; default `RTC_REPLAY_SCOPE_FAMILY`.
+    uint32_t replay_scope;
 } rtc_service_options;
 
 // A borrowed UTF-8 string view in a struct. `ptr == NULL` means "no value" (null); a non-NULL
@@ -331,6 +364,9 @@ typedef struct rtc_client {
     uint8_t update_access_token_claims_on_refresh;
     // Seconds; default 3600.
     int32_t access_token_lifetime;
+    // This client's reuse window in seconds; default -1: the service's
+    // (`rtc_service_options.reuse_window_seconds`).
+    int32_t reuse_window_seconds;
 } rtc_client;
 
 // 100 ns ticks since the Unix epoch, UTC. `RTC_TIME_NONE` means "no value".
@@ -399,6 +435,18 @@ typedef struct rtc_store_callbacks {
     // Required. Delete up to `batch` rows whose ConsumedTime < `before`, oldest first; write how
     // many (at most `batch`) to `out_removed`.
     int32_t (*remove_consumed)(void *user_data, rtc_time before, size_t batch, uint64_t *out_removed);
+    // Optional, advised with `consume`: a rotation as one transaction. Consume `key` exactly as
+    // `consume` does and, only if that won, insert `successor` unless a row with its key exists;
+    // all or nothing. Return an `rtc_consume_outcome`, or a negative value on failure (also when
+    // the outcome is unknown, e.g. a COMMIT whose answer was lost: the library then reads back
+    // what happened). When NULL the library inserts the successor first, then consumes, and a
+    // failure between the two leaves a successor row that the next retry of the same token
+    // completes (it is never removed: it is the one successor every retry names).
+    int32_t (*rotate)(void *user_data,
+                      const char *key,
+                      size_t key_len,
+                      const struct rtc_grant_row *replacement,
+                      const struct rtc_grant_row *successor);
 } rtc_store_callbacks;
 
 // A finalizer for host user data: called exactly once, on the thread that drops the last
@@ -534,6 +582,19 @@ rtc_result rtc_service_builder_set_event_sink(struct rtc_service_builder *builde
                                               void *user_data,
                                               rtc_free_fn free_user_data,
                                               struct rtc_error **out_error);
+
+// Sets the secret that successors of one-time tokens are derived with (at least 16 bytes; 32
+// random bytes advised), shared by every node of a deployment; `previous` (NULL, or a further
+// secret of at least 16 bytes) is still tried when a retried token's successor is looked up,
+// so a secret can be rotated without breaking chains in flight. Without this call the service
+// uses the secret stored in its store, creating it on first use (protected by the payload
+// protector when one is set). The bytes are copied.
+rtc_result rtc_service_builder_set_successor_secret(struct rtc_service_builder *builder,
+                                                    const uint8_t *secret,
+                                                    size_t secret_len,
+                                                    const uint8_t *previous,
+                                                    size_t previous_len,
+                                                    struct rtc_error **out_error);
 
 // Uses the built-in SQLite store on the file at `path` (UTF-8; created with Duende's
 // `PersistedGrants` table if missing; WAL mode). A database Duende's EF Core store created on

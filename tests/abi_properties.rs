@@ -170,6 +170,7 @@ proptest! {
             sliding_refresh_token_lifetime: lifetimes[1],
             update_access_token_claims_on_refresh: flags[1],
             access_token_lifetime: lifetimes[2],
+            reuse_window_seconds: lifetimes[0] % 4 - 2,
         };
         let mut err = null_mut();
         let r = rtc_service_set_client(service().0, &client, &mut err);

@@ -160,6 +160,12 @@ fn refresh_token() -> impl Strategy<Value = RefreshToken> {
                     authorized_scopes: scopes,
                     authorized_resource_indicators: ri,
                     proof_type: proof,
+                    lineage: proof.filter(|p| p % 2 == 0).map(|_| {
+                        refresh_token_core::model::Lineage {
+                            family_id: "F00D".into(),
+                            issued_time: Some(ct),
+                        }
+                    }),
                     extra,
                 }
             },

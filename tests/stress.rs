@@ -110,11 +110,14 @@ fn stress(name: &str, store: Arc<dyn GrantStore>, ops_per_thread: usize) {
                                     },
                                 )
                             }) {
-                                hot_wins.fetch_add(1, Ordering::Relaxed);
                                 let mut cur = hot.lock();
-                                // Only the winner for this handle may advance the shared chain.
-                                assert_eq!(*cur, h, "{name}: two requests redeemed one hot token");
-                                *cur = r.handle.as_str().to_owned();
+                                // Every request answered for `h` holds h's one successor (the
+                                // ones that lost the race get the winner's); the first back
+                                // advances the shared chain, once per rotation.
+                                if *cur == h {
+                                    hot_wins.fetch_add(1, Ordering::Relaxed);
+                                    *cur = r.handle.as_str().to_owned();
+                                }
                             }
                         }
                         ops.fetch_add(1, Ordering::Relaxed);

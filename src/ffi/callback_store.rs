@@ -97,6 +97,22 @@ pub struct rtc_store_callbacks {
             out_removed: *mut u64,
         ) -> i32,
     >,
+    /// Optional, advised with `consume`: a rotation as one transaction. Consume `key` exactly as
+    /// `consume` does and, only if that won, insert `successor` unless a row with its key exists;
+    /// all or nothing. Return an `rtc_consume_outcome`, or a negative value on failure (also when
+    /// the outcome is unknown, e.g. a COMMIT whose answer was lost: the library then reads back
+    /// what happened). When NULL the library inserts the successor first, then consumes, and a
+    /// failure between the two leaves a successor row that the next retry of the same token
+    /// completes (it is never removed: it is the one successor every retry names).
+    pub rotate: Option<
+        unsafe extern "C" fn(
+            user_data: *mut c_void,
+            key: *const c_char,
+            key_len: usize,
+            replacement: *const rtc_grant_row,
+            successor: *const rtc_grant_row,
+        ) -> i32,
+    >,
 }
 
 /// What a `consume` callback answers.
@@ -119,6 +135,28 @@ type RemoveAllFn = unsafe extern "C" fn(*mut c_void, *const rtc_grant_filter, *m
 type ConsumeFn =
     unsafe extern "C" fn(*mut c_void, *const c_char, usize, *const rtc_grant_row) -> i32;
 type RemoveOlderFn = unsafe extern "C" fn(*mut c_void, rtc_time, usize, *mut u64) -> i32;
+type RotateFn = unsafe extern "C" fn(
+    *mut c_void,
+    *const c_char,
+    usize,
+    *const rtc_grant_row,
+    *const rtc_grant_row,
+) -> i32;
+
+/// A `consume` or `rotate` callback's answer as an outcome.
+fn outcome(name: &str, s: i32) -> Result<ConsumeOutcome, StoreError> {
+    match s {
+        0 => Ok(ConsumeOutcome::Won),
+        1 => Ok(ConsumeOutcome::AlreadyConsumed),
+        2 => Ok(ConsumeOutcome::NotFound),
+        s if s < 0 => Err(StoreError::Unavailable(format!(
+            "store callback '{name}' failed with status {s}"
+        ))),
+        s => Err(StoreError::BadResponse(format!(
+            "store callback '{name}' returned unknown outcome {s}"
+        ))),
+    }
+}
 
 pub(crate) struct CallbackStore {
     get: GetFn,
@@ -129,6 +167,7 @@ pub(crate) struct CallbackStore {
     consume: Option<ConsumeFn>,
     remove_expired: RemoveOlderFn,
     remove_consumed: RemoveOlderFn,
+    rotate: Option<RotateFn>,
     user_data: UserData,
 }
 
@@ -167,6 +206,7 @@ impl CallbackStore {
             consume: cb.consume,
             remove_expired,
             remove_consumed,
+            rotate: cb.rotate,
             user_data: UserData::new(user_data, free),
         })
     }
@@ -307,21 +347,44 @@ impl GrantStore for CallbackStore {
         };
         // SAFETY: see the comment above the impl.
         let s = unsafe { consume(self.ud(), key.as_ptr().cast(), key.len(), replacement) };
-        match s {
-            0 => Ok(ConsumeOutcome::Won),
-            1 => Ok(ConsumeOutcome::AlreadyConsumed),
-            2 => Ok(ConsumeOutcome::NotFound),
-            s if s < 0 => Err(StoreError::Unavailable(format!(
-                "store callback 'consume' failed with status {s}"
-            ))),
-            s => Err(StoreError::BadResponse(format!(
-                "store callback 'consume' returned unknown outcome {s}"
-            ))),
-        }
+        outcome("consume", s)
     }
 
     fn atomic_consume(&self) -> bool {
         self.consume.is_some()
+    }
+
+    fn rotate(
+        &self,
+        key: &str,
+        action: &ConsumeAction,
+        successor: &PersistedGrant,
+    ) -> Result<ConsumeOutcome, StoreError> {
+        let Some(rotate) = self.rotate else {
+            // The default: the successor first, then the conditional consume.
+            self.insert_if_absent(successor)?;
+            return self.consume(key, action);
+        };
+        let owned;
+        let replacement: *const rtc_grant_row = match action {
+            ConsumeAction::Delete => std::ptr::null(),
+            ConsumeAction::MarkConsumed(row) => {
+                owned = rtc_grant_row::view(row);
+                &owned
+            }
+        };
+        let next = rtc_grant_row::view(successor);
+        // SAFETY: see the comment above the impl.
+        let s = unsafe {
+            rotate(
+                self.ud(),
+                key.as_ptr().cast(),
+                key.len(),
+                replacement,
+                &next,
+            )
+        };
+        outcome("rotate", s)
     }
 
     fn remove_expired(

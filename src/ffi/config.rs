@@ -6,7 +6,9 @@ use std::ffi::c_char;
 use super::error::FfiError;
 use super::result::rtc_result;
 use super::text::{self, rtc_str, RTC_MAX_STRING_LEN};
-use crate::model::{CleanupOptions, Client, ServiceOptions, TokenExpiration, TokenUsage};
+use crate::model::{
+    CleanupOptions, Client, ReplayScope, ServiceOptions, TokenExpiration, TokenUsage,
+};
 
 /// `RefreshTokenUsage` values (`rtc_client.refresh_token_usage`).
 #[repr(u32)]
@@ -29,10 +31,20 @@ pub enum rtc_accept_consumed_policy {
     RTC_ACCEPT_CONSUMED_REJECT = 0,
     /// Accept while now <= ConsumedTime + grace_seconds.
     RTC_ACCEPT_CONSUMED_GRACE = 1,
-    /// Refuse, and remove every refresh token of the subject and client.
+    /// Refuse, and remove the replayed token's family (or, with `replay_scope`
+    /// `RTC_REPLAY_SCOPE_SUBJECT_AND_CLIENT`, every refresh token of the subject and client).
     RTC_ACCEPT_CONSUMED_REVOKE_ON_REPLAY = 2,
     /// Ask the host's callback (`rtc_service_builder_set_accept_consumed`).
     RTC_ACCEPT_CONSUMED_HOST = 3,
+}
+
+/// What `RTC_ACCEPT_CONSUMED_REVOKE_ON_REPLAY` removes (`rtc_service_options.replay_scope`).
+#[repr(u32)]
+pub enum rtc_replay_scope {
+    /// The replayed token's family: the chain that leaked (the default).
+    RTC_REPLAY_SCOPE_FAMILY = 0,
+    /// Every refresh token of the same subject and client.
+    RTC_REPLAY_SCOPE_SUBJECT_AND_CLIENT = 1,
 }
 
 /// Service-wide options. Fill with `rtc_service_options_init`, then change fields.
@@ -55,6 +67,11 @@ pub struct rtc_service_options {
     pub accept_consumed_policy: u32,
     /// For `RTC_ACCEPT_CONSUMED_GRACE`: the window in seconds. Default 0.
     pub grace_seconds: u32,
+    /// Default 60: seconds after a one-time token's rotation during which presenting it again
+    /// returns its existing successor (never a sibling); 0 is the reference's behaviour.
+    pub reuse_window_seconds: u32,
+    /// An `rtc_replay_scope`; default `RTC_REPLAY_SCOPE_FAMILY`.
+    pub replay_scope: u32,
 }
 
 /// The settings of one client. Fill with `rtc_client_init`, then change fields.
@@ -76,6 +93,9 @@ pub struct rtc_client {
     pub update_access_token_claims_on_refresh: u8,
     /// Seconds; default 3600.
     pub access_token_lifetime: i32,
+    /// This client's reuse window in seconds; default -1: the service's
+    /// (`rtc_service_options.reuse_window_seconds`).
+    pub reuse_window_seconds: i32,
 }
 
 /// Fills `options` with the reference defaults (Duende IdentityServer 7). NULL is ignored.
@@ -95,6 +115,8 @@ pub extern "C" fn rtc_service_options_init(options: *mut rtc_service_options) {
             cleanup_batch_size: d.cleanup.batch_size,
             accept_consumed_policy: rtc_accept_consumed_policy::RTC_ACCEPT_CONSUMED_REJECT as u32,
             grace_seconds: 0,
+            reuse_window_seconds: d.reuse_window_seconds,
+            replay_scope: rtc_replay_scope::RTC_REPLAY_SCOPE_FAMILY as u32,
         };
     }
 }
@@ -124,6 +146,7 @@ pub extern "C" fn rtc_client_init(
                 d.update_access_token_claims_on_refresh,
             ),
             access_token_lifetime: d.access_token_lifetime,
+            reuse_window_seconds: -1,
         };
     }
 }
@@ -145,6 +168,13 @@ pub(crate) fn service_options(o: &rtc_service_options) -> Result<ServiceOptions,
             consumed_token_cleanup_delay: o.consumed_token_cleanup_delay,
             batch_size: o.cleanup_batch_size,
         },
+        reuse_window_seconds: o.reuse_window_seconds,
+        replay_scope: ReplayScope::from_u32(o.replay_scope).ok_or_else(|| {
+            FfiError::new(
+                rtc_result::RTC_RESULT_INVALID_ENUM,
+                format!("unknown replay_scope {}", o.replay_scope),
+            )
+        })?,
     })
 }
 
@@ -186,5 +216,14 @@ pub(crate) unsafe fn client(c: &rtc_client) -> Result<Client, FfiError> {
         sliding_refresh_token_lifetime: c.sliding_refresh_token_lifetime,
         update_access_token_claims_on_refresh: c.update_access_token_claims_on_refresh != 0,
         access_token_lifetime: c.access_token_lifetime,
+        reuse_window_seconds: match c.reuse_window_seconds {
+            -1 => None,
+            n => Some(u32::try_from(n).map_err(|_| {
+                FfiError::new(
+                    rtc_result::RTC_RESULT_INVALID_ARGUMENT,
+                    format!("client.reuse_window_seconds {n}: -1 (the service's) or 0 and up"),
+                )
+            })?),
+        },
     })
 }

@@ -126,15 +126,17 @@ pub(crate) fn event_json(e: &Event) -> String {
             key,
             client_id,
             subject_id,
+            family_id,
         } => {
-            json!({"type": "created", "key": key, "client_id": client_id, "subject_id": subject_id})
+            json!({"type": "created", "key": key, "client_id": client_id, "subject_id": subject_id, "family_id": family_id})
         }
         Event::Refreshed {
             key,
             new_key,
             client_id,
+            family_id,
         } => {
-            json!({"type": "refreshed", "key": key, "new_key": new_key, "client_id": client_id})
+            json!({"type": "refreshed", "key": key, "new_key": new_key, "client_id": client_id, "family_id": family_id})
         }
         Event::Rejected {
             key,
@@ -150,16 +152,31 @@ pub(crate) fn event_json(e: &Event) -> String {
         } => {
             json!({"type": "consumed_token_presented", "key": key, "client_id": client_id, "accepted": accepted})
         }
+        Event::Replayed {
+            key,
+            family_id,
+            client_id,
+        } => {
+            json!({"type": "replayed", "key": key, "family_id": family_id, "client_id": client_id})
+        }
         Event::ReplayRevoked {
             key,
             subject_id,
             client_id,
+            family_id,
             removed,
         } => {
-            json!({"type": "replay_revoked", "key": key, "subject_id": subject_id, "client_id": client_id, "removed": removed})
+            json!({"type": "replay_revoked", "key": key, "subject_id": subject_id, "client_id": client_id, "family_id": family_id, "removed": removed})
         }
         Event::ConsumeLost { key, client_id } => {
             json!({"type": "consume_lost", "key": key, "client_id": client_id})
+        }
+        Event::SuccessorReturned {
+            key,
+            new_key,
+            client_id,
+        } => {
+            json!({"type": "successor_returned", "key": key, "new_key": new_key, "client_id": client_id})
         }
         Event::Revoked { key, client_id } => {
             json!({"type": "revoked", "key": key, "client_id": client_id})

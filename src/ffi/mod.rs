@@ -31,7 +31,7 @@ use result::rtc_result;
 
 /// The ABI version: bumped whenever a signature, struct layout or numbering changes
 /// incompatibly. Bindings compare it with `rtc_abi_version()` before any other call.
-pub const RTC_ABI_VERSION: u32 = 1;
+pub const RTC_ABI_VERSION: u32 = 2;
 
 /// Test-only: make the next export called on this thread panic inside its boundary, to show
 /// that a panic becomes `RTC_RESULT_PANIC` and the service keeps serving. Only with the

@@ -18,6 +18,7 @@ use super::result::rtc_result;
 use super::text::{self, out_string, RTC_MAX_JSON_LEN, RTC_MAX_STRING_LEN};
 use super::{call, write_opt, write_out};
 use crate::format::data::{decode, encode_inner, encode_token};
+use crate::format::successor::SuccessorSecrets;
 use crate::model::{Client, ServiceOptions};
 use crate::service::{AcceptConsumedPolicy, RefreshRequest, RefreshTokenService};
 use crate::store::memory::MemoryStore;
@@ -37,6 +38,7 @@ pub struct rtc_service_builder {
     accept_consumed: Option<FfiAcceptConsumed>,
     protector: Option<FfiProtector>,
     events: Option<FfiEvents>,
+    secrets: Option<SuccessorSecrets>,
     clients: HashMap<String, Arc<Client>>,
 }
 
@@ -112,6 +114,7 @@ pub extern "C" fn rtc_service_builder_new(
             accept_consumed: None,
             protector: None,
             events: None,
+            secrets: None,
             clients: HashMap::new(),
         });
         // SAFETY: checked non-NULL above.
@@ -239,6 +242,42 @@ pub extern "C" fn rtc_service_builder_set_event_sink(
         out_error,
         |b, f, ud| b.events = Some(FfiEvents(f, ud)),
     )
+}
+
+/// Sets the secret that successors of one-time tokens are derived with (at least 16 bytes; 32
+/// random bytes advised), shared by every node of a deployment; `previous` (NULL, or a further
+/// secret of at least 16 bytes) is still tried when a retried token's successor is looked up,
+/// so a secret can be rotated without breaking chains in flight. Without this call the service
+/// uses the secret stored in its store, creating it on first use (protected by the payload
+/// protector when one is set). The bytes are copied.
+#[no_mangle]
+pub extern "C" fn rtc_service_builder_set_successor_secret(
+    builder: *mut rtc_service_builder,
+    secret: *const u8,
+    secret_len: usize,
+    previous: *const u8,
+    previous_len: usize,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
+    call(out_error, || {
+        // SAFETY: per the documented contract of the builder pointer.
+        let b = unsafe { builder_ref(builder) }?;
+        let too_short = |e: crate::format::successor::SecretTooShort| {
+            FfiError::new(rtc_result::RTC_RESULT_INVALID_ARGUMENT, e.to_string())
+        };
+        // SAFETY: views valid for this call.
+        let current = unsafe { text::bytes(secret, secret_len, "secret", RTC_MAX_STRING_LEN) }?
+            .ok_or_else(|| FfiError::null("secret"))?;
+        let mut secrets = SuccessorSecrets::new(current).map_err(too_short)?;
+        // SAFETY: views valid for this call.
+        if let Some(p) =
+            unsafe { text::bytes(previous, previous_len, "previous", RTC_MAX_STRING_LEN) }?
+        {
+            secrets = secrets.with_previous(p).map_err(too_short)?;
+        }
+        b.secrets = Some(secrets);
+        Ok(())
+    })
 }
 
 /// Uses the built-in SQLite store on the file at `path` (UTF-8; created with Duende's
@@ -393,6 +432,9 @@ pub extern "C" fn rtc_service_builder_build(
         }
         if let Some(e) = b.events {
             sb = sb.events(Arc::new(e));
+        }
+        if let Some(s) = b.secrets {
+            sb = sb.successor_secrets(s);
         }
         let service = sb.build()?;
         let handle = Box::new(rtc_service {

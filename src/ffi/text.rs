@@ -94,6 +94,34 @@ pub(crate) unsafe fn opt_arg<'a>(
     unsafe { arg(ptr, len, name, max) }.map(Some)
 }
 
+/// Reads an optional `(ptr, len)` byte argument (not text): NULL `ptr` with `len == 0` is
+/// "absent"; NULL with a length is a NULL-argument error.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for `len` bytes for the duration of the call.
+pub(crate) unsafe fn bytes<'a>(
+    ptr: *const u8,
+    len: usize,
+    name: &str,
+    max: usize,
+) -> Result<Option<&'a [u8]>, FfiError> {
+    if ptr.is_null() {
+        return if len == 0 {
+            Ok(None)
+        } else {
+            Err(FfiError::null(name))
+        };
+    }
+    if len > max {
+        return Err(FfiError::new(
+            rtc_result::RTC_RESULT_INPUT_TOO_LONG,
+            format!("{name} is longer than {max} bytes"),
+        ));
+    }
+    // SAFETY: non-NULL and valid for len bytes per the caller's contract.
+    Ok(Some(unsafe { std::slice::from_raw_parts(ptr, len) }))
+}
+
 /// Reads an `rtc_str` field; `None` for a NULL pointer.
 ///
 /// # Safety

@@ -18,6 +18,11 @@ impl Handle {
     pub fn generate() -> Self {
         let mut bytes = Zeroizing::new([0u8; 32]);
         rand::rng().fill_bytes(bytes.as_mut());
+        Self::from_bytes(&bytes)
+    }
+
+    /// The handle of 32 bytes: uppercase hex plus "-1", the shape Duende reads.
+    pub(crate) fn from_bytes(bytes: &[u8; 32]) -> Self {
         let mut text = Zeroizing::new(String::with_capacity(66));
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
         for b in bytes.iter() {

@@ -8,3 +8,4 @@ pub mod handle;
 pub mod json_text;
 pub mod key;
 pub mod protector;
+pub mod successor;

@@ -62,6 +62,9 @@ pub struct Client {
     pub update_access_token_claims_on_refresh: bool,
     /// Seconds; default 3600. Used when a stored access token is re-issued on refresh.
     pub access_token_lifetime: i32,
+    /// This client's reuse window in seconds; `None` (the default) takes the service's
+    /// (`ServiceOptions::reuse_window_seconds`).
+    pub reuse_window_seconds: Option<u32>,
 }
 
 impl Client {
@@ -76,6 +79,7 @@ impl Client {
             sliding_refresh_token_lifetime: 1_296_000,
             update_access_token_claims_on_refresh: false,
             access_token_lifetime: 3600,
+            reuse_window_seconds: None,
         }
     }
 }

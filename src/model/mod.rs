@@ -10,5 +10,7 @@ pub use client::{Client, TokenExpiration, TokenUsage};
 pub use grant::{
     GrantFilter, PersistedGrant, REFERENCE_TOKEN_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE,
 };
-pub use options::{CleanupOptions, ServiceOptions};
-pub use token::{AccessTokenType, Claim, RefreshToken, Subject, Token, STRING_CLAIM_VALUE_TYPE};
+pub use options::{CleanupOptions, ReplayScope, ServiceOptions, DEFAULT_REUSE_WINDOW_SECONDS};
+pub use token::{
+    AccessTokenType, Claim, Lineage, RefreshToken, Subject, Token, STRING_CLAIM_VALUE_TYPE,
+};

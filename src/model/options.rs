@@ -23,6 +23,34 @@ impl Default for CleanupOptions {
     }
 }
 
+/// What the revoke-on-replay policy removes when a used one-time token is replayed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ReplayScope {
+    /// The family: every token of the chain the replayed token belongs to (the chain that
+    /// leaked). The user's other devices and sessions keep their tokens.
+    #[default]
+    Family = 0,
+    /// Every refresh token of the same subject and client (the reference documentation's
+    /// suggestion; logs the user out of that client everywhere).
+    SubjectAndClient = 1,
+}
+
+impl ReplayScope {
+    pub fn from_u32(v: u32) -> Option<Self> {
+        match v {
+            0 => Some(Self::Family),
+            1 => Some(Self::SubjectAndClient),
+            _ => None,
+        }
+    }
+}
+
+/// The reuse window's default: long enough for a client to time out on a lost response and
+/// retry (a 30-second HTTP timeout and a retry), short enough that a token leaked later is a
+/// replay. See `ServiceOptions::reuse_window_seconds`.
+pub const DEFAULT_REUSE_WINDOW_SECONDS: u32 = 60;
+
 /// Options of the service as a whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceOptions {
@@ -37,6 +65,15 @@ pub struct ServiceOptions {
     /// Default 100.
     pub max_handle_length: usize,
     pub cleanup: CleanupOptions,
+    /// Seconds after a one-time token was rotated during which presenting it again (a retry
+    /// after a lost response, a timeout or an unknown outcome) returns its existing successor
+    /// instead of refusing it. Never a sibling: a chain keeps exactly one live token. 0 is the
+    /// reference's behaviour (a used token is refused at once). A client may override it.
+    /// Default [`DEFAULT_REUSE_WINDOW_SECONDS`]. (A request that lost a race with a parallel one
+    /// gets the winner's successor whatever the window.)
+    pub reuse_window_seconds: u32,
+    /// What `AcceptConsumedPolicy::RevokeOnReplay` removes. Default the family.
+    pub replay_scope: ReplayScope,
 }
 
 impl Default for ServiceOptions {
@@ -46,6 +83,8 @@ impl Default for ServiceOptions {
             data_protect_data: true,
             max_handle_length: 100,
             cleanup: CleanupOptions::default(),
+            reuse_window_seconds: DEFAULT_REUSE_WINDOW_SECONDS,
+            replay_scope: ReplayScope::Family,
         }
     }
 }

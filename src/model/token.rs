@@ -146,8 +146,23 @@ pub struct RefreshToken {
     pub authorized_resource_indicators: Option<Vec<String>>,
     /// None = 0, ClientCertificate = 1, DPoP = 2; absent in rows written before Duende 6.3.
     pub proof_type: Option<i64>,
+    /// The chain this token belongs to (the core's own property; the reference ignores it).
+    /// `None` for tokens the reference wrote, until the core first rotates them.
+    pub lineage: Option<Lineage>,
     /// Properties this version does not know, kept in order so that a rewrite loses nothing.
     pub extra: Vec<(String, Value)>,
+}
+
+/// Where a token sits in its chain. Written as `"RefreshTokenCore":{"FamilyId","IssuedTime"}`, a
+/// property the reference's deserializer ignores.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lineage {
+    /// The family: the persisted-grant key of the chain's first token. Every successor inherits
+    /// it; a replay revokes the family.
+    pub family_id: String,
+    /// When this token was issued (created, or rotated to). A chain's CreationTime stays the
+    /// first token's, so this is what a reuse window is measured from in delete mode.
+    pub issued_time: Option<DateTime<Utc>>,
 }
 
 impl RefreshToken {

@@ -3,7 +3,7 @@
 use super::{Event, RefreshTokenService, ServiceError};
 use crate::format::handle::Handle;
 use crate::format::key::refresh_token_key;
-use crate::model::{Claim, Client, RefreshToken, Subject, Token, TokenExpiration};
+use crate::model::{Claim, Client, Lineage, RefreshToken, Subject, Token, TokenExpiration};
 
 /// What the token endpoint knows when it creates a refresh token.
 #[derive(Clone, Debug)]
@@ -132,15 +132,23 @@ impl RefreshTokenService {
             authorized_scopes: request.authorized_scopes,
             authorized_resource_indicators: request.authorized_resource_indicators,
             proof_type: Some(request.proof_type),
+            lineage: None,
             extra: Vec::new(),
         };
         let handle = Handle::generate();
         let key = refresh_token_key(handle.as_str());
+        // A new family: its id is the first token's key.
+        let mut token = token;
+        token.lineage = Some(Lineage {
+            family_id: key.clone(),
+            issued_time: Some(token.creation_time),
+        });
         self.store.store(&self.row_for(&key, &token)?)?;
         self.emit(Event::Created {
             key: key.clone(),
             client_id: client.client_id.clone(),
             subject_id: token.subject_id().map(str::to_owned),
+            family_id: Some(key.clone()),
         });
         Ok(Created { handle, key, token })
     }

@@ -80,17 +80,19 @@ impl ProfileService for AlwaysActive {
 /// (hashes), never handles.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// A refresh token was created.
+    /// A refresh token was created; it starts a family whose id is its key.
     Created {
         key: String,
         client_id: String,
         subject_id: Option<String>,
+        family_id: Option<String>,
     },
     /// A refresh succeeded; `new_key` differs from `key` when the token rotated.
     Refreshed {
         key: String,
         new_key: String,
         client_id: String,
+        family_id: Option<String>,
     },
     /// A token was refused (for the host's "Invalid refresh token" style logs).
     Rejected {
@@ -104,15 +106,32 @@ pub enum Event {
         client_id: String,
         accepted: bool,
     },
-    /// The revoke-on-replay policy removed every refresh token of a subject and client.
+    /// A used one-time token was presented outside its reuse window (or after its successor
+    /// was used): a replay. The accept-consumed policy decides next.
+    Replayed {
+        key: String,
+        family_id: Option<String>,
+        client_id: String,
+    },
+    /// The revoke-on-replay policy removed the replayed token's family (`family_id`), or every
+    /// refresh token of the subject and client (`family_id` none, or that scope configured).
     ReplayRevoked {
         key: String,
         subject_id: String,
         client_id: String,
+        family_id: Option<String>,
         removed: u64,
     },
-    /// Two requests raced for one one-time token; this one lost and its successor was removed.
+    /// Two requests raced for one one-time token; this one lost the consume and is answered
+    /// with the winner's successor (the same one).
     ConsumeLost { key: String, client_id: String },
+    /// A used one-time token was answered with its existing successor (a retry within the reuse
+    /// window, or accepted by the policy): no sibling was made.
+    SuccessorReturned {
+        key: String,
+        new_key: String,
+        client_id: String,
+    },
     /// A refresh token was revoked (RFC 7009) by its client.
     Revoked { key: String, client_id: String },
     /// A cleanup pass ran.

@@ -12,6 +12,8 @@ mod policy;
 mod refresh;
 mod revoke;
 mod rows;
+mod secret;
+mod successor;
 mod update;
 mod validate;
 
@@ -26,10 +28,12 @@ pub use hooks::{
 };
 pub use policy::{AcceptConsumedHook, AcceptConsumedPolicy, ConsumedContext};
 pub use refresh::{RefreshRequest, Refreshed};
+pub use secret::{SECRET_GRANT_TYPE, SECRET_KEY};
 pub use update::Updated;
 pub use validate::Validated;
 
 use crate::format::protector::PayloadProtector;
+use crate::format::successor::SuccessorSecrets;
 use crate::model::ServiceOptions;
 use crate::store::GrantStore;
 
@@ -42,11 +46,15 @@ pub struct RefreshTokenService {
     protector: Option<Arc<dyn PayloadProtector>>,
     accept_consumed: AcceptConsumedPolicy,
     events: Option<Arc<dyn EventSink>>,
+    /// Derives the successor of a one-time token (see `format::successor`).
+    secrets: SuccessorSecrets,
 }
 
 /// Configures a [`RefreshTokenService`]; everything but the store has a default.
 pub struct ServiceBuilder {
     service: RefreshTokenService,
+    /// Whether the successor secret was set here; if not, `build` takes the store's.
+    explicit_secrets: bool,
 }
 
 impl ServiceBuilder {
@@ -81,12 +89,28 @@ impl ServiceBuilder {
         self
     }
 
-    /// Checks the options and builds the service.
-    pub fn build(self) -> Result<RefreshTokenService, ServiceError> {
+    /// The secret successors are derived with, shared by every node of a deployment (keep the
+    /// previous ones in it while chains rotated under them may still be retried). Without it,
+    /// `build` uses the one stored in the store, creating it on first use.
+    pub fn successor_secrets(mut self, secrets: SuccessorSecrets) -> Self {
+        self.service.secrets = secrets;
+        self.explicit_secrets = true;
+        self
+    }
+
+    /// Checks the options, takes the successor secret (set, or the store's) and builds the
+    /// service. With the store's secret this reads (and the first time writes) the store, so a
+    /// storage failure here is a retryable error.
+    pub fn build(mut self) -> Result<RefreshTokenService, ServiceError> {
         if self.service.options.cleanup.batch_size < 1 {
             return Err(ServiceError::InvalidArgument(
                 "cleanup batch size must be at least 1".into(),
             ));
+        }
+        if !self.explicit_secrets {
+            let s = &self.service;
+            self.service.secrets =
+                secret::load_or_create(s.store.as_ref(), s.protector.as_deref(), s.now())?;
         }
         Ok(self.service)
     }
@@ -104,7 +128,9 @@ impl RefreshTokenService {
                 protector: None,
                 accept_consumed: AcceptConsumedPolicy::Reject,
                 events: None,
+                secrets: SuccessorSecrets::generate(),
             },
+            explicit_secrets: false,
         }
     }
 

@@ -78,6 +78,7 @@ impl RefreshTokenService {
             key: validated.key,
             new_key: updated.key.clone(),
             client_id: client.client_id.clone(),
+            family_id: updated.token.lineage.as_ref().map(|l| l.family_id.clone()),
         });
         Ok(Refreshed {
             handle: updated.handle,

@@ -26,8 +26,15 @@ impl RefreshTokenService {
             Some(row) if row.grant_type == REFRESH_TOKEN_GRANT_TYPE => row,
             _ => return Err(ServiceError::rejected(Reason::NotFound)),
         };
+        let token = self.decode_row(&row)?;
+        Ok(Loaded { key, token })
+    }
+
+    /// The token of a refresh-token row. Unreadable data is a refusal (`malformed`), a
+    /// protector failure a retryable error.
+    pub(super) fn decode_row(&self, row: &PersistedGrant) -> Result<RefreshToken, ServiceError> {
         match data::decode(&row.data, self.protector_ref()) {
-            Ok(token) => Ok(Loaded { key, token }),
+            Ok(token) => Ok(token),
             Err(DecodeError::Malformed(_)) => Err(ServiceError::rejected(Reason::Malformed)),
             Err(DecodeError::ProtectorUnavailable(m)) => Err(ServiceError::HookFailed {
                 hook: "protector",

@@ -11,11 +11,14 @@ use crate::format::protector::ProtectorError;
 use crate::model::{Client, GrantFilter, PersistedGrant, Subject, TokenExpiration, TokenUsage};
 use crate::store::{memory::MemoryStore, ConsumeAction, ConsumeOutcome, StoreError};
 
-/// Records every store call and fails the calls it is told to fail (by call number).
+/// Records every store call and fails the calls it is told to fail (by call number): before
+/// doing anything (`fail_at`), or after doing it, as a commit whose answer was lost
+/// (`fail_after`).
 struct Recording {
     inner: MemoryStore,
     calls: Mutex<Vec<&'static str>>,
     fail_at: Mutex<Vec<usize>>,
+    fail_after: Mutex<Vec<usize>>,
 }
 
 impl Recording {
@@ -24,6 +27,7 @@ impl Recording {
             inner: MemoryStore::new(),
             calls: Mutex::new(Vec::new()),
             fail_at: Mutex::new(Vec::new()),
+            fail_after: Mutex::new(Vec::new()),
         })
     }
     fn call(&self, name: &'static str) -> Result<(), StoreError> {
@@ -35,6 +39,22 @@ impl Recording {
             )));
         }
         Ok(())
+    }
+    /// Runs `op`, then fails if this call was told to fail after applying.
+    fn applied<T>(
+        &self,
+        name: &'static str,
+        op: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.call(name)?;
+        let n = self.calls.lock().len();
+        let out = op()?;
+        if self.fail_after.lock().contains(&n) {
+            return Err(StoreError::Unavailable(format!(
+                "{name} applied, then its answer was lost"
+            )));
+        }
+        Ok(out)
     }
     fn take_calls(&self) -> Vec<&'static str> {
         std::mem::take(&mut *self.calls.lock())
@@ -63,11 +83,14 @@ impl GrantStore for Recording {
         self.inner.remove_all(f)
     }
     fn consume(&self, key: &str, a: &ConsumeAction) -> Result<ConsumeOutcome, StoreError> {
-        self.call(match a {
+        let name = match a {
             ConsumeAction::Delete => "consume_delete",
             ConsumeAction::MarkConsumed(_) => "consume_mark",
-        })?;
-        self.inner.consume(key, a)
+        };
+        self.applied(name, || self.inner.consume(key, a))
+    }
+    fn insert_if_absent(&self, g: &PersistedGrant) -> Result<bool, StoreError> {
+        self.applied("insert_if_absent", || self.inner.insert_if_absent(g))
     }
     fn atomic_consume(&self) -> bool {
         true
@@ -145,13 +168,13 @@ fn store_calls_per_refresh_match_the_reference_minus_its_extra_reads() {
             TokenUsage::OneTimeOnly,
             TokenExpiration::Absolute,
             true,
-            vec!["get", "store", "consume_delete"],
+            vec!["get", "insert_if_absent", "consume_delete"],
         ),
         (
             TokenUsage::OneTimeOnly,
             TokenExpiration::Absolute,
             false,
-            vec!["get", "store", "consume_mark"],
+            vec!["get", "insert_if_absent", "consume_mark"],
         ),
     ];
     for (usage, expiration, delete, expected) in cases {
@@ -170,86 +193,133 @@ fn store_calls_per_refresh_match_the_reference_minus_its_extra_reads() {
     }
 }
 
-#[test]
-fn a_failed_mark_consume_removes_the_successor_and_keeps_the_old_token() {
-    let store = Recording::new();
-    let (s, _) = service(store.clone(), false);
-    let c = client(TokenUsage::OneTimeOnly, TokenExpiration::Absolute);
-    let created = s.create(&c, request()).unwrap();
-    let before = store.inner.snapshot();
-    store.take_calls();
-    // Calls: get (1), store successor (2), consume_mark (3) fails, remove successor (4).
-    *store.fail_at.lock() = vec![3];
-    let err = refresh(&s, &c, created.handle.as_str()).unwrap_err();
-    assert_eq!(err.error_code(), "storage_unavailable");
-    assert!(err.is_retryable());
-    assert_eq!(
-        store.take_calls(),
-        ["get", "store", "consume_mark", "remove"]
-    );
-    assert_eq!(store.inner.snapshot(), before);
-    store.fail_at.lock().clear();
-    assert!(refresh(&s, &c, created.handle.as_str()).unwrap().rotated);
+fn live(store: &Recording) -> Vec<String> {
+    store
+        .inner
+        .snapshot()
+        .into_iter()
+        .filter(|r| {
+            r.consumed_time.is_none() && r.grant_type == crate::model::REFRESH_TOKEN_GRANT_TYPE
+        })
+        .map(|r| r.key)
+        .collect()
 }
 
 #[test]
-fn the_successor_removal_is_retried_when_it_fails_too() {
-    let store = Recording::new();
-    let (s, _) = service(store.clone(), true);
-    let c = client(TokenUsage::OneTimeOnly, TokenExpiration::Absolute);
-    let created = s.create(&c, request()).unwrap();
-    let before = store.inner.snapshot();
-    store.take_calls();
-    *store.fail_at.lock() = vec![3, 4];
-    let err = refresh(&s, &c, created.handle.as_str()).unwrap_err();
-    assert!(err.is_retryable());
-    assert_eq!(
-        store.take_calls(),
-        ["get", "store", "consume_delete", "remove", "remove"]
-    );
-    assert_eq!(store.inner.snapshot(), before);
-}
-
-#[test]
-fn a_lost_consume_answers_as_a_later_request_and_keeps_no_successor() {
-    for (delete, reason) in [(true, Reason::NotFound), (false, Reason::Consumed)] {
+fn a_consume_that_fails_before_applying_is_retryable_and_the_retry_converges() {
+    for delete in [true, false] {
         let store = Recording::new();
         let (s, _) = service(store.clone(), delete);
         let c = client(TokenUsage::OneTimeOnly, TokenExpiration::Absolute);
         let created = s.create(&c, request()).unwrap();
-        // Another request wins between our validation (which saw `created.token`) and our
-        // consume: the row is gone (delete mode) or consumed (mark mode).
-        let key = crate::format::key::refresh_token_key(created.handle.as_str());
-        if delete {
-            store.inner.remove(&key).unwrap();
-        } else {
-            let mut t = created.token.clone();
-            t.consumed_time = Some(s.now());
-            store.inner.store(&s.row_for(&key, &t).unwrap()).unwrap();
-        }
         store.take_calls();
-        let err = s
-            .update(created.handle.as_str(), created.token.clone(), &c, false)
-            .unwrap_err();
-        assert_eq!(err.reason(), Some(reason), "delete={delete}");
+        // Calls: get (1), insert the successor (2), consume (3) fails, then the read-back.
+        *store.fail_at.lock() = vec![3];
+        let err = refresh(&s, &c, created.handle.as_str()).unwrap_err();
+        assert_eq!(err.error_code(), "storage_unavailable");
+        assert!(err.is_retryable());
         let consume = if delete {
             "consume_delete"
         } else {
             "consume_mark"
         };
-        // The default rotation: store the successor, lose the consume, remove the successor;
-        // then the service re-validates (get) and answers as a later request.
-        assert_eq!(store.take_calls(), ["store", consume, "remove", "get"]);
-        let live = store
-            .inner
-            .snapshot()
-            .into_iter()
-            .filter(|r| r.consumed_time.is_none())
-            .count();
+        // The read-back found the presented token still live: not applied.
         assert_eq!(
-            live, 0,
-            "the loser's successor must be removed (delete={delete})"
+            store.take_calls(),
+            ["get", "insert_if_absent", consume, "get", "get"]
         );
+        store.fail_at.lock().clear();
+        // The successor stays (it is the one every retry names); the retry completes the rotation.
+        let next = refresh(&s, &c, created.handle.as_str()).unwrap();
+        assert!(next.rotated);
+        assert_eq!(
+            live(&store),
+            [crate::format::key::refresh_token_key(next.handle.as_str())],
+            "delete={delete}"
+        );
+    }
+}
+
+#[test]
+fn a_rotation_that_applies_and_then_reports_failure_is_answered_with_its_successor() {
+    for delete in [true, false] {
+        let store = Recording::new();
+        let (s, _) = service(store.clone(), delete);
+        let c = client(TokenUsage::OneTimeOnly, TokenExpiration::Absolute);
+        let created = s.create(&c, request()).unwrap();
+        store.take_calls();
+        // The consume (call 3) applies, then its answer is lost: the read-back finds out.
+        *store.fail_after.lock() = vec![3];
+        let next = refresh(&s, &c, created.handle.as_str()).unwrap();
+        assert!(next.rotated);
+        assert_eq!(
+            live(&store),
+            [crate::format::key::refresh_token_key(next.handle.as_str())],
+            "delete={delete}"
+        );
+        // The client never saw that answer either: its retry gets the same successor.
+        store.fail_after.lock().clear();
+        let retry = refresh(&s, &c, created.handle.as_str()).unwrap();
+        assert_eq!(retry.handle, next.handle, "delete={delete}");
+        assert_eq!(
+            live(&store),
+            [crate::format::key::refresh_token_key(next.handle.as_str())]
+        );
+    }
+}
+
+#[test]
+fn when_even_the_read_back_fails_the_retry_finds_the_successor() {
+    for delete in [true, false] {
+        let store = Recording::new();
+        let (s, clock) = service(store.clone(), delete);
+        let c = client(TokenUsage::OneTimeOnly, TokenExpiration::Absolute);
+        let created = s.create(&c, request()).unwrap();
+        store.take_calls();
+        // The consume applies and fails; the two reads of the read-back fail too.
+        *store.fail_after.lock() = vec![3];
+        *store.fail_at.lock() = vec![4, 5];
+        let err = refresh(&s, &c, created.handle.as_str()).unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        store.fail_after.lock().clear();
+        store.fail_at.lock().clear();
+        // Nothing is lost: the retry, inside the reuse window, gets the one successor.
+        clock.advance(5.0);
+        let retry = refresh(&s, &c, created.handle.as_str()).unwrap();
+        assert_eq!(
+            live(&store),
+            [crate::format::key::refresh_token_key(retry.handle.as_str())],
+            "delete={delete}"
+        );
+        assert_eq!(retry.handle, s.secrets.successor(created.handle.as_str()));
+    }
+}
+
+#[test]
+fn a_lost_consume_is_answered_with_the_winners_successor() {
+    for delete in [true, false] {
+        let store = Recording::new();
+        let (s, _) = service(store.clone(), delete);
+        let c = client(TokenUsage::OneTimeOnly, TokenExpiration::Absolute);
+        let created = s.create(&c, request()).unwrap();
+        // Both requests validated the token; the winner rotates first.
+        let winner = s
+            .update(created.handle.as_str(), created.token.clone(), &c, false)
+            .unwrap();
+        store.take_calls();
+        let loser = s
+            .update(created.handle.as_str(), created.token.clone(), &c, false)
+            .unwrap();
+        assert_eq!(loser.handle, winner.handle, "delete={delete}");
+        let consume = if delete {
+            "consume_delete"
+        } else {
+            "consume_mark"
+        };
+        // The loser's insert finds the successor there, its consume loses, and the successor
+        // is live: answered with it, nothing removed.
+        assert_eq!(store.take_calls(), ["insert_if_absent", consume, "get"]);
+        assert_eq!(live(&store), std::slice::from_ref(&winner.key));
     }
 }
 
@@ -291,12 +361,21 @@ fn an_unavailable_protector_is_retryable_not_invalid_grant() {
     let store = Arc::new(MemoryStore::new());
     let s = RefreshTokenService::builder(store.clone())
         .protector(Arc::new(DownProtector))
+        .successor_secrets(crate::format::successor::SuccessorSecrets::generate())
         .build()
         .unwrap();
     let c = client(TokenUsage::ReUse, TokenExpiration::Absolute);
     let err = s.create(&c, request()).unwrap_err();
     assert_eq!(err.error_code(), "hook_failed");
     assert!(store.is_empty());
+    // Without a secret of its own the service protects the one it stores: it cannot start
+    // with the protector down, and says so as a retryable hook failure.
+    let down = RefreshTokenService::builder(store.clone())
+        .protector(Arc::new(DownProtector))
+        .build()
+        .err()
+        .unwrap();
+    assert_eq!(down.error_code(), "hook_failed");
     // A protected row that cannot be unprotected right now is retryable too.
     let plain = RefreshTokenService::builder(store.clone()).build().unwrap();
     let created = plain.create(&c, request()).unwrap();
@@ -324,6 +403,7 @@ fn events_and_errors_never_carry_the_handle() {
     let events = Arc::new(Collect::default());
     let options = crate::model::ServiceOptions {
         delete_one_time_only_refresh_tokens_on_use: false,
+        reuse_window_seconds: 0,
         ..Default::default()
     };
     let s = RefreshTokenService::builder(store.clone())

@@ -1,10 +1,12 @@
-//! `UpdateRefreshTokenAsync`, with a rotation order that loses nothing.
+//! `UpdateRefreshTokenAsync`, with one successor per one-time token.
 //!
-//! The reference consumes the presented token and then stores its successor, with no lock: two
-//! parallel requests can both succeed (a forked chain), and a failure between the two writes
-//! strands the client. Here the store rotates: transactional stores consume and insert in one
-//! transaction; others write the successor first and then consume with one conditional call
-//! (`GrantStore::rotate`). Only the winner keeps a successor.
+//! The reference consumes the presented token and then stores a random successor, with no
+//! lock: two parallel requests can both succeed (a forked chain), and a failure between the two
+//! writes strands the client. Here the successor is derived from the presented handle
+//! (`format::successor`) and the store rotates (`GrantStore::rotate`: one transaction, or the
+//! successor first and one conditional consume), so every request that rotates one token names
+//! the same successor: a race loser and a retry are answered with it, and a store error after
+//! the rotation applied is found out and answered with it too.
 
 use super::{Event, RefreshTokenService, ServiceError};
 use crate::format::handle::Handle;
@@ -56,39 +58,33 @@ impl RefreshTokenService {
         must_update: bool,
     ) -> Result<Updated, ServiceError> {
         let now = self.now();
-        let mut needs_create = false;
         let mut needs_update = must_update;
         let mut consume = None;
 
         if client.refresh_token_usage == TokenUsage::OneTimeOnly {
+            if token.consumed_time.is_some() {
+                // Validation accepted a used token (a retry within the reuse window, or the
+                // accept-consumed policy): the answer is its one successor, never a sibling.
+                self.slide(&mut token, client, now);
+                return self.existing_successor(handle, &key, token, client, now);
+            }
             if self.options.delete_one_time_only_refresh_tokens_on_use {
                 consume = Some(ConsumeAction::Delete);
-            } else if token.consumed_time.is_none() {
+            } else {
                 // The consumed row keeps its old lifetime but carries the re-issued access token.
                 token.consumed_time = Some(now);
                 consume = Some(ConsumeAction::MarkConsumed(Box::new(
                     self.row_for(&key, &token)?,
                 )));
             }
-            needs_create = true;
         }
 
-        if client.refresh_token_expiration == TokenExpiration::Sliding {
-            // Whole elapsed seconds, truncated toward zero.
-            let elapsed = (now - token.creation_time).num_seconds();
-            let mut lifetime =
-                elapsed.saturating_add(i64::from(client.sliding_refresh_token_lifetime));
-            let absolute = i64::from(client.absolute_refresh_token_lifetime);
-            if absolute > 0 && lifetime > absolute {
-                lifetime = absolute;
-            }
-            token.lifetime = i32::try_from(lifetime).unwrap_or(i32::MAX);
+        if self.slide(&mut token, client, now) {
             needs_update = true;
         }
 
-        if needs_create {
-            token.consumed_time = None;
-            return self.rotate(handle, &key, token, client, consume);
+        if let Some(action) = consume {
+            return self.rotate(handle, &key, token, client, action, now);
         }
         if needs_update {
             self.store.store(&self.row_for(&key, &token)?)?;
@@ -101,46 +97,76 @@ impl RefreshTokenService {
         })
     }
 
-    /// Stores the successor and consumes the presented token through
-    /// [`GrantStore::rotate`](crate::store::GrantStore::rotate): the presented token is never
-    /// consumed unless its successor is stored, and only one concurrent request keeps a
-    /// successor.
+    /// Sliding expiration: lifetime = whole elapsed seconds + sliding, capped by a positive
+    /// absolute lifetime. Whether it applied (Sliding clients only).
+    fn slide(
+        &self,
+        token: &mut RefreshToken,
+        client: &Client,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        if client.refresh_token_expiration != TokenExpiration::Sliding {
+            return false;
+        }
+        // Whole elapsed seconds, truncated toward zero.
+        let elapsed = (now - token.creation_time).num_seconds();
+        let mut lifetime = elapsed.saturating_add(i64::from(client.sliding_refresh_token_lifetime));
+        let absolute = i64::from(client.absolute_refresh_token_lifetime);
+        if absolute > 0 && lifetime > absolute {
+            lifetime = absolute;
+        }
+        token.lifetime = i32::try_from(lifetime).unwrap_or(i32::MAX);
+        true
+    }
+
+    /// Consumes the presented token and stores its one successor through
+    /// [`GrantStore::rotate`](crate::store::GrantStore::rotate). The successor is derived from
+    /// the presented handle, so every request that rotates this token names the same one.
     fn rotate(
         &self,
         handle: &str,
         key: &str,
         token: RefreshToken,
         client: &Client,
-        consume: Option<ConsumeAction>,
+        action: ConsumeAction,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Updated, ServiceError> {
-        let new_handle = Handle::generate();
+        let new_handle = self.secrets.successor(handle);
         let new_key = refresh_token_key(new_handle.as_str());
-        let successor = self.row_for(&new_key, &token)?;
+        let successor = self.successor_token(token, key, now);
+        let row = self.row_for(&new_key, &successor)?;
         let updated = Updated {
             handle: new_handle,
             key: new_key,
             rotated: true,
-            token,
+            token: successor,
         };
-        let Some(action) = consume else {
-            // Already consumed and accepted by the policy: only a sibling is added.
-            self.store.store(&successor)?;
-            return Ok(updated);
-        };
-        match self.store.rotate(key, &action, &successor)? {
-            ConsumeOutcome::Won => Ok(updated),
-            ConsumeOutcome::AlreadyConsumed | ConsumeOutcome::NotFound => {
-                // Another request redeemed the token between our validation and our consume.
-                // Answer exactly as a request arriving just after it would be answered: validate
-                // again (the accept-consumed policy may accept, e.g. within a grace window).
+        match self.store.rotate(key, &action, &row) {
+            Ok(ConsumeOutcome::Won) => Ok(updated),
+            Ok(ConsumeOutcome::AlreadyConsumed | ConsumeOutcome::NotFound) => {
+                // Another request rotated this token between our validation and our consume.
+                // Its successor is ours too: answer with it while it is live; otherwise answer
+                // as a request arriving now would be answered.
                 self.emit(Event::ConsumeLost {
                     key: key.to_owned(),
                     client_id: client.client_id.clone(),
                 });
-                self.validate(handle, client)?;
-                self.store.store(&successor)?;
+                match self.store.get(&updated.key)? {
+                    Some(r) if r.consumed_time.is_none() => Ok(updated),
+                    _ => {
+                        let validated = self.validate(handle, client)?;
+                        self.existing_successor(handle, key, validated.token, client, now)
+                    }
+                }
+            }
+            // The store failed, perhaps after the rotation applied (a commit whose answer was
+            // lost). Find out before answering: never report failure for a rotation that
+            // happened, its successor may be the chain's only live token.
+            Err(e) if self.rotation_applied(key, &updated.key) => {
+                let _ = e;
                 Ok(updated)
             }
+            Err(e) => Err(e.into()),
         }
     }
 }

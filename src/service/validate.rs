@@ -1,15 +1,22 @@
 //! `ValidateRefreshTokenAsync`: the six checks, in the reference's order.
 
 use super::policy::{AcceptConsumedPolicy, ConsumedContext};
+use super::successor::{family_of, Found};
 use super::{Event, Reason, RefreshTokenService, ServiceError};
-use crate::model::{Client, GrantFilter, RefreshToken, REFRESH_TOKEN_GRANT_TYPE};
+use crate::format::key::refresh_token_key;
+use crate::model::{Client, GrantFilter, RefreshToken, ReplayScope, REFRESH_TOKEN_GRANT_TYPE};
 
 /// A token that passed validation.
 #[derive(Clone, Debug)]
 pub struct Validated {
     /// The persisted-grant key of the presented handle.
     pub key: String,
+    /// The token. For a one-time token that was already used (and is accepted: a retry within
+    /// the reuse window, or by the accept-consumed policy), `consumed_time` says when; an update
+    /// of it answers with its existing successor.
     pub token: RefreshToken,
+    /// That existing successor, when it is stored and live.
+    pub successor: Option<crate::format::handle::Handle>,
 }
 
 impl RefreshTokenService {
@@ -19,7 +26,7 @@ impl RefreshTokenService {
         let result = self.validate_inner(handle, client);
         if let Err(ServiceError::Rejected(r)) = &result {
             self.emit(Event::Rejected {
-                key: crate::format::key::refresh_token_key(handle),
+                key: refresh_token_key(handle),
                 client_id: client.client_id.clone(),
                 reason: r.reason,
             });
@@ -28,10 +35,29 @@ impl RefreshTokenService {
     }
 
     fn validate_inner(&self, handle: &str, client: &Client) -> Result<Validated, ServiceError> {
-        // 1. Load by hashed key.
-        let loaded = self.load(handle)?;
-        let token = loaded.token;
         let now = self.now();
+        // 1. Load by hashed key. Delete mode keeps no used row: a handle whose successor is
+        // stored was rotated, and is judged as a used token (with the chain's data, read from
+        // the successor), so that a retry finds its successor and a replay is seen as one.
+        let key = refresh_token_key(handle);
+        let (token, rotated) = match self.store.get(&key)? {
+            Some(row) if row.grant_type == REFRESH_TOKEN_GRANT_TYPE => {
+                (self.decode_row(&row)?, None)
+            }
+            _ => match self.find_successor(handle)? {
+                Some(found) => {
+                    let mut t = self.decode_row(&found.row)?;
+                    let rotated_at = t
+                        .lineage
+                        .as_ref()
+                        .and_then(|l| l.issued_time)
+                        .unwrap_or(t.creation_time);
+                    t.consumed_time = Some(rotated_at);
+                    (t, Some(found))
+                }
+                None => return Err(ServiceError::rejected(Reason::NotFound)),
+            },
+        };
         // 2. Expired, from the payload's CreationTime and Lifetime.
         if token.is_expired_at(now) {
             return Err(ServiceError::rejected(Reason::Expired));
@@ -44,16 +70,34 @@ impl RefreshTokenService {
         if !client.allow_offline_access {
             return Err(ServiceError::rejected(Reason::OfflineAccessNotAllowed));
         }
-        // 5. Consumed, unless the accept-consumed policy accepts it.
+        // 5. Used: within the reuse window, and while its successor is live, a retry that gets
+        // that successor back; otherwise a replay, for the accept-consumed policy.
+        let mut successor = None;
         if let Some(consumed_time) = token.consumed_time {
-            let accepted = self.accept_consumed(client, &loaded.key, &token, consumed_time, now)?;
-            self.emit(Event::ConsumedTokenPresented {
-                key: loaded.key.clone(),
-                client_id: client.client_id.clone(),
-                accepted,
-            });
-            if !accepted {
-                return Err(ServiceError::rejected(Reason::Consumed));
+            let found = match rotated {
+                Some(f) => Some(f),
+                None => self.find_successor(handle)?,
+            };
+            let live = found.filter(Found::live);
+            let within = now < consumed_time + self.reuse_window(client);
+            if within && live.is_some() {
+                successor = live.map(|f| f.handle);
+            } else {
+                self.emit(Event::Replayed {
+                    key: key.clone(),
+                    family_id: Some(family_of(&token, &key)),
+                    client_id: client.client_id.clone(),
+                });
+                let accepted = self.accept_consumed(client, &key, &token, consumed_time, now)?;
+                self.emit(Event::ConsumedTokenPresented {
+                    key: key.clone(),
+                    client_id: client.client_id.clone(),
+                    accepted,
+                });
+                if !accepted {
+                    return Err(ServiceError::rejected(Reason::Consumed));
+                }
+                successor = live.map(|f| f.handle);
             }
         }
         // 6. The subject is still active.
@@ -68,8 +112,9 @@ impl RefreshTokenService {
             return Err(ServiceError::rejected(Reason::SubjectInactive));
         }
         Ok(Validated {
-            key: loaded.key,
+            key,
             token,
+            successor,
         })
     }
 
@@ -88,11 +133,21 @@ impl RefreshTokenService {
             }
             AcceptConsumedPolicy::RevokeOnReplay => {
                 let subject_id = token.subject_id().unwrap_or_default().to_owned();
-                let removed = self.remove_refresh_tokens(&subject_id, &token.client_id)?;
+                // The family: the chain that leaked. A token the reference wrote carries no
+                // family, so its chain cannot be told from the user's others: then everything
+                // of that subject and client goes, as the reference documentation suggests.
+                let family = token.lineage.as_ref().map(|_| family_of(token, key));
+                let removed = match (&family, self.options.replay_scope) {
+                    (Some(f), ReplayScope::Family) => {
+                        self.remove_family(&subject_id, &token.client_id, f)?
+                    }
+                    _ => self.remove_refresh_tokens(&subject_id, &token.client_id)?,
+                };
                 self.emit(Event::ReplayRevoked {
                     key: key.to_owned(),
                     subject_id,
                     client_id: token.client_id.clone(),
+                    family_id: family,
                     removed,
                 });
                 Ok(false)

@@ -115,6 +115,17 @@ fn consume_in(
     ConsumeOutcome::Won
 }
 
+/// Inserts a row unless its key is taken; whether it did.
+fn insert_absent(map: &mut HashMap<String, PersistedGrant>, grant: &PersistedGrant) -> bool {
+    match map.entry(grant.key.clone()) {
+        std::collections::hash_map::Entry::Occupied(_) => false,
+        std::collections::hash_map::Entry::Vacant(v) => {
+            v.insert(grant.clone());
+            true
+        }
+    }
+}
+
 impl GrantStore for MemoryStore {
     fn get(&self, key: &str) -> Result<Option<PersistedGrant>, StoreError> {
         Ok(self.shard(key).read().get(key).cloned())
@@ -175,7 +186,7 @@ impl GrantStore for MemoryStore {
             None => {
                 let outcome = consume_in(&mut low, key, action);
                 if outcome == ConsumeOutcome::Won {
-                    low.insert(successor.key.clone(), successor.clone());
+                    insert_absent(&mut low, successor);
                 }
                 return Ok(outcome);
             }
@@ -184,9 +195,13 @@ impl GrantStore for MemoryStore {
         };
         let outcome = consume_in(presented, key, action);
         if outcome == ConsumeOutcome::Won {
-            target.insert(successor.key.clone(), successor.clone());
+            insert_absent(target, successor);
         }
         Ok(outcome)
+    }
+
+    fn insert_if_absent(&self, grant: &PersistedGrant) -> Result<bool, StoreError> {
+        Ok(insert_absent(&mut self.shard(&grant.key).write(), grant))
     }
 
     fn remove_expired(&self, now: DateTime<Utc>, batch_size: usize) -> Result<u64, StoreError> {

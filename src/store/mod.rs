@@ -88,31 +88,36 @@ pub trait GrantStore: Send + Sync {
         unconditional_consume(self, key, action)
     }
 
-    /// Rotation: consume the presented row (`key`, per `action`) and store its `successor`, so
-    /// that the successor exists if and only if this call won. Of concurrent calls on one key at
-    /// most one returns `Won`; on any other answer or error no successor remains.
+    /// Inserts the row unless one with its key exists; `true` when this call inserted it. Used
+    /// for a successor, so that a late writer never revives a successor that was already used,
+    /// and for the shared successor secret. The default reads, then writes: not atomic, so two
+    /// racing calls may both insert (the same key, so still one row). Stores override it.
+    fn insert_if_absent(&self, grant: &PersistedGrant) -> Result<bool, StoreError> {
+        if self.get(&grant.key)?.is_some() {
+            return Ok(false);
+        }
+        self.store(grant)?;
+        Ok(true)
+    }
+
+    /// Rotation: consume the presented row (`key`, per `action`) and make sure its `successor`
+    /// exists. Of concurrent calls on one key at most one returns `Won`.
     ///
-    /// The default writes the successor first, then consumes, and removes the successor again if
-    /// the consume is lost or fails (retried three times; if even that fails, the successor is
-    /// an orphan whose handle was never given out, removed by cleanup when it expires). A crash
-    /// between the two writes leaves such an orphan too. Transactional stores override this with
-    /// one transaction.
+    /// The successor is derived from the presented handle (see `format::successor`), so the
+    /// successor a race loser or a retry writes is the winner's own: it is never removed again
+    /// (removing it could kill the chain's only live token, for example after a consume that
+    /// applied and then reported an error). The default inserts the successor if absent, then
+    /// consumes; a crash or an error between the two leaves a successor nobody holds until the
+    /// holder of the presented token retries, which completes the rotation. Transactional stores
+    /// override this with one transaction.
     fn rotate(
         &self,
         key: &str,
         action: &ConsumeAction,
         successor: &PersistedGrant,
     ) -> Result<ConsumeOutcome, StoreError> {
-        self.store(successor)?;
-        let outcome = self.consume(key, action);
-        if !matches!(outcome, Ok(ConsumeOutcome::Won)) {
-            for _ in 0..3 {
-                if self.remove(&successor.key).is_ok() {
-                    break;
-                }
-            }
-        }
-        outcome
+        self.insert_if_absent(successor)?;
+        self.consume(key, action)
     }
 
     /// Whether [`GrantStore::consume`] is atomic. The service reports a non-atomic store in its

@@ -122,6 +122,14 @@ fn filter_sql(f: &GrantFilter) -> (String, Vec<String>) {
     (clauses.join(" AND "), args)
 }
 
+/// An INSERT that leaves an existing row of the same key alone.
+fn insert_if_absent_sql() -> String {
+    format!(
+        r#"INSERT INTO "PersistedGrants" ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT ("Key") WHERE "Key" IS NOT NULL DO NOTHING"#
+    )
+}
+
 fn consume_on(
     c: &mut impl GenericClient,
     key: &str,
@@ -268,6 +276,14 @@ impl GrantStore for PostgresStore {
         consume_on(&mut *self.conn()?, key, action).map_err(unavailable)
     }
 
+    fn insert_if_absent(&self, grant: &PersistedGrant) -> Result<bool, StoreError> {
+        let n = self
+            .conn()?
+            .execute(&insert_if_absent_sql(), &values(grant))
+            .map_err(unavailable)?;
+        Ok(n == 1)
+    }
+
     fn atomic_consume(&self) -> bool {
         true
     }
@@ -283,7 +299,7 @@ impl GrantStore for PostgresStore {
         let mut tx = conn.transaction().map_err(unavailable)?;
         let outcome = consume_on(&mut tx, key, action).map_err(unavailable)?;
         if outcome == ConsumeOutcome::Won {
-            tx.execute(&format!(r#"INSERT INTO "PersistedGrants" ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"#), &values(successor))
+            tx.execute(&insert_if_absent_sql(), &values(successor))
                 .map_err(unavailable)?;
             tx.commit().map_err(unavailable)?;
         }

@@ -182,6 +182,14 @@ fn filter_sql(f: &GrantFilter) -> (String, Vec<String>) {
     (clauses.join(" AND "), args)
 }
 
+/// An INSERT that leaves an existing row of the same key alone.
+fn insert_if_absent_sql() -> String {
+    format!(
+        r#"INSERT INTO "PersistedGrants" ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+           ON CONFLICT ("Key") WHERE "Key" IS NOT NULL DO NOTHING"#
+    )
+}
+
 fn consume_on(
     conn: &Connection,
     key: &str,
@@ -364,6 +372,18 @@ impl GrantStore for SqliteStore {
         consume_on(&*self.conn()?, key, action).map_err(unavailable)
     }
 
+    fn insert_if_absent(&self, grant: &PersistedGrant) -> Result<bool, StoreError> {
+        let v = values(grant);
+        let n = self
+            .conn()?
+            .execute(
+                &insert_if_absent_sql(),
+                params_from_iter(v.iter().map(|b| b.as_ref())),
+            )
+            .map_err(unavailable)?;
+        Ok(n == 1)
+    }
+
     fn atomic_consume(&self) -> bool {
         true
     }
@@ -383,7 +403,7 @@ impl GrantStore for SqliteStore {
         if outcome == ConsumeOutcome::Won {
             let v = values(successor);
             tx.execute(
-                &format!(r#"INSERT INTO "PersistedGrants" ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"#),
+                &insert_if_absent_sql(),
                 params_from_iter(v.iter().map(|b| b.as_ref())),
             )
             .map_err(unavailable)?;

@@ -336,6 +336,27 @@ int32_t store_consume(void *ud, const char *key, size_t key_len, const rtc_grant
     return RTC_CONSUME_WON;
 }
 
+// A rotation as one transaction: the consume above and, if it won, the successor inserted
+// unless its key is taken. A delete-mode rotation is a delete and a write, so a planned
+// failure of either kind fails it as a whole.
+int32_t store_rotate(void *ud, const char *key, size_t key_len, const rtc_grant_row *replacement,
+                     const rtc_grant_row *successor) {
+    auto *s = static_cast<Store *>(ud);
+    std::lock_guard<std::mutex> lock(s->mu);
+    if (s->should_fail(replacement ? kStore : kRemove) || s->should_fail(kStore)) return -1;
+    auto it = s->rows.find(std::string(key, key_len));
+    if (it == s->rows.end()) return RTC_CONSUME_NOT_FOUND;
+    if (!replacement) {
+        s->rows.erase(it);
+    } else {
+        if (it->second.consumed != RTC_TIME_NONE) return RTC_CONSUME_ALREADY_CONSUMED;
+        it->second = from_row(*replacement);
+    }
+    Row next = from_row(*successor);
+    s->rows.emplace(next.key, next);
+    return RTC_CONSUME_WON;
+}
+
 int32_t remove_older(Store *s, int64_t Row::*field, int64_t limit, size_t batch, uint64_t *out_removed) {
     std::lock_guard<std::mutex> lock(s->mu);
     if (s->should_fail(kRemove)) return -1;
@@ -417,6 +438,7 @@ struct ClientSettings {
     uint32_t usage = RTC_TOKEN_USAGE_REUSE;
     uint32_t expiration = RTC_TOKEN_EXPIRATION_ABSOLUTE;
     int32_t absolute = 2592000, sliding = 1296000, access_token_lifetime = 3600;
+    int32_t reuse_window = -1;  // the service's
     bool update_claims = false;
 
     rtc_client to_c() const {
@@ -429,6 +451,7 @@ struct ClientSettings {
         c.sliding_refresh_token_lifetime = sliding;
         c.update_access_token_claims_on_refresh = update_claims;
         c.access_token_lifetime = access_token_lifetime;
+        c.reuse_window_seconds = reuse_window;
         return c;
     }
 };
@@ -450,6 +473,7 @@ void apply_settings(ClientSettings &c, const json &v, const std::string &what) {
     if (auto n = f.integer("sliding_refresh_token_lifetime")) c.sliding = static_cast<int32_t>(*n);
     if (auto n = f.integer("access_token_lifetime")) c.access_token_lifetime = static_cast<int32_t>(*n);
     if (auto b = f.boolean("update_access_token_claims_on_refresh")) c.update_claims = *b;
+    if (auto n = f.integer("reuse_window_seconds")) c.reuse_window = static_cast<int32_t>(*n);
     f.finish();
 }
 
@@ -631,6 +655,8 @@ class Scenario {
     void build(Fields &f) {
         rtc_service_options options;
         rtc_service_options_init(&options);
+        // The scenario format's defaults are the reference's: no reuse window.
+        options.reuse_window_seconds = 0;
         auto *policy = new HostPolicy();
         bool host_policy = false;
         if (const json *o = f.get("options")) {
@@ -653,6 +679,12 @@ class Scenario {
                 } else fail("unknown accept_consumed policy '" + p + "'");
                 af.finish();
             }
+            if (auto n = of.integer("reuse_window_seconds")) options.reuse_window_seconds = static_cast<uint32_t>(*n);
+            if (auto r = of.str("replay_scope")) {
+                if (*r == "family") options.replay_scope = RTC_REPLAY_SCOPE_FAMILY;
+                else if (*r == "subject_and_client") options.replay_scope = RTC_REPLAY_SCOPE_SUBJECT_AND_CLIENT;
+                else fail("unknown replay_scope '" + *r + "'");
+            }
             if (const json *c = of.get("cleanup")) {
                 Fields cf("options.cleanup", *c);
                 if (auto b = cf.boolean("remove_consumed_tokens")) options.remove_consumed_tokens = *b;
@@ -669,7 +701,7 @@ class Scenario {
         clock_->ticks = start_;
         active_ = new Active();
         rtc_store_callbacks cb{store_get, store_put, store_remove, store_get_all, store_remove_all,
-                               store_consume, store_remove_expired, store_remove_consumed};
+                               store_consume, store_remove_expired, store_remove_consumed, store_rotate};
         check(rtc_service_builder_set_store(b, &cb, store_, free_store, nullptr), "set_store");
         check(rtc_service_builder_set_clock(b, clock_now, clock_, free_clock, nullptr), "set_clock");
         check(rtc_service_builder_set_is_active(b, is_active, active_, free_active, nullptr), "set_is_active");

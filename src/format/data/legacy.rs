@@ -52,6 +52,7 @@ pub(super) fn upgrade(
         session_id: None,
         authorized_resource_indicators: None,
         proof_type: None,
+        lineage: None,
         extra,
     })
 }

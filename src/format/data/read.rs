@@ -8,7 +8,9 @@ use std::fmt;
 use super::legacy;
 use crate::format::datetime;
 use crate::format::protector::{PayloadProtector, ProtectorError};
-use crate::model::{AccessTokenType, Claim, RefreshToken, Subject, Token, STRING_CLAIM_VALUE_TYPE};
+use crate::model::{
+    AccessTokenType, Claim, Lineage, RefreshToken, Subject, Token, STRING_CLAIM_VALUE_TYPE,
+};
 
 /// Why stored data could not be turned into a refresh token.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -247,7 +249,35 @@ const REFRESH_TOKEN_FIELDS: &[&str] = &[
     "AuthorizedScopes",
     "AuthorizedResourceIndicators",
     "ProofType",
+    LINEAGE,
 ];
+
+/// The core's own property (see [`Lineage`]).
+const LINEAGE: &str = "RefreshTokenCore";
+
+/// The lineage, if the property is there and well formed. Anything else under that name is
+/// kept as an unknown property rather than refusing the token: it is ours, but a token must not
+/// die of it.
+fn lineage(obj: &Map<String, Value>) -> (Option<Lineage>, Option<(String, Value)>) {
+    let Some(v) = obj.get(LINEAGE) else {
+        return (None, None);
+    };
+    let parsed = v.as_object().and_then(|o| {
+        let family_id = o.get("FamilyId")?.as_str()?.to_owned();
+        let issued_time = match o.get("IssuedTime") {
+            None | Some(Value::Null) => None,
+            Some(t) => Some(datetime::parse(t.as_str()?)?),
+        };
+        Some(Lineage {
+            family_id,
+            issued_time,
+        })
+    });
+    match parsed {
+        Some(l) => (Some(l), None),
+        None => (None, Some((LINEAGE.to_owned(), v.clone()))),
+    }
+}
 
 fn refresh_token(obj: &Map<String, Value>) -> Result<RefreshToken> {
     let version = opt_int(obj, "Version")?.unwrap_or(5);
@@ -278,6 +308,9 @@ fn refresh_token(obj: &Map<String, Value>) -> Result<RefreshToken> {
             claims: claims(s, "Claims")?,
         }
     };
+    let (lineage, unreadable_lineage) = lineage(obj);
+    let mut extra = extras(obj, REFRESH_TOKEN_FIELDS);
+    extra.extend(unreadable_lineage);
     Ok(RefreshToken {
         creation_time: req_date(obj, "CreationTime")?,
         lifetime: req_i32(obj, "Lifetime")?,
@@ -292,6 +325,7 @@ fn refresh_token(obj: &Map<String, Value>) -> Result<RefreshToken> {
         authorized_scopes: opt_strings(obj, "AuthorizedScopes")?.unwrap_or_default(),
         authorized_resource_indicators: opt_strings(obj, "AuthorizedResourceIndicators")?,
         proof_type: opt_int(obj, "ProofType")?,
-        extra: extras(obj, REFRESH_TOKEN_FIELDS),
+        lineage,
+        extra,
     })
 }

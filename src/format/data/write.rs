@@ -100,6 +100,14 @@ pub fn encode_inner(t: &RefreshToken) -> String {
     if let Some(p) = t.proof_type {
         w.int("ProofType", p);
     }
+    if let Some(l) = &t.lineage {
+        let mut o = ObjectWriter::new(w.name("RefreshTokenCore"));
+        o.string("FamilyId", &l.family_id);
+        if let Some(issued) = l.issued_time {
+            o.string("IssuedTime", &format_utc(issued));
+        }
+        o.finish();
+    }
     for (k, v) in &t.extra {
         w.value(k, v);
     }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
-use refresh_token_core::model::{Client, Subject, TokenExpiration, TokenUsage};
+use refresh_token_core::model::{Client, ReplayScope, Subject, TokenExpiration, TokenUsage};
 use refresh_token_core::service::{
     AcceptConsumedHook, AcceptConsumedPolicy, ConsumedContext, HookError, ProfileService,
 };
@@ -106,6 +106,10 @@ pub fn apply_client_settings(client: &mut Client, v: &Value, what: &str) -> Res<
     if let Some(b) = f.bool("update_access_token_claims_on_refresh")? {
         client.update_access_token_claims_on_refresh = b;
     }
+    if let Some(n) = f.int("reuse_window_seconds")? {
+        client.reuse_window_seconds =
+            Some(u32::try_from(n).map_err(|_| "reuse_window_seconds out of range")?);
+    }
     f.finish()
 }
 
@@ -131,7 +135,11 @@ fn parse_policy(v: &Value) -> Res<AcceptConsumedPolicy> {
 }
 
 pub fn parse_options(v: Option<&Value>) -> Res<(ServiceOptions, AcceptConsumedPolicy)> {
-    let mut options = ServiceOptions::default();
+    // The scenario format's defaults are the reference's: no reuse window.
+    let mut options = ServiceOptions {
+        reuse_window_seconds: 0,
+        ..ServiceOptions::default()
+    };
     let mut policy = AcceptConsumedPolicy::Reject;
     let Some(v) = v else {
         return Ok((options, policy));
@@ -142,6 +150,17 @@ pub fn parse_options(v: Option<&Value>) -> Res<(ServiceOptions, AcceptConsumedPo
     }
     if let Some(p) = f.get("accept_consumed") {
         policy = parse_policy(p)?;
+    }
+    if let Some(n) = f.int("reuse_window_seconds")? {
+        options.reuse_window_seconds =
+            u32::try_from(n).map_err(|_| "reuse_window_seconds out of range")?;
+    }
+    if let Some(s) = f.str("replay_scope")? {
+        options.replay_scope = match s {
+            "family" => ReplayScope::Family,
+            "subject_and_client" => ReplayScope::SubjectAndClient,
+            other => return Err(format!("unknown replay_scope '{other}'")),
+        };
     }
     if let Some(c) = f.get("cleanup") {
         let c = Fields::new("options.cleanup", c)?;

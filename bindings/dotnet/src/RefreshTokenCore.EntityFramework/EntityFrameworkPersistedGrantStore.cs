@@ -16,7 +16,7 @@ namespace RefreshTokenCore.EntityFramework;
 /// database, without serializable isolation. Works on EF Core 8, 9 and 10 (see
 /// <see cref="GrantTable"/> for why no version-specific API is used).
 /// </summary>
-public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, IConditionalConsumeStore
+public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, IConditionalConsumeStore, IRotatingStore
 {
     private readonly Func<Lease> contexts;
     private readonly GrantTable table;
@@ -204,6 +204,30 @@ public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, I
             return ConsumeOutcome.NotFound;
         }
         return Rows(db).Any(x => x.Key == key) ? ConsumeOutcome.AlreadyConsumed : ConsumeOutcome.NotFound;
+    }
+
+    /// <summary>
+    /// The rotation in one database transaction: the conditional consume, then (only if it won)
+    /// the successor inserted unless its key exists, committed together. A commit that fails is
+    /// thrown: the library reads back whether it applied.
+    /// </summary>
+    public ConsumeOutcome TryRotate(string key, PersistedGrant? replacement, PersistedGrant successor)
+    {
+        ArgumentNullException.ThrowIfNull(successor);
+        using Lease lease = contexts();
+        DbContext db = lease.Context;
+        using Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction tx = db.Database.BeginTransaction();
+        int affected = replacement is null
+            ? db.Database.ExecuteSqlRaw(table.DeleteByKey(), key)
+            : db.Database.ExecuteSqlRaw(table.UpdateByKey(onlyIfUnconsumed: true), GrantTable.Values(replacement)!);
+        if (affected != 1)
+        {
+            // Lost: nothing changed; the transaction rolls back when disposed.
+            return replacement is not null && Rows(db).Any(x => x.Key == key) ? ConsumeOutcome.AlreadyConsumed : ConsumeOutcome.NotFound;
+        }
+        db.Database.ExecuteSqlRaw(table.InsertIfAbsent(), GrantTable.Values(successor)!);
+        tx.Commit();
+        return ConsumeOutcome.Won;
     }
 
     /// <inheritdoc/>

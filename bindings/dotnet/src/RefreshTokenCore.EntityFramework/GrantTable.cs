@@ -101,6 +101,12 @@ internal sealed class GrantTable
     internal string Insert() =>
         $"INSERT INTO {table} ({string.Join(", ", columns)}) VALUES ({string.Join(", ", columns.Select((_, i) => $"{{{i}}}"))})";
 
+    /// <summary>An INSERT that leaves an existing row of the same key alone, in SQL every provider
+    /// takes (no ON CONFLICT on SQL Server, no MERGE on SQLite).</summary>
+    internal string InsertIfAbsent() =>
+        $"INSERT INTO {table} ({string.Join(", ", columns)}) SELECT {string.Join(", ", columns.Select((_, i) => $"{{{i}}}"))} "
+        + $"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {Key} = {{0}})";
+
     /// <summary>UPDATE of every column but Key, matched by Key ({0}); optionally only while unconsumed.</summary>
     internal string UpdateByKey(bool onlyIfUnconsumed) =>
         $"UPDATE {table} SET {string.Join(", ", columns.Skip(1).Select((c, i) => $"{c} = {{{i + 1}}}"))} WHERE {Key} = {{0}}"

@@ -52,6 +52,8 @@ public sealed record Client
     public bool UpdateAccessTokenClaimsOnRefresh { get; init; }
     /// <summary>Seconds; default 3600.</summary>
     public int AccessTokenLifetime { get; init; } = 3600;
+    /// <summary>This client's reuse window in seconds; null takes the service's.</summary>
+    public int? ReuseWindowSeconds { get; init; }
 }
 
 /// <summary>An access-token record (Duende's <c>Token</c>), as stored inside the refresh token.</summary>

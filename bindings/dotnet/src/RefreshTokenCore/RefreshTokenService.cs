@@ -45,15 +45,28 @@ public sealed unsafe class RefreshTokenService : IDisposable
         o.CleanupBatchSize = checked((uint)options.TokenCleanupBatchSize);
         o.AcceptConsumedPolicy = (uint)options.AcceptConsumed;
         o.GraceSeconds = checked((uint)options.GraceSeconds);
+        o.ReuseWindowSeconds = checked((uint)options.ReuseWindowSeconds);
+        o.ReplayScope = (uint)options.ReplayScope;
 
         nint b = 0, err = 0;
         Check(NativeMethods.rtc_service_builder_new(&o, &b, &err), err);
         using var builder = new BuilderHandle(b);
+        if (options.SuccessorSecret is { } secret)
+        {
+            byte[] previous = options.PreviousSuccessorSecret ?? Array.Empty<byte>();
+            nint serr = 0;
+            uint sr;
+            fixed (byte* ps = secret, pp = previous)
+            {
+                sr = NativeMethods.rtc_service_builder_set_successor_secret(builder, ps, (nuint)secret.Length, options.PreviousSuccessorSecret is null ? null : pp, (nuint)previous.Length, &serr);
+            }
+            CheckStatic(sr, serr);
+        }
         if (options.Store is { } store)
         {
             // The callback table is copied by the library during the call.
             RtcStoreCallbacks* cb = stackalloc RtcStoreCallbacks[1];
-            *cb = StoreBridge.Callbacks(store is IConditionalConsumeStore);
+            *cb = StoreBridge.Callbacks(store);
             nint table = (nint)cb;
             Register(GCHandle.Alloc(store), ud => NativeMethods.rtc_service_builder_set_store(builder, (RtcStoreCallbacks*)table, ud, &StoreBridge.FreeGcHandle, null));
         }
@@ -355,6 +368,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
             rc.SlidingRefreshTokenLifetime = c.SlidingRefreshTokenLifetime;
             rc.UpdateAccessTokenClaimsOnRefresh = (byte)(c.UpdateAccessTokenClaimsOnRefresh ? 1 : 0);
             rc.AccessTokenLifetime = c.AccessTokenLifetime;
+            rc.ReuseWindowSeconds = c.ReuseWindowSeconds ?? -1;
             uint r = call(&rc);
             if (r != RtcResult.Ok)
             {

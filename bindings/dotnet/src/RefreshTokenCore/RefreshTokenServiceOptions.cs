@@ -11,8 +11,17 @@ public enum AcceptConsumedPolicy
     Reject = 0,
     /// <summary>Accept it within <see cref="RefreshTokenServiceOptions.GraceSeconds"/> of its use.</summary>
     Grace = 1,
-    /// <summary>Refuse it and remove every refresh token of that subject and client.</summary>
+    /// <summary>Refuse it and remove its family (see <see cref="RefreshTokenServiceOptions.ReplayScope"/>).</summary>
     RevokeOnReplay = 2,
+}
+
+/// <summary>What <see cref="AcceptConsumedPolicy.RevokeOnReplay"/> removes.</summary>
+public enum ReplayScope
+{
+    /// <summary>The replayed token's family: the chain that leaked (the default).</summary>
+    Family = 0,
+    /// <summary>Every refresh token of the same subject and client.</summary>
+    SubjectAndClient = 1,
 }
 
 /// <summary>Options of a <see cref="RefreshTokenService"/>; defaults are Duende IdentityServer 7's.</summary>
@@ -34,6 +43,19 @@ public sealed class RefreshTokenServiceOptions
     public AcceptConsumedPolicy AcceptConsumed { get; set; } = AcceptConsumedPolicy.Reject;
     /// <summary>The grace window of <see cref="AcceptConsumedPolicy.Grace"/>, in seconds.</summary>
     public int GraceSeconds { get; set; }
+    /// <summary>Seconds after a one-time token was rotated during which presenting it again (a
+    /// retry after a lost response or an unknown outcome) returns its existing successor, never a
+    /// sibling; 0 is the reference's behaviour. Default 60. A client may override it.</summary>
+    public int ReuseWindowSeconds { get; set; } = 60;
+    /// <summary>What <see cref="AcceptConsumedPolicy.RevokeOnReplay"/> removes. Default the family.</summary>
+    public ReplayScope ReplayScope { get; set; } = ReplayScope.Family;
+    /// <summary>The secret successors of one-time tokens are derived with (at least 16 bytes),
+    /// shared by every node; default none: the secret stored in the store is used, created on
+    /// first use and protected by <see cref="Protector"/>.</summary>
+    public byte[]? SuccessorSecret { get; set; }
+    /// <summary>A previous <see cref="SuccessorSecret"/>, still tried on lookups while chains
+    /// rotated under it may be retried.</summary>
+    public byte[]? PreviousSuccessorSecret { get; set; }
     /// <summary>The host's own AcceptConsumedTokenAsync: true accepts the consumed token. Runs on the
     /// calling thread; may call back into the service.</summary>
     public Func<ConsumedTokenContext, bool>? AcceptConsumedToken { get; set; }

@@ -110,9 +110,23 @@ public interface IConditionalConsumeStore
     ConsumeOutcome TryConsume(string key, PersistedGrant? replacement);
 }
 
-/// <summary>A thread-safe in-memory store with an atomic conditional consume: for tests, demos and
-/// single-process hosts.</summary>
-public sealed class InMemoryPersistedGrantStore : IPersistedGrantStore, IConditionalConsumeStore
+/// <summary>
+/// A rotation as one transaction: consume the key exactly as
+/// <see cref="IConditionalConsumeStore.TryConsume"/> does and, only if that won, insert
+/// the successor unless a row with its key exists; all or nothing. Throw when the
+/// outcome is unknown (a commit whose answer was lost, a timeout): the library then reads back
+/// what happened. Without it the library inserts the successor first and then consumes; a failure
+/// between the two leaves a successor row that the next retry of the same token completes.
+/// </summary>
+public interface IRotatingStore
+{
+    /// <summary>Rotates; see the interface.</summary>
+    ConsumeOutcome TryRotate(string key, PersistedGrant? replacement, PersistedGrant successor);
+}
+
+/// <summary>A thread-safe in-memory store with an atomic conditional consume and rotation: for
+/// tests, demos and single-process hosts.</summary>
+public sealed class InMemoryPersistedGrantStore : IPersistedGrantStore, IConditionalConsumeStore, IRotatingStore
 {
     private readonly object gate = new();
     private readonly Dictionary<string, PersistedGrant> rows = new(StringComparer.Ordinal);
@@ -171,6 +185,17 @@ public sealed class InMemoryPersistedGrantStore : IPersistedGrantStore, IConditi
             var keys = rows.Values.Where(r => due(r) is { } t && t < limit).OrderBy(r => due(r)).Take(batchSize).Select(r => r.Key).ToList();
             keys.ForEach(k => rows.Remove(k));
             return keys.Count;
+        }
+    }
+
+    /// <inheritdoc/>
+    public ConsumeOutcome TryRotate(string key, PersistedGrant? replacement, PersistedGrant successor)
+    {
+        lock (gate)
+        {
+            ConsumeOutcome outcome = TryConsume(key, replacement);
+            if (outcome == ConsumeOutcome.Won) rows.TryAdd(successor.Key, successor);
+            return outcome;
         }
     }
 

@@ -50,13 +50,15 @@ public class SwapInAgreesWithStockTests
 
     [Theory]
     [MemberData(nameof(Modes))]
-    public Task OneTimeOnly_rotates_refuses_the_replay_and_the_successor_works(bool deleteOnUse) => Agree("OneTimeOnly: rotate, replay, successor", deleteOnUse, async (h, a) =>
+    public Task OneTimeOnly_rotates_and_a_replay_after_the_chain_moved_on_is_refused(bool deleteOnUse) => Agree("OneTimeOnly: rotate, rotate again, replay the first", deleteOnUse, async (h, a) =>
     {
         TokenResponse first = await h.PasswordAsync("onetime", "alice");
         TokenResponse next = await h.RefreshAsync("onetime", first.RefreshToken!);
         a.Add(Answer.Of(next) + (next.RefreshToken != first.RefreshToken ? " new" : " same"));
+        TokenResponse third = await h.RefreshAsync("onetime", next.RefreshToken!);
+        a.Add(Answer.Of(third));
         a.Add(Answer.Of(await h.RefreshAsync("onetime", first.RefreshToken!)));
-        a.Add(Answer.Of(await h.RefreshAsync("onetime", next.RefreshToken!)));
+        a.Add(Answer.Of(await h.RefreshAsync("onetime", third.RefreshToken!)));
         a.Add($"live {h.LiveRefreshTokens("1")}");
     });
 
@@ -139,14 +141,44 @@ public class SwapInAgreesWithStockTests
     }
 }
 
-/// <summary>What the swap-in is for: one winner under a race, and 503 rather than 500 on an outage.</summary>
+/// <summary>What the swap-in is for: one successor under a race and for a retry, and 503 rather
+/// than 500 on an outage.</summary>
 public class SwapInDiffersFromStockTests
 {
-    private static async Task<(int Ok, int BadRequest, int ServerError, int Forks)> Race(bool swapIn, int rounds, int parallel)
+    private static async Task<string> RetryAfterALostResponse(bool swapIn, bool deleteOnUse)
+    {
+        using var deployment = new Deployment();
+        await using IdentityServerHost host = await IdentityServerHost.StartAsync(deployment, swapIn, deleteOnUse);
+        TokenResponse first = await host.PasswordAsync("onetime", "alice");
+        TokenResponse next = await host.RefreshAsync("onetime", first.RefreshToken!);
+        // The client never saw `next` (a lost response) and retries with the token it has.
+        TokenResponse retry = await host.RefreshAsync("onetime", first.RefreshToken!);
+        string same = retry.IsError ? "" : retry.RefreshToken == next.RefreshToken ? " same successor" : " another token";
+        int live = host.LiveRefreshTokens("1");
+        if (swapIn)
+        {
+            Assert.False(retry.IsError, retry.Error);
+            Assert.Equal(next.RefreshToken, retry.RefreshToken);
+            Assert.Equal(1, live);
+        }
+        return $"{Answer.Of(retry)}{same}, live {live}";
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_retry_after_a_lost_response_gets_the_same_successor(bool deleteOnUse)
+    {
+        string stock = await RetryAfterALostResponse(swapIn: false, deleteOnUse);
+        string swapped = await RetryAfterALostResponse(swapIn: true, deleteOnUse);
+        Results.Add(deleteOnUse ? "delete" : "mark", "retry with the used token (lost response), inside the reuse window", stock, swapped);
+    }
+
+    private static async Task<(int Ok, int BadRequest, int ServerError, int Forks, int Distinct)> Race(bool swapIn, int rounds, int parallel)
     {
         using var deployment = new Deployment();
         await using IdentityServerHost host = await IdentityServerHost.StartAsync(deployment, swapIn, deleteOnUse: true);
-        int ok = 0, bad = 0, error = 0, forks = 0;
+        int ok = 0, bad = 0, error = 0, forks = 0, distinct = 0;
         for (int round = 0; round < rounds; round++)
         {
             string subject = round % 2 == 0 ? "alice" : "bob";
@@ -162,21 +194,26 @@ public class SwapInDiffersFromStockTests
             ok += answers.Count(a => !a.IsError);
             bad += answers.Count(a => a.HttpStatusCode == HttpStatusCode.BadRequest);
             error += answers.Count(a => (int)a.HttpStatusCode >= 500);
-            // Every 200 handed out a refresh token; count how many of them are live rows.
+            // The distinct refresh tokens handed out; a chain forked when more than one of them
+            // refreshes (each is tried once, so a token given to several callers counts once).
+            List<string> handed = answers.Where(a => !a.IsError).Select(a => a.RefreshToken!).Distinct().ToList();
+            distinct += handed.Count;
             int live = 0;
-            foreach (TokenResponse a in answers.Where(a => !a.IsError))
+            foreach (string t in handed)
             {
-                if (!(await host.RefreshAsync("onetime", a.RefreshToken!)).IsError) live++;
+                if (!(await host.RefreshAsync("onetime", t)).IsError) live++;
             }
             if (live > 1) forks++;
             if (swapIn)
             {
-                Assert.Equal(1, answers.Count(a => !a.IsError));
+                // Every caller is answered with the token's one successor.
+                Assert.Equal(parallel, answers.Count(a => !a.IsError));
+                Assert.Single(handed);
                 Assert.Equal(1, live);
             }
             _ = id;
         }
-        return (ok, bad, error, forks);
+        return (ok, bad, error, forks, distinct);
     }
 
     [Fact]
@@ -184,11 +221,12 @@ public class SwapInDiffersFromStockTests
     {
         var stock = await Race(swapIn: false, rounds: 20, parallel: 16);
         var swapped = await Race(swapIn: true, rounds: 20, parallel: 16);
-        Results.Add("delete", "16 parallel refreshes x 20 rounds (200 / 400 / 5xx / rounds forked)",
-            $"{stock.Ok} / {stock.BadRequest} / {stock.ServerError} / {stock.Forks}",
-            $"{swapped.Ok} / {swapped.BadRequest} / {swapped.ServerError} / {swapped.Forks}");
-        Assert.Equal(20, swapped.Ok);
+        Results.Add("delete", "16 parallel refreshes x 20 rounds (200 / 400 / 5xx / distinct tokens handed out / rounds forked)",
+            $"{stock.Ok} / {stock.BadRequest} / {stock.ServerError} / {stock.Distinct} / {stock.Forks}",
+            $"{swapped.Ok} / {swapped.BadRequest} / {swapped.ServerError} / {swapped.Distinct} / {swapped.Forks}");
+        Assert.Equal(320, swapped.Ok);
         Assert.Equal(0, swapped.ServerError);
+        Assert.Equal(20, swapped.Distinct);
         Assert.Equal(0, swapped.Forks);
     }
 

@@ -24,10 +24,16 @@ public class ServiceTests
         Assert.True(first.Rotated);
         Assert.NotEqual(handle, first.Handle);
         Assert.Equal("alice", first.RefreshToken!.SubjectId);
-        RefreshResult replay = await service.RefreshAsync(spa, handle);
+        // A retry inside the reuse window (a lost response) gets the same successor back.
+        RefreshResult retry = await service.RefreshAsync(spa, handle);
+        Assert.False(retry.IsError);
+        Assert.Equal(first.Handle, retry.Handle);
+        // With no window (the reference's behaviour) a used token is refused at once: detected
+        // through its stored successor even in delete mode.
+        RefreshResult replay = await service.RefreshAsync(spa with { ReuseWindowSeconds = 0 }, handle);
         Assert.True(replay.IsError);
         Assert.Equal("invalid_grant", replay.Error);
-        Assert.Equal(RefusalReason.NotFound, replay.Reason);
+        Assert.Equal(RefusalReason.Consumed, replay.Reason);
     }
 
     [Fact]
@@ -44,7 +50,9 @@ public class ServiceTests
         Assert.Same(boom, e.InnerException);
         Assert.True(e.IsRetryable);
         Assert.Equal(ResultCode.StorageUnavailable, e.Code);
-        Assert.Single(store.Inner.Snapshot());
+        // Nothing consumed: the presented token is still live. (This store has no transactional
+        // rotation, so the successor it wrote first stays; the retry below completes it.)
+        Assert.Contains(store.Inner.Tokens(), r => r.Key == RefreshTokenService.GetPersistedGrantKey(handle) && r.ConsumedTime is null);
 
         store.ThrowOnConsume = null;
         store.ThrowOnGet = new InvalidOperationException("read failed");
@@ -54,7 +62,7 @@ public class ServiceTests
         store.ThrowOnGet = null;
         RefreshResult ok = await service.RefreshAsync(spa, handle);
         Assert.False(ok.IsError);
-        Assert.Single(store.Inner.Snapshot());
+        Assert.Single(store.Inner.Tokens());
     }
 
     [Fact]
@@ -66,7 +74,7 @@ public class ServiceTests
             DeleteOneTimeOnlyRefreshTokensOnUse = false,
             AcceptConsumedToken = _ => throw boom,
         });
-        Client spa = TestSupport.Spa();
+        Client spa = TestSupport.Spa() with { ReuseWindowSeconds = 0 };
         string handle = await service.CreateAsync(spa);
         Assert.False((await service.RefreshAsync(spa, handle)).IsError);
         var e = await Assert.ThrowsAsync<RefreshTokenCoreException>(() => service.RefreshAsync(spa, handle));
@@ -87,7 +95,7 @@ public class ServiceTests
                 return false;
             },
         });
-        Client spa = TestSupport.Spa();
+        Client spa = TestSupport.Spa() with { ReuseWindowSeconds = 0 };
         string handle = await service.CreateAsync(spa);
         RefreshResult next = await service.RefreshAsync(spa, handle);
         Assert.Equal(RefusalReason.Consumed, (await service.RefreshAsync(spa, handle)).Reason);
@@ -153,7 +161,7 @@ public class ServiceTests
             Assert.False(r.IsError);
             handle = r.Handle!;
         }
-        Assert.Single(store.Inner.Snapshot());
+        Assert.Single(store.Inner.Tokens());
     }
 
     [Fact]
@@ -194,7 +202,9 @@ public class ServiceTests
         });
         Client spa = TestSupport.Spa(TokenUsage.ReUse);
         string handle = await service.CreateAsync(spa);
-        PersistedGrant row = store.Snapshot().Single();
+        PersistedGrant row = store.Tokens().Single();
+        // The successor secret is stored protected too.
+        Assert.Contains("\"DataProtected\":true", store.Snapshot().Single(r => r.Type == "rtc_successor_secret").Data);
         Assert.Contains("\"DataProtected\":true", row.Data);
         Assert.Contains("\"Payload\":\"CfDJ8", row.Data);
         Assert.DoesNotContain("alice", row.Data);
@@ -203,8 +213,14 @@ public class ServiceTests
         Assert.Contains("\"ClientId\":\"spa\"", provider.CreateProtector("PersistentGrantSerializer").Unprotect(payload));
         Assert.False((await service.RefreshAsync(spa, handle)).IsError);
 
-        // Another key ring cannot read it: malformed (the reference's "not found"), not a crash.
-        using var other = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store, Protector = new DataProtectionPayloadProtector(new EphemeralDataProtectionProvider()) });
+        // Another key ring cannot read the stored successor secret: that node does not start
+        // (retryable: the key ring may come back), and says why.
+        var wrongRing = new DataProtectionPayloadProtector(new EphemeralDataProtectionProvider());
+        var refused = Assert.Throws<RefreshTokenCoreException>(() => new RefreshTokenService(new RefreshTokenServiceOptions { Store = store, Protector = wrongRing }));
+        Assert.True(refused.IsRetryable);
+        // With a secret of its own, it cannot read the row either: malformed (the reference's
+        // "not found"), not a crash.
+        using var other = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store, Protector = wrongRing, SuccessorSecret = new byte[32] });
         TokenValidationResult v = await other.ValidateRefreshTokenAsync(handle, spa);
         Assert.True(v.IsError);
         Assert.Equal(RefusalReason.Malformed, v.Reason);
@@ -214,7 +230,7 @@ public class ServiceTests
     public async Task Events_reach_the_logger_without_the_handle()
     {
         var logger = new ListLogger();
-        using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Logger = logger });
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Logger = logger, ReuseWindowSeconds = 0 });
         Client spa = TestSupport.Spa();
         string handle = await service.CreateAsync(spa);
         string next = (await service.RefreshAsync(spa, handle)).Handle!;
@@ -242,7 +258,7 @@ public class ServiceTests
     [Fact]
     public async Task Update_applies_the_reference_rules_to_a_validated_token()
     {
-        using var service = new RefreshTokenService(new RefreshTokenServiceOptions());
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions { ReuseWindowSeconds = 0 });
         Client spa = TestSupport.Spa();
         string handle = await service.CreateAsync(spa);
         RefreshToken token = (await service.ValidateRefreshTokenAsync(handle, spa)).RefreshToken!;

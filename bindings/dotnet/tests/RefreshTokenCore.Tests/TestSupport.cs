@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Security.Claims;
 using System.Threading.Tasks;
 
@@ -20,6 +21,10 @@ internal static class TestSupport
 
     internal static Task<string> CreateAsync(this RefreshTokenService s, Client c, string subject = "alice") =>
         s.CreateRefreshTokenAsync(Request(c, subject));
+
+    /// <summary>The refresh-token rows (the store also holds the service's successor secret).</summary>
+    internal static List<PersistedGrant> Tokens(this InMemoryPersistedGrantStore s) =>
+        s.Snapshot().Where(r => r.Type == "refresh_token").ToList();
 }
 
 /// <summary>A store that throws on demand, to show what the caller sees.</summary>

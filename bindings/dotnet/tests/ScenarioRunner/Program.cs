@@ -130,7 +130,7 @@ sealed class Fields
 }
 
 /// <summary>The host's store, written in C#, with fault injection for fail_store.</summary>
-sealed class ScenarioStore : IPersistedGrantStore, IConditionalConsumeStore
+sealed class ScenarioStore : IPersistedGrantStore, IConditionalConsumeStore, IRotatingStore
 {
     public enum Kind { Any, Get, Store, Remove }
 
@@ -232,21 +232,40 @@ sealed class ScenarioStore : IPersistedGrantStore, IConditionalConsumeStore
         }
     }
 
+    /// <summary>One transaction: a planned failure of either the consume's kind or the
+    /// successor's write fails it as a whole.</summary>
+    public ConsumeOutcome TryRotate(string key, PersistedGrant? replacement, PersistedGrant successor)
+    {
+        lock (gate)
+        {
+            Check(replacement is null ? Kind.Remove : Kind.Store);
+            if (replacement is null) Check(Kind.Store);
+            ConsumeOutcome outcome = Consume(key, replacement);
+            if (outcome == ConsumeOutcome.Won) Rows.TryAdd(successor.Key, successor);
+            return outcome;
+        }
+    }
+
     public ConsumeOutcome TryConsume(string key, PersistedGrant? replacement)
     {
         lock (gate)
         {
             Check(replacement is null ? Kind.Remove : Kind.Store);
-            if (!Rows.TryGetValue(key, out var existing)) return ConsumeOutcome.NotFound;
-            if (replacement is null)
-            {
-                Rows.Remove(key);
-                return ConsumeOutcome.Won;
-            }
-            if (existing.ConsumedTime is not null) return ConsumeOutcome.AlreadyConsumed;
-            Rows[key] = replacement;
+            return Consume(key, replacement);
+        }
+    }
+
+    private ConsumeOutcome Consume(string key, PersistedGrant? replacement)
+    {
+        if (!Rows.TryGetValue(key, out var existing)) return ConsumeOutcome.NotFound;
+        if (replacement is null)
+        {
+            Rows.Remove(key);
             return ConsumeOutcome.Won;
         }
+        if (existing.ConsumedTime is not null) return ConsumeOutcome.AlreadyConsumed;
+        Rows[key] = replacement;
+        return ConsumeOutcome.Won;
     }
 }
 
@@ -296,6 +315,7 @@ sealed class Scenario : IDisposable
         if (f.Int("sliding_refresh_token_lifetime") is { } s) c = c with { SlidingRefreshTokenLifetime = (int)s };
         if (f.Int("access_token_lifetime") is { } l) c = c with { AccessTokenLifetime = (int)l };
         if (f.Bool("update_access_token_claims_on_refresh") is { } m) c = c with { UpdateAccessTokenClaimsOnRefresh = m };
+        if (f.Int("reuse_window_seconds") is { } w) c = c with { ReuseWindowSeconds = (int)w };
         f.Finish();
         return c;
     }
@@ -306,7 +326,8 @@ sealed class Scenario : IDisposable
         f.ReqStr("scenario");
         f.Str("about");
         time.Now = Time(f.ReqStr("start"));
-        var options = new RefreshTokenServiceOptions { Store = store, TimeProvider = time, IsActive = (sub, _) => !active.TryGetValue(sub, out bool a) || a };
+        // The scenario format's defaults are the reference's: no reuse window.
+        var options = new RefreshTokenServiceOptions { Store = store, TimeProvider = time, IsActive = (sub, _) => !active.TryGetValue(sub, out bool a) || a, ReuseWindowSeconds = 0 };
         if (f.Get("options") is { } o)
         {
             var of = new Fields("options", o);
@@ -336,6 +357,9 @@ sealed class Scenario : IDisposable
                 }
                 af.Finish();
             }
+            if (of.Int("reuse_window_seconds") is { } rw) options.ReuseWindowSeconds = (int)rw;
+            if (of.Str("replay_scope") is { } rs)
+                options.ReplayScope = rs switch { "family" => ReplayScope.Family, "subject_and_client" => ReplayScope.SubjectAndClient, _ => throw new Failure($"unknown replay_scope '{rs}'") };
             if (of.Get("cleanup") is { } cl)
             {
                 var cf = new Fields("options.cleanup", cl);

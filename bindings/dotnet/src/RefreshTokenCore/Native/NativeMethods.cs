@@ -13,7 +13,7 @@ internal static unsafe partial class NativeMethods
     internal const string Library = "refresh_token_core";
 
     /// <summary>The ABI version these declarations were written against (RTC_ABI_VERSION).</summary>
-    internal const uint ExpectedAbiVersion = 1;
+    internal const uint ExpectedAbiVersion = 2;
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial uint rtc_abi_version();
@@ -69,6 +69,9 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial uint rtc_service_builder_set_protector(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, byte*, nuint, nint, int> protect, delegate* unmanaged[Cdecl]<nint, byte*, nuint, nint, int> unprotect, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial uint rtc_service_builder_set_successor_secret(BuilderHandle builder, byte* secret, nuint secretLen, byte* previous, nuint previousLen, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial uint rtc_service_builder_use_sqlite(BuilderHandle builder, byte* path, nuint pathLen, nint* outError);

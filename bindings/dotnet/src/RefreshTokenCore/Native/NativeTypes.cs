@@ -25,6 +25,8 @@ internal struct RtcServiceOptions
     public uint CleanupBatchSize;
     public uint AcceptConsumedPolicy;
     public uint GraceSeconds;
+    public uint ReuseWindowSeconds;
+    public uint ReplayScope;
 }
 
 /// <summary>rtc_client.</summary>
@@ -39,6 +41,7 @@ internal struct RtcClient
     public int SlidingRefreshTokenLifetime;
     public byte UpdateAccessTokenClaimsOnRefresh;
     public int AccessTokenLifetime;
+    public int ReuseWindowSeconds;
 }
 
 /// <summary>rtc_grant_row.</summary>
@@ -83,6 +86,7 @@ internal unsafe struct RtcStoreCallbacks
     public delegate* unmanaged[Cdecl]<nint, byte*, nuint, RtcGrantRow*, int> Consume;
     public delegate* unmanaged[Cdecl]<nint, long, nuint, ulong*, int> RemoveExpired;
     public delegate* unmanaged[Cdecl]<nint, long, nuint, ulong*, int> RemoveConsumed;
+    public delegate* unmanaged[Cdecl]<nint, byte*, nuint, RtcGrantRow*, RtcGrantRow*, int> Rotate;
 }
 
 /// <summary>rtc_result codes (never renumbered).</summary>

@@ -14,16 +14,17 @@ namespace RefreshTokenCore.Native;
 /// </summary>
 internal static unsafe class StoreBridge
 {
-    internal static RtcStoreCallbacks Callbacks(bool conditionalConsume) => new()
+    internal static RtcStoreCallbacks Callbacks(IPersistedGrantStore store) => new()
     {
         Get = &Get,
         Store = &Store,
         Remove = &Remove,
         GetAll = &GetAll,
         RemoveAll = &RemoveAll,
-        Consume = conditionalConsume ? &Consume : null,
+        Consume = store is IConditionalConsumeStore ? &Consume : null,
         RemoveExpired = &RemoveExpired,
         RemoveConsumed = &RemoveConsumed,
+        Rotate = store is IRotatingStore ? &Rotate : null,
     };
 
     private static IPersistedGrantStore StoreOf(nint ud) => (IPersistedGrantStore)GCHandle.FromIntPtr(ud).Target!;
@@ -198,6 +199,15 @@ internal static unsafe class StoreBridge
         string k = Utf8.Read(key, keyLen);
         PersistedGrant? r = replacement == null ? null : ToGrant(replacement);
         return Guard(() => (int)((IConditionalConsumeStore)StoreOf(ud)).TryConsume(k, r));
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    private static int Rotate(nint ud, byte* key, nuint keyLen, RtcGrantRow* replacement, RtcGrantRow* successor)
+    {
+        string k = Utf8.Read(key, keyLen);
+        PersistedGrant? r = replacement == null ? null : ToGrant(replacement);
+        PersistedGrant next = ToGrant(successor);
+        return Guard(() => (int)((IRotatingStore)StoreOf(ud)).TryRotate(k, r, next));
     }
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
