@@ -1,5 +1,6 @@
 //! The full token lifecycle, narrated: issue, refresh under ReUse and OneTimeOnly, a replay
-//! refused, a grace window honoured, revocation and cleanup.
+//! refused, a retry inside the reuse window answered with the same successor, revocation and
+//! cleanup.
 //!
 //! Runs on the embedded default store, SQLite, in the file `demo.db` (or the path given as the
 //! first argument), with a manual clock so that an hour passes in a line. The file holds Duende's
@@ -56,14 +57,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         store.get_all(&filter).map(|r| r.len()).unwrap_or(0)
     };
     let options = ServiceOptions {
-        // Keep used one-time tokens (marked consumed) so that a grace window can apply.
+        // Keep used one-time tokens (marked consumed): replays stay detectable for as long as
+        // the rows are kept.
         delete_one_time_only_refresh_tokens_on_use: false,
+        // A retry within 30 s of a rotation gets the same successor (the library's default is 60).
+        reuse_window_seconds: 30,
         ..ServiceOptions::default()
     };
     let service = RefreshTokenService::builder(store.clone())
         .options(options)
         .clock(clock.clone())
-        .accept_consumed(AcceptConsumedPolicy::Grace { seconds: 30 })
+        .accept_consumed(AcceptConsumedPolicy::RevokeOnReplay)
         .build()?;
 
     let mut web = Client::new("web");
@@ -123,7 +127,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..Default::default()
         },
     )?;
-    println!("+10 s: the old handle again (a lost response retried): accepted inside the 30 s grace window -> {}", show(retry.handle.as_str()));
+    println!(
+        "+10 s: the old handle again (a lost response retried), inside the 30 s reuse window: the same successor -> {} (same: {})",
+        show(retry.handle.as_str()),
+        retry.handle == m2.handle
+    );
 
     clock.advance(60.0);
     match service.refresh(
@@ -133,21 +141,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..Default::default()
         },
     ) {
-        Ok(_) => println!("unexpected: a replay after the grace window was accepted"),
+        Ok(_) => println!("unexpected: a replay after the reuse window was accepted"),
         Err(e) => println!(
-            "+60 s: the old handle once more: refused with {} ({})",
+            "+60 s: the old handle once more, a replay: refused with {} ({}); its family is revoked, so the successor is gone too: {}",
             e.error_code(),
-            e.reason().map_or("", |r| r.as_str())
+            e.reason().map_or("", |r| r.as_str()),
+            service
+                .validate(m2.handle.as_str(), &mobile)
+                .map_or_else(|e| e.to_string(), |_| "still valid".into())
         ),
     }
 
     println!("\n== Revocation (RFC 7009) ==");
-    let revoked = service.revoke(&mobile, retry.handle.as_str())?;
+    let fresh = service.create(&mobile, request("bob", "mobile"))?;
+    let revoked = service.revoke(&mobile, fresh.handle.as_str())?;
     println!(
-        "mobile revokes {}: removed = {revoked}",
-        show(retry.handle.as_str())
+        "bob signs in again, then mobile revokes {}: removed = {revoked}",
+        show(fresh.handle.as_str())
     );
-    match service.validate(retry.handle.as_str(), &mobile) {
+    match service.validate(fresh.handle.as_str(), &mobile) {
         Ok(_) => println!("unexpected: a revoked token still validates"),
         Err(e) => println!(
             "validating it now: {} ({})",

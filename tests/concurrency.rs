@@ -125,3 +125,64 @@ fn one_winner_per_round_in_delete_mode() {
 fn one_winner_per_round_in_mark_mode() {
     race(false);
 }
+
+/// A used token presented 10,000 times by 4 threads inside its reuse window (or a grace window):
+/// every presentation gets the one successor, and the chain keeps exactly one live token. (Before,
+/// a grace window minted a sibling per presentation: 10,001 live tokens.)
+fn presented_again(delete_on_use: bool, policy: refresh_token_core::AcceptConsumedPolicy, reuse_window_seconds: u32) {
+    let store = Arc::new(MemoryStore::new());
+    let options = ServiceOptions {
+        delete_one_time_only_refresh_tokens_on_use: delete_on_use,
+        reuse_window_seconds,
+        ..Default::default()
+    };
+    let service = RefreshTokenService::builder(store.clone())
+        .options(options)
+        .accept_consumed(policy)
+        .build()
+        .unwrap();
+    let mut client = Client::new("spa");
+    client.allow_offline_access = true;
+    client.refresh_token_usage = TokenUsage::OneTimeOnly;
+    let created = service.create(&client, request("hot")).unwrap();
+    let h = created.handle.as_str().to_owned();
+    let refresh = |handle: &str| {
+        service.refresh(
+            &client,
+            RefreshRequest {
+                handle: handle.to_owned(),
+                ..Default::default()
+            },
+        )
+    };
+    let successor = refresh(&h).unwrap().handle.as_str().to_owned();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..2500 {
+                    let r = refresh(&h).unwrap();
+                    assert_eq!(r.handle.as_str(), successor, "a presentation got another token");
+                }
+            });
+        }
+    });
+    let rows = service
+        .store()
+        .get_all(&GrantFilter {
+            subject_id: Some("hot".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let live = rows.iter().filter(|r| r.consumed_time.is_none()).count();
+    assert_eq!(live, 1, "live tokens after 10,000 presentations");
+    assert_eq!(rows.len(), if delete_on_use { 1 } else { 2 });
+}
+
+#[test]
+fn ten_thousand_presentations_inside_the_reuse_window_leave_one_live_token() {
+    use refresh_token_core::AcceptConsumedPolicy;
+    presented_again(true, AcceptConsumedPolicy::Reject, 60);
+    presented_again(false, AcceptConsumedPolicy::Reject, 60);
+    // The old grace window, with no reuse window: the existing successor too, never a sibling.
+    presented_again(false, AcceptConsumedPolicy::Grace { seconds: 60 }, 0);
+}

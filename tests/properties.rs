@@ -251,3 +251,44 @@ fn duende_row_data() -> &'static str {
         f["row"]["Data"].as_str().unwrap().to_owned()
     })
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The successor of a handle depends on the server secret, and neither the presented handle
+    /// nor its successor can be read from what the store holds after a rotation.
+    #[test]
+    fn successors_depend_on_the_secret_and_no_handle_is_stored(
+        handle_bytes in any::<[u8; 32]>(), s1 in any::<[u8; 32]>(), s2 in any::<[u8; 32]>(), delete in any::<bool>(),
+    ) {
+        use refresh_token_core::format::successor::SuccessorSecrets;
+        prop_assume!(s1 != s2);
+        let handle = format!("{}-1", hex::encode_upper(handle_bytes));
+        let a = SuccessorSecrets::new(&s1).unwrap();
+        let b = SuccessorSecrets::new(&s2).unwrap();
+        prop_assert_ne!(a.successor(&handle), b.successor(&handle));
+        prop_assert_eq!(a.successor(&handle), a.successor(&handle));
+
+        let store = Arc::new(MemoryStore::new());
+        let service = RefreshTokenService::builder(store.clone())
+            .options(refresh_token_core::ServiceOptions {
+                delete_one_time_only_refresh_tokens_on_use: delete,
+                ..Default::default()
+            })
+            .successor_secrets(a)
+            .build()
+            .unwrap();
+        let mut c = client();
+        c.refresh_token_usage = refresh_token_core::model::TokenUsage::OneTimeOnly;
+        let created = service
+            .create(&c, refresh_token_core::CreateRequest::for_subject(&c.client_id, 3600, "alice", None, &["offline_access"]))
+            .unwrap();
+        let next = service
+            .refresh(&c, refresh_token_core::RefreshRequest { handle: created.handle.as_str().into(), ..Default::default() })
+            .unwrap();
+        let stored = format!("{:?}", store.snapshot());
+        for h in [created.handle.as_str(), next.handle.as_str()] {
+            prop_assert!(!stored.contains(&h[..64]), "a handle is in the store");
+        }
+    }
+}

@@ -30,6 +30,7 @@ struct Store {
     std::mutex mu;
     std::map<std::string, Row> rows;
     int fail_get = 0, fail_store = 0, fail_remove = 0, fail_consume = 0;
+    int lose_consume_answer = 0;  // the consume applies, then reports failure (a lost COMMIT answer)
     bool garbage_utf8 = false, null_key = false;
     int32_t consume_answer_override = -100;
     std::atomic<int> finalized{0};
@@ -119,9 +120,13 @@ int32_t consume(void *ud, const char *key, size_t len, const rtc_grant_row *repl
     if (st->consume_answer_override != -100) return st->consume_answer_override;
     auto it = st->rows.find(std::string(key, len));
     if (it == st->rows.end()) return RTC_CONSUME_NOT_FOUND;
-    if (!replacement) { st->rows.erase(it); return RTC_CONSUME_WON; }
-    if (it->second.consumed != RTC_TIME_NONE) return RTC_CONSUME_ALREADY_CONSUMED;
-    it->second = copy(replacement);
+    if (!replacement) {
+        st->rows.erase(it);
+    } else {
+        if (it->second.consumed != RTC_TIME_NONE) return RTC_CONSUME_ALREADY_CONSUMED;
+        it->second = copy(replacement);
+    }
+    if (st->lose_consume_answer > 0) { --st->lose_consume_answer; return -1; }
     return RTC_CONSUME_WON;
 }
 
@@ -425,6 +430,22 @@ TEST(Storage, AFailingConsumeKeepsTheOldTokenAndTheRetryConverges) {
     EXPECT_EQ(svc.refresh(handle, &next), RTC_RESULT_OK);
     EXPECT_EQ(svc.rows(), 1u);
     EXPECT_EQ(svc.validate(next), RTC_RESULT_OK);
+}
+
+TEST(Storage, AConsumeThatAppliesAndThenFailsIsAnsweredWithTheSuccessor) {
+    for (int delete_mode : {1, 0}) {
+        rtc_service_options o;
+        rtc_service_options_init(&o);
+        o.delete_one_time_only_refresh_tokens_on_use = static_cast<uint8_t>(delete_mode);
+        Service svc(RTC_TOKEN_USAGE_ONE_TIME_ONLY, &o);
+        const std::string handle = svc.create();
+        svc.store.lose_consume_answer = 1;
+        std::string next;
+        // The library reads back what happened: the token is used and its successor stored.
+        EXPECT_EQ(svc.refresh(handle, &next), RTC_RESULT_OK) << "delete=" << delete_mode;
+        EXPECT_EQ(svc.validate(next), RTC_RESULT_OK);
+        EXPECT_EQ(svc.rows(), delete_mode ? 1u : 2u) << "no dead chain, no second live token";
+    }
 }
 
 TEST(Storage, AFailingSuccessorWriteConsumesNothing) {

@@ -66,6 +66,26 @@ public class ServiceTests
     }
 
     [Fact]
+    public async Task A_consume_that_applies_and_then_throws_is_answered_with_the_successor()
+    {
+        foreach (bool delete in new[] { true, false })
+        {
+            var store = new FlakyStore();
+            using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store, DeleteOneTimeOnlyRefreshTokensOnUse = delete });
+            Client spa = TestSupport.Spa();
+            string handle = await service.CreateAsync(spa);
+            store.LoseConsumeAnswer = true;
+            // The library reads back what happened instead of reporting a failure that was not one.
+            RefreshResult r = await service.RefreshAsync(spa, handle);
+            Assert.False(r.IsError, r.Reason.ToString());
+            PersistedGrant live = Assert.Single(store.Inner.Tokens(), t => t.ConsumedTime is null);
+            Assert.Equal(RefreshTokenService.GetPersistedGrantKey(r.Handle!), live.Key);
+            // And the client, which never saw that answer, retries: the same successor.
+            Assert.Equal(r.Handle, (await service.RefreshAsync(spa, handle)).Handle);
+        }
+    }
+
+    [Fact]
     public async Task A_throwing_accept_consumed_hook_surfaces_as_the_inner_exception()
     {
         var boom = new InvalidOperationException("policy service down");

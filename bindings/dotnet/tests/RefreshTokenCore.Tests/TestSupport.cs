@@ -33,6 +33,8 @@ internal sealed class FlakyStore : IPersistedGrantStore, IConditionalConsumeStor
     public readonly InMemoryPersistedGrantStore Inner = new();
     public Exception? ThrowOnGet;
     public Exception? ThrowOnConsume;
+    /// <summary>The next consume applies, then throws: a commit whose answer was lost.</summary>
+    public bool LoseConsumeAnswer;
     public Action? OnEveryCall;
 
     private void Call() => OnEveryCall?.Invoke();
@@ -76,6 +78,12 @@ internal sealed class FlakyStore : IPersistedGrantStore, IConditionalConsumeStor
     {
         Call();
         if (ThrowOnConsume is { } e) throw e;
-        return Inner.TryConsume(key, replacement);
+        ConsumeOutcome outcome = Inner.TryConsume(key, replacement);
+        if (LoseConsumeAnswer)
+        {
+            LoseConsumeAnswer = false;
+            throw new TimeoutException("the commit was sent; its answer never came");
+        }
+        return outcome;
     }
 }
