@@ -129,7 +129,11 @@ fn one_winner_per_round_in_mark_mode() {
 /// A used token presented 10,000 times by 4 threads inside its reuse window (or a grace window):
 /// every presentation gets the one successor, and the chain keeps exactly one live token. (Before,
 /// a grace window minted a sibling per presentation: 10,001 live tokens.)
-fn presented_again(delete_on_use: bool, policy: refresh_token_core::AcceptConsumedPolicy, reuse_window_seconds: u32) {
+fn presented_again(
+    delete_on_use: bool,
+    policy: refresh_token_core::AcceptConsumedPolicy,
+    reuse_window_seconds: u32,
+) {
     let store = Arc::new(MemoryStore::new());
     let options = ServiceOptions {
         delete_one_time_only_refresh_tokens_on_use: delete_on_use,
@@ -161,7 +165,11 @@ fn presented_again(delete_on_use: bool, policy: refresh_token_core::AcceptConsum
             scope.spawn(|| {
                 for _ in 0..2500 {
                     let r = refresh(&h).unwrap();
-                    assert_eq!(r.handle.as_str(), successor, "a presentation got another token");
+                    assert_eq!(
+                        r.handle.as_str(),
+                        successor,
+                        "a presentation got another token"
+                    );
                 }
             });
         }

@@ -9,7 +9,8 @@ use super::text::rtc_str;
 use super::time::{rtc_time, to_ticks};
 use crate::model::{GrantFilter, PersistedGrant};
 use crate::store::{
-    check_filter, unconditional_consume, ConsumeAction, ConsumeOutcome, GrantStore, StoreError,
+    check_filter, two_step_rotate, unconditional_consume, ConsumeAction, ConsumeOutcome,
+    GrantStore, StoreError,
 };
 
 /// A filter for `get_all` / `remove_all`. NULL views are "not set"; the lists may be empty
@@ -142,6 +143,14 @@ type RotateFn = unsafe extern "C" fn(
     *const rtc_grant_row,
     *const rtc_grant_row,
 ) -> i32;
+
+/// The row a mark-mode consume writes, as a view for a callback; `None` (NULL) for a delete.
+fn replacement_view(action: &ConsumeAction) -> Option<rtc_grant_row> {
+    match action {
+        ConsumeAction::Delete => None,
+        ConsumeAction::MarkConsumed(row) => Some(rtc_grant_row::view(row)),
+    }
+}
 
 /// A `consume` or `rotate` callback's answer as an outcome.
 fn outcome(name: &str, s: i32) -> Result<ConsumeOutcome, StoreError> {
@@ -337,14 +346,10 @@ impl GrantStore for CallbackStore {
         let Some(consume) = self.consume else {
             return unconditional_consume(self, key, action);
         };
-        let owned;
-        let replacement: *const rtc_grant_row = match action {
-            ConsumeAction::Delete => std::ptr::null(),
-            ConsumeAction::MarkConsumed(row) => {
-                owned = rtc_grant_row::view(row);
-                &owned
-            }
-        };
+        let owned = replacement_view(action);
+        let replacement = owned
+            .as_ref()
+            .map_or(std::ptr::null(), |r| r as *const rtc_grant_row);
         // SAFETY: see the comment above the impl.
         let s = unsafe { consume(self.ud(), key.as_ptr().cast(), key.len(), replacement) };
         outcome("consume", s)
@@ -361,18 +366,12 @@ impl GrantStore for CallbackStore {
         successor: &PersistedGrant,
     ) -> Result<ConsumeOutcome, StoreError> {
         let Some(rotate) = self.rotate else {
-            // The default: the successor first, then the conditional consume.
-            self.insert_if_absent(successor)?;
-            return self.consume(key, action);
+            return two_step_rotate(self, key, action, successor);
         };
-        let owned;
-        let replacement: *const rtc_grant_row = match action {
-            ConsumeAction::Delete => std::ptr::null(),
-            ConsumeAction::MarkConsumed(row) => {
-                owned = rtc_grant_row::view(row);
-                &owned
-            }
-        };
+        let owned = replacement_view(action);
+        let replacement = owned
+            .as_ref()
+            .map_or(std::ptr::null(), |r| r as *const rtc_grant_row);
         let next = rtc_grant_row::view(successor);
         // SAFETY: see the comment above the impl.
         let s = unsafe {

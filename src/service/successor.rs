@@ -11,9 +11,7 @@ use chrono::{DateTime, Utc};
 use super::{Event, Reason, RefreshTokenService, ServiceError, Updated};
 use crate::format::handle::Handle;
 use crate::format::key::refresh_token_key;
-use crate::model::{
-    Client, GrantFilter, Lineage, PersistedGrant, RefreshToken, REFRESH_TOKEN_GRANT_TYPE,
-};
+use crate::model::{Client, Lineage, PersistedGrant, RefreshToken, REFRESH_TOKEN_GRANT_TYPE};
 
 /// A stored successor of a presented handle.
 pub(super) struct Found {
@@ -145,14 +143,8 @@ impl RefreshTokenService {
         client_id: &str,
         family_id: &str,
     ) -> Result<u64, ServiceError> {
-        if subject_id.trim().is_empty() || client_id.trim().is_empty() {
+        let Some(filter) = super::validate::refresh_tokens_of(subject_id, client_id) else {
             return Ok(0);
-        }
-        let filter = GrantFilter {
-            subject_id: Some(subject_id.to_owned()),
-            client_id: Some(client_id.to_owned()),
-            grant_type: Some(REFRESH_TOKEN_GRANT_TYPE.to_owned()),
-            ..GrantFilter::default()
         };
         let mut removed = 0;
         for row in self.store.get_all(&filter)? {

@@ -178,15 +178,23 @@ impl RefreshTokenService {
         subject_id: &str,
         client_id: &str,
     ) -> Result<u64, ServiceError> {
-        if subject_id.trim().is_empty() || client_id.trim().is_empty() {
-            return Ok(0);
+        match refresh_tokens_of(subject_id, client_id) {
+            Some(filter) => Ok(self.store.remove_all(&filter)?),
+            None => Ok(0),
         }
-        let filter = GrantFilter {
-            subject_id: Some(subject_id.to_owned()),
-            client_id: Some(client_id.to_owned()),
-            grant_type: Some(REFRESH_TOKEN_GRANT_TYPE.to_owned()),
-            ..GrantFilter::default()
-        };
-        Ok(self.store.remove_all(&filter)?)
     }
+}
+
+/// The filter on the refresh tokens of one subject and client; `None` when either is blank (the
+/// filter would widen to the whole client, or to every client).
+pub(super) fn refresh_tokens_of(subject_id: &str, client_id: &str) -> Option<GrantFilter> {
+    if subject_id.trim().is_empty() || client_id.trim().is_empty() {
+        return None;
+    }
+    Some(GrantFilter {
+        subject_id: Some(subject_id.to_owned()),
+        client_id: Some(client_id.to_owned()),
+        grant_type: Some(REFRESH_TOKEN_GRANT_TYPE.to_owned()),
+        ..GrantFilter::default()
+    })
 }

@@ -116,8 +116,7 @@ pub trait GrantStore: Send + Sync {
         action: &ConsumeAction,
         successor: &PersistedGrant,
     ) -> Result<ConsumeOutcome, StoreError> {
-        self.insert_if_absent(successor)?;
-        self.consume(key, action)
+        two_step_rotate(self, key, action, successor)
     }
 
     /// Whether [`GrantStore::consume`] is atomic. The service reports a non-atomic store in its
@@ -155,6 +154,18 @@ pub fn unconditional_consume<S: GrantStore + ?Sized>(
         }
     }
     Ok(ConsumeOutcome::Won)
+}
+
+/// The rotation of a store without a transaction: the successor first (if absent), then the
+/// conditional consume. See [`GrantStore::rotate`].
+pub fn two_step_rotate<S: GrantStore + ?Sized>(
+    store: &S,
+    key: &str,
+    action: &ConsumeAction,
+    successor: &PersistedGrant,
+) -> Result<ConsumeOutcome, StoreError> {
+    store.insert_if_absent(successor)?;
+    store.consume(key, action)
 }
 
 /// Refuses an empty filter with the reference's message.
