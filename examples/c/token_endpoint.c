@@ -72,9 +72,19 @@ int main(void) {
         return 1;
     }
 
-    char body[256];
-    int status = handle_refresh(svc, "mobile", first, body, sizeof body);
+    char body[256], answer[256];
+    int status = handle_refresh(svc, "mobile", first, answer, sizeof answer);
     printf("refresh with the first token  -> HTTP %d (new token issued: %s)\n", status, status == 200 ? "yes" : "no");
+    /* The client lost that response and retries: inside the reuse window (60 s by default) it gets
+     * the same successor, not a second chain. */
+    status = handle_refresh(svc, "mobile", first, body, sizeof body);
+    printf("retry of the first token      -> HTTP %d (the same successor: %s)\n", status, strcmp(body, answer) == 0 ? "yes" : "no");
+    /* The client moves on with the successor; the first token is now a replay. */
+    char next[80] = {0};
+    const char *start = strstr(answer, "\"refresh_token\":\"");
+    if (start) sscanf(start + strlen("\"refresh_token\":\""), "%79[^\"]", next);
+    status = handle_refresh(svc, "mobile", next, body, sizeof body);
+    printf("refresh with the successor    -> HTTP %d\n", status);
     status = handle_refresh(svc, "mobile", first, body, sizeof body);
     printf("replay of the first token     -> HTTP %d %s\n", status, body);
     status = handle_refresh(svc, "mobile", "", body, sizeof body);

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #define THREADS 8
-#define ROUNDS 200
+#define ROUNDS 500
 #define OWN_LOOPS 200
 
 static rtc_service *service;

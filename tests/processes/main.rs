@@ -1,6 +1,6 @@
-//! Several processes on one database: the one-winner race across processes, and crash safety
-//! under SIGKILL. The binary is its own child: `--child-race` and `--child-loop` run in the
-//! spawned processes.
+//! Several processes on one database: the one-successor race across processes, crash safety
+//! under SIGKILL, and (PostgreSQL) the server restarted under load. The binary is its own child:
+//! `--child-race` and `--child-loop` run in the spawned processes.
 //!
 //! `cargo test --test processes [-- --store sqlite|postgres] [--rounds N]`: prints PASS/FAIL per
 //! check and a libtest-style `test result:` line.
@@ -214,6 +214,189 @@ fn race(target: &str, rounds: usize, dir: &Path) -> Result<String, String> {
     Ok(format!("{PROCESSES} processes x {THREADS} threads, {rounds} rounds: one successor and one live token per round ({answered} of {} requests answered with it)", PROCESSES * THREADS * rounds))
 }
 
+/// The PostgreSQL server restarted (immediate, fast) and its backends killed while 4 threads
+/// refresh their chains, each disruption 3 times. A client retries a retryable error with the
+/// same token (the rotation may have applied: the answer was lost). Afterwards no chain is dead
+/// (every client's last token refreshes), none forked (one live row each), and every error the
+/// clients saw was retryable.
+fn restart(url: &str, delete_on_use: bool) -> Result<String, String> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let dir =
+        std::env::var("RTC_TEST_POSTGRES_DIR").map_err(|_| "RTC_TEST_POSTGRES_DIR is not set")?;
+    let pg_ctl = ["/usr/lib/postgresql", "/usr/local/lib/postgresql"]
+        .iter()
+        .filter_map(|root| std::fs::read_dir(root).ok())
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin/pg_ctl")))
+        .find(|p| p.exists())
+        .or_else(|| Some(PathBuf::from("/usr/bin/pg_ctl")).filter(|p| p.exists()))
+        .ok_or("pg_ctl not found")?;
+    let as_postgres = |args: &[&str]| -> Result<(), String> {
+        let mut cmd = if unsafe { libc::geteuid() } == 0 {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&pg_ctl);
+            c
+        } else {
+            Command::new(&pg_ctl)
+        };
+        let out = cmd.args(args).output().map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "pg_ctl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    };
+    let service = service(url, delete_on_use);
+    let mode = if delete_on_use { "delete" } else { "mark" };
+    let chains: Vec<(String, String)> = (0..32)
+        .map(|i| {
+            let subject = format!("restart-{mode}-{}-{i}", std::process::id());
+            let h = loop {
+                match service.create(&client(), request(&subject)) {
+                    Ok(c) => break c.handle.as_str().to_owned(),
+                    Err(e) if e.is_retryable() => std::thread::sleep(Duration::from_millis(50)),
+                    Err(e) => panic!("create: {e}"),
+                }
+            };
+            (subject, h)
+        })
+        .collect();
+    let stop = AtomicBool::new(false);
+    let (rotations, retryable, other) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+    let first_other: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    let finals: Vec<(String, String)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = chains
+            .chunks(8)
+            .map(|mine| {
+                let (service, stop, rotations, retryable, other, first_other) = (
+                    &service,
+                    &stop,
+                    &rotations,
+                    &retryable,
+                    &other,
+                    &first_other,
+                );
+                scope.spawn(move || {
+                    let mut mine = mine.to_vec();
+                    let mut i = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let k = i % mine.len();
+                        i += 1;
+                        let r = service.refresh(
+                            &client(),
+                            RefreshRequest {
+                                handle: mine[k].1.clone(),
+                                ..Default::default()
+                            },
+                        );
+                        match r {
+                            Ok(next) => {
+                                mine[k].1 = next.handle.as_str().to_owned();
+                                rotations.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) if e.is_retryable() => {
+                                retryable.fetch_add(1, Ordering::Relaxed);
+                                std::thread::sleep(Duration::from_millis(20));
+                            }
+                            Err(e) => {
+                                other.fetch_add(1, Ordering::Relaxed);
+                                first_other
+                                    .lock()
+                                    .unwrap()
+                                    .get_or_insert_with(|| format!("{}: {e}", mine[k].0));
+                            }
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        let disrupt = || -> Result<(), String> {
+            for cycle in 0..3 {
+                for how in ["immediate", "fast", "kill"] {
+                    std::thread::sleep(Duration::from_millis(700));
+                    eprintln!("restart: cycle {cycle}: {how}");
+                    match how {
+                        "kill" => {
+                            let mut c = postgres::Client::connect(url, postgres::NoTls)
+                                .map_err(|e| e.to_string())?;
+                            c.batch_execute(
+                                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database()",
+                            )
+                            .map_err(|e| e.to_string())?;
+                        }
+                        // -l: the new server logs to its file, not to our pipe (which would keep
+                        // `output()` waiting for ever).
+                        m => as_postgres(&[
+                            "-D",
+                            &format!("{dir}/data"),
+                            "-l",
+                            &format!("{dir}/server.log"),
+                            "-m",
+                            m,
+                            "-w",
+                            "restart",
+                        ])
+                        .map_err(|e| format!("cycle {cycle}: {e}"))?,
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(1500));
+            Ok(())
+        };
+        let disrupted = disrupt();
+        stop.store(true, Ordering::Relaxed);
+        let finals = workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect();
+        if let Err(e) = disrupted {
+            panic!("disrupting the server failed: {e}");
+        }
+        finals
+    });
+    if other.load(Ordering::Relaxed) > 0 {
+        return Err(format!(
+            "{} non-retryable errors, first: {}",
+            other.load(Ordering::Relaxed),
+            first_other.lock().unwrap().clone().unwrap_or_default()
+        ));
+    }
+    let store = open_store(url);
+    let mut dead = 0;
+    let mut forked = 0;
+    for (subject, h) in &finals {
+        let live = store
+            .get_all(&GrantFilter {
+                subject_id: Some(subject.clone()),
+                ..Default::default()
+            })
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|r| r.consumed_time.is_none())
+            .count();
+        if live != 1 {
+            forked += 1;
+        }
+        if service.validate(h, &client()).is_err() {
+            dead += 1;
+        }
+    }
+    if dead > 0 || forked > 0 {
+        return Err(format!(
+            "{dead} dead chains, {forked} chains without exactly one live token"
+        ));
+    }
+    Ok(format!(
+        "{mode} mode: 3 cycles of an immediate restart, a fast restart and a backend kill under 4 threads: {} rotations, {} retryable errors retried, 0 other errors, 0 dead chains, 0 forks over 32 chains",
+        rotations.load(Ordering::Relaxed),
+        retryable.load(Ordering::Relaxed)
+    ))
+}
+
 fn crash(target: &str, cycles: usize, delete_on_use: bool, dir: &Path) -> Result<String, String> {
     let service = service(target, delete_on_use);
     let mut rng = rand::rng();
@@ -340,7 +523,7 @@ fn main() {
             target.clone()
         }
     };
-    let checks: Vec<(&str, Result<String, String>)> = vec![
+    let mut checks: Vec<(&str, Result<String, String>)> = vec![
         ("race", race(&target, rounds, &dir)),
         (
             "crash-delete",
@@ -351,6 +534,10 @@ fn main() {
             crash(&crash_target("crash-mark.db"), 4, false, &dir),
         ),
     ];
+    if store == "postgres" {
+        checks.push(("restart-delete", restart(&target, true)));
+        checks.push(("restart-mark", restart(&target, false)));
+    }
     let _ = std::fs::remove_dir_all(&dir);
     let mut failed = 0;
     for (name, result) in &checks {

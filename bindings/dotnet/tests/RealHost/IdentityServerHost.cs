@@ -155,6 +155,14 @@ public sealed class IdentityServerHost : IAsyncDisposable
             .Count(g => g.SubjectId == subjectId && g.Type == "refresh_token" && g.ConsumedTime == null);
     }
 
+    /// <summary>Every refresh-token row of a subject, used ones included.</summary>
+    public int RefreshTokenRows(string subjectId)
+    {
+        using IServiceScope scope = app.Services.CreateScope();
+        return scope.ServiceProvider.GetRequiredService<PersistedGrantDbContext>().PersistedGrants
+            .Count(g => g.SubjectId == subjectId && g.Type == "refresh_token");
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();

@@ -59,7 +59,8 @@ public class SwapInAgreesWithStockTests
         a.Add(Answer.Of(third));
         a.Add(Answer.Of(await h.RefreshAsync("onetime", first.RefreshToken!)));
         a.Add(Answer.Of(await h.RefreshAsync("onetime", third.RefreshToken!)));
-        a.Add($"live {h.LiveRefreshTokens("1")}");
+        // Mark mode keeps every used row (DeleteOneTimeOnlyRefreshTokensOnUse = false honoured).
+        a.Add($"live {h.LiveRefreshTokens("1")}, rows {h.RefreshTokenRows("1")}");
     });
 
     [Theory]

@@ -93,12 +93,12 @@ public class EntityFrameworkStoreTests
     }
 
     [Fact]
-    public async Task Eight_parallel_requests_with_one_OneTimeOnly_token_get_its_one_successor_200_rounds()
+    public async Task Eight_parallel_requests_with_one_OneTimeOnly_token_get_its_one_successor_500_rounds()
     {
         using var db = new SqliteDatabase();
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = db.Store() });
         Client spa = TestSupport.Spa();
-        for (int round = 0; round < 200; round++)
+        for (int round = 0; round < 500; round++)
         {
             string subject = $"user-{round}";
             string handle = await service.CreateAsync(spa, subject);
