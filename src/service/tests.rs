@@ -241,6 +241,24 @@ fn a_consume_that_fails_before_applying_is_retryable_and_the_retry_converges() {
 }
 
 #[test]
+fn a_successor_left_by_a_failed_rotation_that_is_never_retried_goes_with_cleanup() {
+    let store = Recording::new();
+    let (s, clock) = service(store.clone(), true);
+    let c = client(TokenUsage::OneTimeOnly, TokenExpiration::Absolute);
+    let created = s.create(&c, request()).unwrap();
+    store.take_calls();
+    // The consume (call 3) fails: the successor inserted first stays, nobody holds it.
+    *store.fail_at.lock() = vec![3];
+    assert!(refresh(&s, &c, created.handle.as_str()).is_err());
+    store.fail_at.lock().clear();
+    assert_eq!(live(&store).len(), 2);
+    // The client gives up. The successor shares the chain's expiry: cleanup removes both.
+    clock.advance(31.0 * 86400.0);
+    s.cleanup().unwrap();
+    assert!(live(&store).is_empty(), "an orphan outlived its chain");
+}
+
+#[test]
 fn a_rotation_that_applies_and_then_reports_failure_is_answered_with_its_successor() {
     for delete in [true, false] {
         let store = Recording::new();

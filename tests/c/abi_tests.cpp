@@ -14,6 +14,9 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
 #include <string>
 
 namespace {
@@ -139,25 +142,26 @@ const rtc_store_callbacks kCallbacks{get, put, remove_row, get_all, remove_all, 
 const std::string kClient = "app";
 const std::string kRequest = R"({"SubjectId":"alice","SessionId":"s1","AuthorizedScopes":["openid","offline_access"]})";
 
-rtc_client app_client(uint32_t usage) {
+rtc_client app_client(uint32_t usage, int32_t reuse_window_seconds = 0) {
     rtc_client c;
     rtc_client_init(&c, kClient.data(), kClient.size());
     c.allow_offline_access = 1;
     c.refresh_token_usage = usage;
     // These tests pin the reference's refusals: no reuse window (the reuse window's own tests
     // are the scenarios and the Rust suites).
-    c.reuse_window_seconds = 0;
+    c.reuse_window_seconds = reuse_window_seconds;
     return c;
 }
 
 struct Service {
     rtc_service *svc = nullptr;
     Store store;
-    explicit Service(uint32_t usage = RTC_TOKEN_USAGE_ONE_TIME_ONLY, const rtc_service_options *opts = nullptr) {
+    explicit Service(uint32_t usage = RTC_TOKEN_USAGE_ONE_TIME_ONLY, const rtc_service_options *opts = nullptr,
+                     int32_t reuse_window_seconds = 0) {
         rtc_service_builder *b = nullptr;
         EXPECT_EQ(rtc_service_builder_new(opts, &b, nullptr), RTC_RESULT_OK);
         EXPECT_EQ(rtc_service_builder_set_store(b, &kCallbacks, &store, finalize_store, nullptr), RTC_RESULT_OK);
-        rtc_client c = app_client(usage);
+        rtc_client c = app_client(usage, reuse_window_seconds);
         EXPECT_EQ(rtc_service_builder_add_client(b, &c, nullptr), RTC_RESULT_OK);
         EXPECT_EQ(rtc_service_builder_build(b, &svc, nullptr), RTC_RESULT_OK);
     }
@@ -445,6 +449,50 @@ TEST(Storage, AConsumeThatAppliesAndThenFailsIsAnsweredWithTheSuccessor) {
         EXPECT_EQ(svc.refresh(handle, &next), RTC_RESULT_OK) << "delete=" << delete_mode;
         EXPECT_EQ(svc.validate(next), RTC_RESULT_OK);
         EXPECT_EQ(svc.rows(), delete_mode ? 1u : 2u) << "no dead chain, no second live token";
+    }
+}
+
+// A host store through callbacks (conditional consume, no rotate callback: the two-step rotation),
+// 8 threads presenting one OneTimeOnly handle at once, 500 rounds, with the default reuse window
+// (a thread that validates after the consume is a retry inside it): every caller holds the same
+// successor and the chain keeps one live token.
+TEST(Storage, EightThreadsOnACallbackStoreAllGetTheOneSuccessor) {
+    for (int delete_mode : {1, 0}) {
+        rtc_service_options o;
+        rtc_service_options_init(&o);
+        o.delete_one_time_only_refresh_tokens_on_use = static_cast<uint8_t>(delete_mode);
+        Service svc(RTC_TOKEN_USAGE_ONE_TIME_ONLY, &o, -1);
+        const int rounds = std::getenv("RTC_UNDER_VALGRIND") ? 20 : 500;
+        int bad_rounds = 0;
+        for (int round = 0; round < rounds; ++round) {
+            const std::string handle = svc.create();
+            std::vector<std::string> answers(8);
+            std::vector<rtc_result> results(8);
+            std::atomic<int> ready{0};
+            std::vector<std::thread> threads;
+            for (int t = 0; t < 8; ++t) {
+                threads.emplace_back([&, t] {
+                    ready++;
+                    while (ready.load() < 8) std::this_thread::yield();
+                    results[t] = svc.refresh(handle, &answers[t]);
+                });
+            }
+            for (auto &th : threads) th.join();
+            std::set<std::string> distinct(answers.begin(), answers.end());
+            bool all_ok = std::all_of(results.begin(), results.end(), [](rtc_result r) { return r == RTC_RESULT_OK; });
+            size_t live = 0;
+            {
+                std::lock_guard<std::mutex> l(svc.store.mu);
+                for (const auto &kv : svc.store.rows)
+                    if (kv.second.type == "refresh_token" && kv.second.consumed == RTC_TIME_NONE) live++;
+            }
+            // The chains of earlier rounds stay live too: one each.
+            if (!all_ok || distinct.size() != 1 || live != static_cast<size_t>(round + 1)) {
+                if (bad_rounds++ == 0)
+                    ADD_FAILURE() << "round " << round << ": all ok " << all_ok << ", distinct " << distinct.size() << ", live " << live;
+            }
+        }
+        EXPECT_EQ(bad_rounds, 0) << "delete=" << delete_mode;
     }
 }
 

@@ -17,11 +17,11 @@ internal sealed class SqliteDatabase : IDisposable
     public readonly string Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"rtc-{Guid.NewGuid():N}.db");
     private readonly DbContextOptions<PersistedGrantDbContext> options;
 
-    public SqliteDatabase()
+    public SqliteDatabase(params Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor[] more)
     {
         options = new DbContextOptionsBuilder<PersistedGrantDbContext>()
             .UseSqlite($"Data Source={Path};Default Timeout=30;Pooling=True")
-            .AddInterceptors(new BusyTimeout())
+            .AddInterceptors(new Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor[] { new BusyTimeout() }.Concat(more))
             .Options;
         using PersistedGrantDbContext db = Create();
         db.Database.EnsureCreated();
@@ -54,8 +54,46 @@ internal sealed class BusyTimeout : Microsoft.EntityFrameworkCore.Diagnostics.Db
     }
 }
 
+/// <summary>Makes the next COMMIT go through and then throw, as a COMMIT whose answer was lost.</summary>
+internal sealed class LoseNextCommitAnswer : Microsoft.EntityFrameworkCore.Diagnostics.DbTransactionInterceptor
+{
+    public volatile bool Armed;
+
+    public override void TransactionCommitted(System.Data.Common.DbTransaction transaction, Microsoft.EntityFrameworkCore.Diagnostics.TransactionEndEventData eventData)
+    {
+        if (Armed)
+        {
+            Armed = false;
+            throw new TimeoutException("the COMMIT went through; its answer did not come back");
+        }
+    }
+}
+
 public class EntityFrameworkStoreTests
 {
+    [Fact]
+    public async Task A_rotation_whose_commit_answer_is_lost_is_answered_with_the_successor()
+    {
+        foreach (bool delete in new[] { true, false })
+        {
+            var lost = new LoseNextCommitAnswer();
+            using var db = new SqliteDatabase(lost);
+            EntityFrameworkPersistedGrantStore store = db.Store();
+            using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store, DeleteOneTimeOnlyRefreshTokensOnUse = delete });
+            Client spa = TestSupport.Spa();
+            string handle = await service.CreateAsync(spa);
+            lost.Armed = true;
+            // The library reads back what the lost answer hid: the rotation applied.
+            RefreshResult r = await service.RefreshAsync(spa, handle);
+            Assert.False(r.IsError, r.Reason.ToString());
+            Assert.False(lost.Armed);
+            PersistedGrant live = Assert.Single(store.GetAll(new PersistedGrantFilter { SubjectId = "alice" }), x => x.ConsumedTime is null);
+            Assert.Equal(RefreshTokenService.GetPersistedGrantKey(r.Handle!), live.Key);
+            // The client never saw that answer and retries: the same successor, no dead chain.
+            Assert.Equal(r.Handle, (await service.RefreshAsync(spa, handle)).Handle);
+        }
+    }
+
     [Fact]
     public void The_schema_is_duendes_PersistedGrants_table()
     {
