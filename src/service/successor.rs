@@ -92,14 +92,19 @@ impl RefreshTokenService {
         client: &Client,
         now: DateTime<Utc>,
     ) -> Result<Updated, ServiceError> {
-        if self.find_successor(handle)?.is_none() {
-            let successor = self.successor_token(token, key, now);
-            let new_handle = self.secrets.successor(handle);
-            let new_key = refresh_token_key(new_handle.as_str());
-            self.store
-                .insert_if_absent(&self.row_for(&new_key, &successor)?)?;
-        }
-        match self.find_successor(handle)? {
+        let found = match self.find_successor(handle)? {
+            Some(found) => Some(found),
+            None => {
+                let successor = self.successor_token(token, key, now);
+                let new_handle = self.secrets.successor(handle);
+                let new_key = refresh_token_key(new_handle.as_str());
+                self.store
+                    .insert_if_absent(&self.row_for(&new_key, &successor)?)?;
+                // Whoever inserted it, answer with what is stored now.
+                self.find_successor(handle)?
+            }
+        };
+        match found {
             Some(found) if found.live() => {
                 let token = self.decode_row(&found.row)?;
                 self.emit(Event::SuccessorReturned {
