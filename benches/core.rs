@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use refresh_token_core::ffi::config::{rtc_client, rtc_client_init};
-use refresh_token_core::ffi::service::{
+use refresh_token_core::ffi::{
     rtc_service, rtc_service_builder_add_client, rtc_service_builder_build,
     rtc_service_builder_new, rtc_service_create, rtc_service_free, rtc_service_refresh,
     rtc_service_validate,

@@ -13,7 +13,16 @@
  *   answer the client with HTTP 400 and rtc_error_oauth_error(). Retryable failures
  *   (rtc_error_retryable: 3xx codes) mean storage or a host callback failed: answer HTTP 503
  *   ("temporarily_unavailable"); nothing was consumed and the client may retry.
- * - Every export catches panics: a panic is RTC_RESULT_PANIC and the service keeps working.
+ * - Every export catches panics: a panic is RTC_RESULT_PANIC and the service keeps working. The
+ *   exports without a result code answer a panic as they answer NULL (rtc_error_code:
+ *   RTC_RESULT_NULL_ARGUMENT, rtc_error_message: "", ...); rtc_version: "", rtc_abi_version: 0.
+ *
+ * POINTERS
+ * - Every pointer passed to a function is NULL or valid for what its type says for the whole
+ *   call: a (ptr, len) view for len bytes, a struct pointer for one struct, an output pointer for
+ *   writing one value, an object pointer (rtc_service *, rtc_error *, ...) one the library
+ *   returned and that was not freed. The library checks NULL, lengths and UTF-8; it cannot check
+ *   the rest.
  *
  * STRINGS
  * - In: (const char *ptr, size_t len), UTF-8, not NUL-terminated, borrowed for the call only.
@@ -106,23 +115,23 @@
 #define RTC_TIME_NONE INT64_MIN
 
 
-// The ABI version: bumped whenever a signature, struct layout or numbering changes
-// incompatibly. Bindings compare it with `rtc_abi_version()` before any other call.
-#define RTC_ABI_VERSION 2
-
 // Longest identifier or handle accepted (bytes).
 #define RTC_MAX_STRING_LEN (64 * 1024)
 
 // Longest JSON document accepted (bytes).
 #define RTC_MAX_JSON_LEN (1024 * 1024)
 
+// The ABI version: bumped whenever a signature, struct layout or numbering changes
+// incompatibly. Bindings compare it with `rtc_abi_version()` before any other call.
+#define RTC_ABI_VERSION 2
+
 // The smallest secret accepted, in bytes.
-#define MIN_SECRET_LEN 16
+#define RTC_MIN_SECRET_LEN 16
 
 // The reuse window's default: long enough for a client to time out on a lost response and
 // retry (a 30-second HTTP timeout and a retry), short enough that a token leaked later is a
 // replay. See `ServiceOptions::reuse_window_seconds`.
-#define DEFAULT_REUSE_WINDOW_SECONDS 60
+#define RTC_DEFAULT_REUSE_WINDOW_SECONDS 60
 
 // What an `rtc_` call did. Grouped by hundreds: 0 success, 1xx the caller's arguments,
 // 2xx the token was refused (an OAuth answer, not a fault), 3xx retryable failures of the
@@ -346,29 +355,6 @@ typedef struct rtc_str {
     size_t len;
 } rtc_str;
 
-// The settings of one client. Fill with `rtc_client_init`, then change fields.
-// `client_id` is borrowed: it must stay valid for the call that receives the struct.
-typedef struct rtc_client {
-    struct rtc_str client_id;
-    // Default 0.
-    uint8_t allow_offline_access;
-    // An `rtc_token_usage`; default `RTC_TOKEN_USAGE_REUSE`.
-    uint32_t refresh_token_usage;
-    // An `rtc_token_expiration`; default `RTC_TOKEN_EXPIRATION_ABSOLUTE`.
-    uint32_t refresh_token_expiration;
-    // Seconds; default 2592000.
-    int32_t absolute_refresh_token_lifetime;
-    // Seconds; default 1296000.
-    int32_t sliding_refresh_token_lifetime;
-    // Default 0.
-    uint8_t update_access_token_claims_on_refresh;
-    // Seconds; default 3600.
-    int32_t access_token_lifetime;
-    // This client's reuse window in seconds; default -1: the service's
-    // (`rtc_service_options.reuse_window_seconds`).
-    int32_t reuse_window_seconds;
-} rtc_client;
-
 // 100 ns ticks since the Unix epoch, UTC. `RTC_TIME_NONE` means "no value".
 typedef int64_t rtc_time;
 
@@ -491,6 +477,29 @@ typedef int32_t (*rtc_protect_fn)(void *user_data,
                                   size_t input_len,
                                   struct rtc_string_sink *sink);
 
+// The settings of one client. Fill with `rtc_client_init`, then change fields.
+// `client_id` is borrowed: it must stay valid for the call that receives the struct.
+typedef struct rtc_client {
+    struct rtc_str client_id;
+    // Default 0.
+    uint8_t allow_offline_access;
+    // An `rtc_token_usage`; default `RTC_TOKEN_USAGE_REUSE`.
+    uint32_t refresh_token_usage;
+    // An `rtc_token_expiration`; default `RTC_TOKEN_EXPIRATION_ABSOLUTE`.
+    uint32_t refresh_token_expiration;
+    // Seconds; default 2592000.
+    int32_t absolute_refresh_token_lifetime;
+    // Seconds; default 1296000.
+    int32_t sliding_refresh_token_lifetime;
+    // Default 0.
+    uint8_t update_access_token_claims_on_refresh;
+    // Seconds; default 3600.
+    int32_t access_token_lifetime;
+    // This client's reuse window in seconds; default -1: the service's
+    // (`rtc_service_options.reuse_window_seconds`).
+    int32_t reuse_window_seconds;
+} rtc_client;
+
 
 
 
@@ -498,44 +507,6 @@ typedef int32_t (*rtc_protect_fn)(void *user_data,
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
-
-// The library version ("MAJOR.MINOR.PATCH", equal to `RTC_VERSION`). A static string.
-const char *rtc_version(void);
-
-// The ABI version of the loaded library; compare it with `RTC_ABI_VERSION`.
-uint32_t rtc_abi_version(void);
-
-// Fills `options` with the reference defaults (Duende IdentityServer 7). NULL is ignored.
-void rtc_service_options_init(struct rtc_service_options *options);
-
-// Fills `client` with the reference defaults and the given id (borrowed, not copied). NULL
-// `client` is ignored.
-void rtc_client_init(struct rtc_client *client, const char *client_id, size_t client_id_len);
-
-// The result code of a failed call (`RTC_RESULT_NULL_ARGUMENT` when `error` is NULL).
-rtc_result rtc_error_code(const struct rtc_error *error);
-
-// Why a token was refused; `RTC_REASON_NONE` for other errors and for NULL.
-rtc_reason rtc_error_reason(const struct rtc_error *error);
-
-// The OAuth error to answer with ("invalid_grant", "invalid_request"), or for a retryable
-// failure "temporarily_unavailable" (HTTP 503); NULL for caller errors and for NULL. A static
-// string: never free it.
-const char *rtc_error_oauth_error(const struct rtc_error *error);
-
-// Whether the failed call may succeed if retried unchanged (storage and callback failures).
-bool rtc_error_retryable(const struct rtc_error *error);
-
-// A human-readable message, NUL-terminated UTF-8, valid until `rtc_error_free`. It never
-// contains a refresh-token handle. Empty for NULL.
-const char *rtc_error_message(const struct rtc_error *error);
-
-// Frees an error. NULL is ignored.
-void rtc_error_free(struct rtc_error *error);
-
-// The stable name of a result code ("ok", "invalid_grant", ...); "unknown" for a value this
-// version does not know. A static string: never free it.
-const char *rtc_result_name(uint32_t code);
 
 // Starts a service configuration. `options` may be NULL for the reference defaults. Without a
 // store callback set, the service uses the built-in in-memory store.
@@ -638,6 +609,41 @@ rtc_result rtc_service_builder_build(struct rtc_service_builder *builder,
 // Frees a builder that was not built, finalizing the user data it holds. NULL is ignored.
 void rtc_service_builder_free(struct rtc_service_builder *builder);
 
+// Fills `options` with the reference defaults (Duende IdentityServer 7). NULL is ignored.
+void rtc_service_options_init(struct rtc_service_options *options);
+
+// Fills `client` with the reference defaults and the given id (borrowed, not copied). NULL
+// `client` is ignored.
+void rtc_client_init(struct rtc_client *client, const char *client_id, size_t client_id_len);
+
+// The result code of a failed call (`RTC_RESULT_NULL_ARGUMENT` when `error` is NULL).
+rtc_result rtc_error_code(const struct rtc_error *error);
+
+// Why a token was refused; `RTC_REASON_NONE` for other errors and for NULL.
+rtc_reason rtc_error_reason(const struct rtc_error *error);
+
+// The OAuth error to answer with ("invalid_grant", "invalid_request"), or for a retryable
+// failure "temporarily_unavailable" (HTTP 503); NULL for caller errors and for NULL. A static
+// string: never free it.
+const char *rtc_error_oauth_error(const struct rtc_error *error);
+
+// Whether the failed call may succeed if retried unchanged (storage and callback failures).
+bool rtc_error_retryable(const struct rtc_error *error);
+
+// A human-readable message, NUL-terminated UTF-8, valid until `rtc_error_free`. It never
+// contains a refresh-token handle. Empty for NULL.
+const char *rtc_error_message(const struct rtc_error *error);
+
+// Frees an error. NULL is ignored.
+void rtc_error_free(struct rtc_error *error);
+
+// The stable name of a result code ("ok", "invalid_grant", ...); "unknown" for a value this
+// version does not know. A static string: never free it.
+const char *rtc_result_name(uint32_t code);
+
+// The persisted-grant key of a refresh-token handle (what the store's Key column holds).
+rtc_result rtc_grant_key(const char *handle, size_t handle_len, char **out_key, struct rtc_error **out_error);
+
 // Frees a service, finalizing every user data it holds. No call on it may be running or start
 // afterwards. NULL is ignored.
 void rtc_service_free(struct rtc_service *service);
@@ -736,9 +742,6 @@ rtc_result rtc_service_cleanup(const struct rtc_service *service,
                                uint64_t *out_consumed_removed,
                                struct rtc_error **out_error);
 
-// The persisted-grant key of a refresh-token handle (what the store's Key column holds).
-rtc_result rtc_grant_key(const char *handle, size_t handle_len, char **out_key, struct rtc_error **out_error);
-
 // Adds a row to the answer of a `get` or `get_all` callback. The row's strings are copied; they
 // need only live for this call. Returns `RTC_RESULT_STORAGE_BAD_RESPONSE` for an invalid row
 // (NULL required field, invalid UTF-8, out-of-range time) or a second row for `get`; the store
@@ -751,6 +754,14 @@ rtc_result rtc_string_sink_set(struct rtc_string_sink *sink, const char *text_pt
 
 // Frees a string the library returned, wiping its bytes first. NULL is ignored.
 void rtc_string_free(char *s);
+
+// The library version ("MAJOR.MINOR.PATCH", equal to `RTC_VERSION`). A static string; ""
+// only if the library failed internally (a panic).
+const char *rtc_version(void);
+
+// The ABI version of the loaded library; compare it with `RTC_ABI_VERSION`. 0 (no ABI) only if
+// the library failed internally (a panic): a binding then refuses to load it.
+uint32_t rtc_abi_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -10,6 +10,7 @@ use refresh_token_core::ffi::error::{
     rtc_error, rtc_error_code, rtc_error_free, rtc_error_message,
 };
 use refresh_token_core::ffi::result::rtc_result;
+use refresh_token_core::ffi::builder::*;
 use refresh_token_core::ffi::service::*;
 use refresh_token_core::ffi::text::{rtc_str, rtc_string_free};
 use std::ffi::c_char;
@@ -150,7 +151,7 @@ proptest! {
         finish(r, err);
 
         let (mut err, mut out) = (null_mut(), sentinel());
-        let r = refresh_token_core::ffi::service::rtc_grant_key(ap, al, &mut out, &mut err);
+        let r = refresh_token_core::ffi::rtc_grant_key(ap, al, &mut out, &mut err);
         take(r, out);
         finish(r, err);
     }

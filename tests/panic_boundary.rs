@@ -7,6 +7,7 @@ use refresh_token_core::ffi::error::{
     rtc_error, rtc_error_code, rtc_error_free, rtc_error_retryable,
 };
 use refresh_token_core::ffi::result::rtc_result;
+use refresh_token_core::ffi::builder::*;
 use refresh_token_core::ffi::service::*;
 use refresh_token_core::ffi::testing::panic_in_next_call;
 use refresh_token_core::ffi::text::rtc_string_free;
@@ -110,5 +111,112 @@ fn a_panic_inside_an_export_is_a_result_code_and_the_service_keeps_serving() {
             });
         }
     });
+    rtc_service_free(svc.0);
+}
+
+/// Arms the switch, runs one export, and checks that the switch was used (the export did go
+/// through the boundary): a second call of the same export answers normally.
+fn panicking<T>(call: impl FnOnce() -> T) -> T {
+    panic_in_next_call();
+    call()
+}
+
+fn text(p: *const c_char) -> String {
+    unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn every_group_of_exports_answers_a_panic_with_its_documented_value() {
+    use refresh_token_core::ffi::*;
+
+    // Version functions: "" and ABI 0 (a binding refuses to load), then the real answers.
+    assert_eq!(text(panicking(|| rtc_version())), "");
+    assert_eq!(text(rtc_version()), env!("CARGO_PKG_VERSION"));
+    assert_eq!(panicking(|| rtc_abi_version()), 0);
+    assert_eq!(rtc_abi_version(), RTC_ABI_VERSION);
+
+    // Values: the struct is left as it was.
+    let mut o: rtc_service_options = unsafe { std::mem::zeroed() };
+    panicking(|| rtc_service_options_init(&mut o));
+    assert_eq!(o.cleanup_batch_size, 0, "untouched by the panicking call");
+    rtc_service_options_init(&mut o);
+    assert_eq!(o.cleanup_batch_size, 100);
+    let mut c: rtc_client = unsafe { std::mem::zeroed() };
+    panicking(|| rtc_client_init(&mut c, "app".as_ptr().cast(), 3));
+    assert_eq!(c.access_token_lifetime, 0, "untouched by the panicking call");
+
+    // Builder: RTC_RESULT_PANIC, no builder written; its free keeps the builder, a second frees.
+    let (mut b, mut err) = (std::ptr::dangling_mut(), null_mut());
+    let r = panicking(|| rtc_service_builder_new(null(), &mut b, &mut err));
+    assert_eq!(r, rtc_result::RTC_RESULT_PANIC);
+    assert_eq!(b, std::ptr::dangling_mut(), "no builder written");
+    assert_eq!(rtc_error_code(err), rtc_result::RTC_RESULT_PANIC);
+
+    // Errors: each accessor answers as for NULL, then reads the real error.
+    assert_eq!(
+        panicking(|| rtc_error_code(err)),
+        rtc_result::RTC_RESULT_NULL_ARGUMENT
+    );
+    assert_eq!(
+        panicking(|| rtc_error_reason(err)),
+        rtc_reason::RTC_REASON_NONE
+    );
+    assert!(panicking(|| rtc_error_oauth_error(err)).is_null());
+    assert!(!panicking(|| rtc_error_retryable(err)));
+    assert_eq!(text(panicking(|| rtc_error_message(err))), "");
+    assert!(text(rtc_error_message(err)).contains("panic"));
+    assert_eq!(text(panicking(|| rtc_result_name(200))), "unknown");
+    assert_eq!(text(rtc_result_name(200)), "invalid_grant");
+    panicking(|| rtc_error_free(err)); // not freed: the error is still readable
+    assert_eq!(rtc_error_code(err), rtc_result::RTC_RESULT_PANIC);
+    rtc_error_free(err);
+
+    let mut b = null_mut();
+    assert_eq!(
+        rtc_service_builder_new(null(), &mut b, null_mut()),
+        rtc_result::RTC_RESULT_OK
+    );
+    let r = panicking(|| rtc_service_builder_use_sqlite(b, "x".as_ptr().cast(), 1, null_mut()));
+    assert_eq!(r, rtc_result::RTC_RESULT_PANIC);
+    panicking(|| rtc_service_builder_free(b)); // kept
+    rtc_service_builder_free(b);
+
+    // Service and grant key: RTC_RESULT_PANIC, outputs untouched.
+    let svc = build();
+    let (mut expired, mut consumed) = (7u64, 7u64);
+    let r = panicking(|| rtc_service_cleanup(svc.0, &mut expired, &mut consumed, null_mut()));
+    assert_eq!((r, expired, consumed), (rtc_result::RTC_RESULT_PANIC, 7, 7));
+    let mut key: *mut c_char = std::ptr::dangling_mut();
+    let r = panicking(|| rtc_grant_key("h".as_ptr().cast(), 1, &mut key, null_mut()));
+    assert_eq!(r, rtc_result::RTC_RESULT_PANIC);
+    assert_eq!(key, std::ptr::dangling_mut());
+    assert_eq!(
+        rtc_grant_key("h".as_ptr().cast(), 1, &mut key, null_mut()),
+        rtc_result::RTC_RESULT_OK
+    );
+
+    // Strings: a panicking free keeps the string (readable), the next one frees it.
+    panicking(|| rtc_string_free(key));
+    assert_eq!(text(key).len(), 44, "the key (base64 SHA-256) is still there");
+    rtc_string_free(key);
+
+    // Host-callback sinks: RTC_RESULT_PANIC, where a NULL sink is otherwise NULL_ARGUMENT.
+    assert_eq!(
+        panicking(|| rtc_row_sink_push(null_mut(), null())),
+        rtc_result::RTC_RESULT_PANIC
+    );
+    assert_eq!(
+        rtc_row_sink_push(null_mut(), null()),
+        rtc_result::RTC_RESULT_NULL_ARGUMENT
+    );
+    assert_eq!(
+        panicking(|| rtc_string_sink_set(null_mut(), null(), 0)),
+        rtc_result::RTC_RESULT_PANIC
+    );
+
+    // And the service frees only when no panic is forced.
+    panicking(|| rtc_service_free(svc.0));
+    let h = create(&svc);
+    assert!(!h.is_empty(), "the service survived its panicking free");
     rtc_service_free(svc.0);
 }

@@ -3,9 +3,12 @@
 
 use std::ffi::c_char;
 
+use super::boundary::guard;
 use super::error::FfiError;
+use super::read;
 use super::result::rtc_result;
-use super::text::{self, rtc_str, RTC_MAX_STRING_LEN};
+use super::text::{rtc_str, RTC_MAX_STRING_LEN};
+use super::write::OptOut;
 use crate::model::{
     CleanupOptions, Client, ReplayScope, ServiceOptions, TokenExpiration, TokenUsage,
 };
@@ -26,6 +29,7 @@ pub enum rtc_token_expiration {
 
 /// Accept-consumed policies (`rtc_service_options.accept_consumed_policy`).
 #[repr(u32)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum rtc_accept_consumed_policy {
     /// Refuse consumed tokens (the reference default).
     RTC_ACCEPT_CONSUMED_REJECT = 0,
@@ -101,23 +105,24 @@ pub struct rtc_client {
 /// Fills `options` with the reference defaults (Duende IdentityServer 7). NULL is ignored.
 #[no_mangle]
 pub extern "C" fn rtc_service_options_init(options: *mut rtc_service_options) {
+    guard(|| (), || OptOut::new(options).set(service_options_defaults))
+}
+
+fn service_options_defaults() -> rtc_service_options {
     let d = ServiceOptions::default();
-    // SAFETY: the caller passes NULL or a writable rtc_service_options.
-    if let Some(o) = unsafe { options.as_mut() } {
-        *o = rtc_service_options {
-            delete_one_time_only_refresh_tokens_on_use: u8::from(
-                d.delete_one_time_only_refresh_tokens_on_use,
-            ),
-            data_protect_data: u8::from(d.data_protect_data),
-            max_handle_length: d.max_handle_length as u32,
-            remove_consumed_tokens: u8::from(d.cleanup.remove_consumed_tokens),
-            consumed_token_cleanup_delay: d.cleanup.consumed_token_cleanup_delay,
-            cleanup_batch_size: d.cleanup.batch_size,
-            accept_consumed_policy: rtc_accept_consumed_policy::RTC_ACCEPT_CONSUMED_REJECT as u32,
-            grace_seconds: 0,
-            reuse_window_seconds: d.reuse_window_seconds,
-            replay_scope: rtc_replay_scope::RTC_REPLAY_SCOPE_FAMILY as u32,
-        };
+    rtc_service_options {
+        delete_one_time_only_refresh_tokens_on_use: u8::from(
+            d.delete_one_time_only_refresh_tokens_on_use,
+        ),
+        data_protect_data: u8::from(d.data_protect_data),
+        max_handle_length: d.max_handle_length as u32,
+        remove_consumed_tokens: u8::from(d.cleanup.remove_consumed_tokens),
+        consumed_token_cleanup_delay: d.cleanup.consumed_token_cleanup_delay,
+        cleanup_batch_size: d.cleanup.batch_size,
+        accept_consumed_policy: rtc_accept_consumed_policy::RTC_ACCEPT_CONSUMED_REJECT as u32,
+        grace_seconds: 0,
+        reuse_window_seconds: d.reuse_window_seconds,
+        replay_scope: rtc_replay_scope::RTC_REPLAY_SCOPE_FAMILY as u32,
     }
 }
 
@@ -129,25 +134,27 @@ pub extern "C" fn rtc_client_init(
     client_id: *const c_char,
     client_id_len: usize,
 ) {
+    guard(
+        || (),
+        || OptOut::new(client).set(|| client_defaults(client_id, client_id_len)),
+    )
+}
+
+fn client_defaults(client_id: *const c_char, client_id_len: usize) -> rtc_client {
     let d = Client::new("");
-    // SAFETY: the caller passes NULL or a writable rtc_client.
-    if let Some(c) = unsafe { client.as_mut() } {
-        *c = rtc_client {
-            client_id: rtc_str {
-                ptr: client_id,
-                len: client_id_len,
-            },
-            allow_offline_access: u8::from(d.allow_offline_access),
-            refresh_token_usage: rtc_token_usage::RTC_TOKEN_USAGE_REUSE as u32,
-            refresh_token_expiration: rtc_token_expiration::RTC_TOKEN_EXPIRATION_ABSOLUTE as u32,
-            absolute_refresh_token_lifetime: d.absolute_refresh_token_lifetime,
-            sliding_refresh_token_lifetime: d.sliding_refresh_token_lifetime,
-            update_access_token_claims_on_refresh: u8::from(
-                d.update_access_token_claims_on_refresh,
-            ),
-            access_token_lifetime: d.access_token_lifetime,
-            reuse_window_seconds: -1,
-        };
+    rtc_client {
+        client_id: rtc_str {
+            ptr: client_id,
+            len: client_id_len,
+        },
+        allow_offline_access: u8::from(d.allow_offline_access),
+        refresh_token_usage: rtc_token_usage::RTC_TOKEN_USAGE_REUSE as u32,
+        refresh_token_expiration: rtc_token_expiration::RTC_TOKEN_EXPIRATION_ABSOLUTE as u32,
+        absolute_refresh_token_lifetime: d.absolute_refresh_token_lifetime,
+        sliding_refresh_token_lifetime: d.sliding_refresh_token_lifetime,
+        update_access_token_claims_on_refresh: u8::from(d.update_access_token_claims_on_refresh),
+        access_token_lifetime: d.access_token_lifetime,
+        reuse_window_seconds: -1,
     }
 }
 
@@ -178,13 +185,28 @@ pub(crate) fn service_options(o: &rtc_service_options) -> Result<ServiceOptions,
     })
 }
 
+/// Reads `rtc_service_options.accept_consumed_policy`.
+pub(crate) fn accept_consumed_policy(v: u32) -> Result<rtc_accept_consumed_policy, FfiError> {
+    use rtc_accept_consumed_policy::*;
+    [
+        RTC_ACCEPT_CONSUMED_REJECT,
+        RTC_ACCEPT_CONSUMED_GRACE,
+        RTC_ACCEPT_CONSUMED_REVOKE_ON_REPLAY,
+        RTC_ACCEPT_CONSUMED_HOST,
+    ]
+    .into_iter()
+    .find(|p| *p as u32 == v)
+    .ok_or_else(|| {
+        FfiError::new(
+            rtc_result::RTC_RESULT_INVALID_ENUM,
+            format!("unknown accept_consumed_policy {v}"),
+        )
+    })
+}
+
 /// Copies a client struct into the model, checking every field.
-///
-/// # Safety
-/// `c.client_id` must be NULL or valid for its length.
-pub(crate) unsafe fn client(c: &rtc_client) -> Result<Client, FfiError> {
-    // SAFETY: forwarded contract.
-    let id = unsafe { text::field(c.client_id, "client.client_id", RTC_MAX_STRING_LEN) }?
+pub(crate) fn client(c: &rtc_client) -> Result<Client, FfiError> {
+    let id = read::field(c.client_id, "client.client_id", RTC_MAX_STRING_LEN)?
         .ok_or_else(|| FfiError::null("client.client_id"))?;
     if id.is_empty() {
         return Err(FfiError::new(

@@ -2,6 +2,8 @@
 
 use std::ffi::{c_char, CString};
 
+use super::boundary::guard;
+use super::read;
 use super::result::{rtc_reason, rtc_result};
 use crate::service::{OAuthError, ServiceError};
 use crate::store::StoreError;
@@ -84,18 +86,25 @@ impl From<ServiceError> for FfiError {
     }
 }
 
+/// The accessors' panic answers are the same neutral values they give for NULL.
+fn read_error<T>(
+    error: *const rtc_error,
+    none: impl Fn() -> T,
+    f: impl FnOnce(&rtc_error) -> T,
+) -> T {
+    guard(&none, || read::opt_object(error).map_or_else(&none, f))
+}
+
 /// The result code of a failed call (`RTC_RESULT_NULL_ARGUMENT` when `error` is NULL).
 #[no_mangle]
 pub extern "C" fn rtc_error_code(error: *const rtc_error) -> rtc_result {
-    // SAFETY: the caller passes NULL or a live error from this library.
-    unsafe { error.as_ref() }.map_or(rtc_result::RTC_RESULT_NULL_ARGUMENT, |e| e.code)
+    read_error(error, || rtc_result::RTC_RESULT_NULL_ARGUMENT, |e| e.code)
 }
 
 /// Why a token was refused; `RTC_REASON_NONE` for other errors and for NULL.
 #[no_mangle]
 pub extern "C" fn rtc_error_reason(error: *const rtc_error) -> rtc_reason {
-    // SAFETY: as for rtc_error_code.
-    unsafe { error.as_ref() }.map_or(rtc_reason::RTC_REASON_NONE, |e| e.reason)
+    read_error(error, || rtc_reason::RTC_REASON_NONE, |e| e.reason)
 }
 
 /// The OAuth error to answer with ("invalid_grant", "invalid_request"), or for a retryable
@@ -103,50 +112,43 @@ pub extern "C" fn rtc_error_reason(error: *const rtc_error) -> rtc_reason {
 /// string: never free it.
 #[no_mangle]
 pub extern "C" fn rtc_error_oauth_error(error: *const rtc_error) -> *const c_char {
-    // SAFETY: as for rtc_error_code.
-    let Some(e) = (unsafe { error.as_ref() }) else {
-        return std::ptr::null();
-    };
-    let s: &'static [u8] = match e.code {
-        rtc_result::RTC_RESULT_INVALID_GRANT => b"invalid_grant\0",
-        rtc_result::RTC_RESULT_INVALID_REQUEST => b"invalid_request\0",
-        c if c.is_retryable() => b"temporarily_unavailable\0",
-        _ => return std::ptr::null(),
-    };
-    s.as_ptr().cast()
+    read_error(error, std::ptr::null, |e| match e.code {
+        rtc_result::RTC_RESULT_INVALID_GRANT => c"invalid_grant".as_ptr(),
+        rtc_result::RTC_RESULT_INVALID_REQUEST => c"invalid_request".as_ptr(),
+        c if c.is_retryable() => c"temporarily_unavailable".as_ptr(),
+        _ => std::ptr::null(),
+    })
 }
 
 /// Whether the failed call may succeed if retried unchanged (storage and callback failures).
 #[no_mangle]
 pub extern "C" fn rtc_error_retryable(error: *const rtc_error) -> bool {
-    // SAFETY: as for rtc_error_code.
-    unsafe { error.as_ref() }.is_some_and(|e| e.code.is_retryable())
+    read_error(error, || false, |e| e.code.is_retryable())
 }
 
 /// A human-readable message, NUL-terminated UTF-8, valid until `rtc_error_free`. It never
 /// contains a refresh-token handle. Empty for NULL.
 #[no_mangle]
 pub extern "C" fn rtc_error_message(error: *const rtc_error) -> *const c_char {
-    // SAFETY: as for rtc_error_code.
-    match unsafe { error.as_ref() } {
-        Some(e) => e.message.as_ptr(),
-        None => c"".as_ptr(),
-    }
+    read_error(error, || c"".as_ptr(), |e| e.message.as_ptr())
 }
 
 /// Frees an error. NULL is ignored.
 #[no_mangle]
 pub extern "C" fn rtc_error_free(error: *mut rtc_error) {
-    if !error.is_null() {
-        // SAFETY: a non-NULL error was created by FfiError::into_raw and is freed once.
-        drop(unsafe { Box::from_raw(error) });
-    }
+    guard(|| (), || drop(read::take(error)))
 }
 
 /// The stable name of a result code ("ok", "invalid_grant", ...); "unknown" for a value this
 /// version does not know. A static string: never free it.
 #[no_mangle]
 pub extern "C" fn rtc_result_name(code: u32) -> *const c_char {
-    let name = rtc_result::from_u32(code).map_or(c"unknown", rtc_result::name);
-    name.as_ptr()
+    guard(
+        || c"unknown".as_ptr(),
+        || {
+            rtc_result::from_u32(code)
+                .map_or(c"unknown", rtc_result::name)
+                .as_ptr()
+        },
+    )
 }

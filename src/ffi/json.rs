@@ -37,6 +37,17 @@ fn opt_strings(obj: &Map<String, Value>, name: &str) -> Result<Option<Vec<String
     }
 }
 
+/// Parses an access-token record (the Token JSON of the header) given as argument `name`.
+pub(crate) fn access_token(text: &str, name: &str) -> Result<crate::model::Token, FfiError> {
+    let v: Value = serde_json::from_str(text).map_err(|e| invalid(format!("{name}: {e}")))?;
+    decode_token(&v).map_err(|e| invalid(format!("{name}: {e}")))
+}
+
+/// Parses a refresh-token record (the Data column's version-5 JSON) given as argument `name`.
+pub(crate) fn token_record(text: &str, name: &str) -> Result<crate::model::RefreshToken, FfiError> {
+    crate::format::data::decode(text, None).map_err(|e| invalid(format!("{name}: {e}")))
+}
+
 /// Parses a create request:
 /// `{"SubjectId": "..."}` or `{"Subject": {"AuthenticationType", "Claims": [...]}}`, plus
 /// optional `SessionId`, `Description`, `AuthorizedScopes`, `AuthorizedResourceIndicators`,

@@ -4,8 +4,10 @@
 
 use std::ffi::c_char;
 
+use super::boundary::guard;
+use super::read;
 use super::result::rtc_result;
-use super::text::{self, rtc_str, RTC_MAX_JSON_LEN, RTC_MAX_STRING_LEN};
+use super::text::{rtc_str, RTC_MAX_JSON_LEN, RTC_MAX_STRING_LEN};
 use super::time::{from_ticks, rtc_time, RTC_TIME_NONE};
 use crate::model::PersistedGrant;
 use crate::store::StoreError;
@@ -50,13 +52,9 @@ impl rtc_grant_row {
     }
 
     /// Copies and checks a row from the host.
-    ///
-    /// # Safety
-    /// Every non-NULL string view must be valid for its length.
-    pub(crate) unsafe fn to_owned_row(&self) -> Result<PersistedGrant, String> {
+    pub(crate) fn to_owned_row(&self) -> Result<PersistedGrant, String> {
         let s = |v: rtc_str, name: &str, max: usize| -> Result<Option<String>, String> {
-            // SAFETY: forwarded contract.
-            unsafe { text::field(v, name, max) }
+            read::field(v, name, max)
                 .map(|o| o.map(str::to_owned))
                 .map_err(|e| e.message)
         };
@@ -122,37 +120,37 @@ pub extern "C" fn rtc_row_sink_push(
     sink: *mut rtc_row_sink,
     row: *const rtc_grant_row,
 ) -> rtc_result {
-    super::boundary(|| {
-        // SAFETY: the sink is the one the library passed to the running callback.
-        let Some(sink) = (unsafe { sink.as_mut() }) else {
-            return rtc_result::RTC_RESULT_NULL_ARGUMENT;
-        };
-        // SAFETY: the caller passes NULL or a valid row.
-        let Some(row) = (unsafe { row.as_ref() }) else {
-            sink.error.get_or_insert(StoreError::BadResponse(
-                "rtc_row_sink_push got a NULL row".into(),
-            ));
-            return rtc_result::RTC_RESULT_NULL_ARGUMENT;
-        };
-        if sink.rows.len() >= sink.max_rows {
-            sink.error.get_or_insert(StoreError::BadResponse(format!(
-                "more than {} row(s) returned",
-                sink.max_rows
-            )));
-            return rtc_result::RTC_RESULT_STORAGE_BAD_RESPONSE;
-        }
-        // SAFETY: the row's views are valid for this call per the documented contract.
-        match unsafe { row.to_owned_row() } {
-            Ok(r) => {
-                sink.rows.push(r);
-                rtc_result::RTC_RESULT_OK
+    guard(
+        || rtc_result::RTC_RESULT_PANIC,
+        || {
+            let Ok(sink) = read::object_mut(sink, "sink") else {
+                return rtc_result::RTC_RESULT_NULL_ARGUMENT;
+            };
+            let Some(row) = read::opt_object(row) else {
+                sink.error.get_or_insert(StoreError::BadResponse(
+                    "rtc_row_sink_push got a NULL row".into(),
+                ));
+                return rtc_result::RTC_RESULT_NULL_ARGUMENT;
+            };
+            if sink.rows.len() >= sink.max_rows {
+                sink.error.get_or_insert(StoreError::BadResponse(format!(
+                    "more than {} row(s) returned",
+                    sink.max_rows
+                )));
+                return rtc_result::RTC_RESULT_STORAGE_BAD_RESPONSE;
             }
-            Err(m) => {
-                sink.error.get_or_insert(StoreError::BadResponse(m));
-                rtc_result::RTC_RESULT_STORAGE_BAD_RESPONSE
+            match row.to_owned_row() {
+                Ok(r) => {
+                    sink.rows.push(r);
+                    rtc_result::RTC_RESULT_OK
+                }
+                Err(m) => {
+                    sink.error.get_or_insert(StoreError::BadResponse(m));
+                    rtc_result::RTC_RESULT_STORAGE_BAD_RESPONSE
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// Collects the text a protector callback returns. Only valid during that callback.
@@ -169,22 +167,23 @@ pub extern "C" fn rtc_string_sink_set(
     text_ptr: *const c_char,
     text_len: usize,
 ) -> rtc_result {
-    super::boundary(|| {
-        // SAFETY: the sink is the one the library passed to the running callback.
-        let Some(sink) = (unsafe { sink.as_mut() }) else {
-            return rtc_result::RTC_RESULT_NULL_ARGUMENT;
-        };
-        // SAFETY: the caller's view is valid for this call.
-        match unsafe { text::arg(text_ptr, text_len, "text", RTC_MAX_JSON_LEN * 2) } {
-            Ok(s) => {
-                sink.value = Some(s.to_owned());
-                rtc_result::RTC_RESULT_OK
+    guard(
+        || rtc_result::RTC_RESULT_PANIC,
+        || {
+            let Ok(sink) = read::object_mut(sink, "sink") else {
+                return rtc_result::RTC_RESULT_NULL_ARGUMENT;
+            };
+            match read::text(text_ptr, text_len, "text", RTC_MAX_JSON_LEN * 2) {
+                Ok(s) => {
+                    sink.value = Some(s.to_owned());
+                    rtc_result::RTC_RESULT_OK
+                }
+                Err(e) => {
+                    let code = e.code;
+                    sink.error.get_or_insert(e.message);
+                    code
+                }
             }
-            Err(e) => {
-                let code = e.code;
-                sink.error.get_or_insert(e.message);
-                code
-            }
-        }
-    })
+        },
+    )
 }
