@@ -5,12 +5,12 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use refresh_token_core::ffi::config::{rtc_client, rtc_client_init};
+use refresh_token_core::ffi::text::rtc_string_free;
 use refresh_token_core::ffi::{
     rtc_service, rtc_service_builder_add_client, rtc_service_builder_build,
     rtc_service_builder_new, rtc_service_create, rtc_service_free, rtc_service_refresh,
     rtc_service_validate,
 };
-use refresh_token_core::ffi::text::rtc_string_free;
 use refresh_token_core::format::data::{decode, encode};
 use refresh_token_core::format::handle::Handle;
 use refresh_token_core::format::key::refresh_token_key;

@@ -3,6 +3,7 @@
 //! outputs are written only on success, and the service keeps working.
 
 use proptest::prelude::*;
+use refresh_token_core::ffi::builder::*;
 use refresh_token_core::ffi::config::{
     rtc_client, rtc_client_init, rtc_service_options, rtc_service_options_init,
 };
@@ -10,7 +11,6 @@ use refresh_token_core::ffi::error::{
     rtc_error, rtc_error_code, rtc_error_free, rtc_error_message,
 };
 use refresh_token_core::ffi::result::rtc_result;
-use refresh_token_core::ffi::builder::*;
 use refresh_token_core::ffi::service::*;
 use refresh_token_core::ffi::text::{rtc_str, rtc_string_free};
 use std::ffi::c_char;

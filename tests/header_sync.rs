@@ -36,3 +36,28 @@ fn versions_agree_between_cargo_the_header_and_the_library() {
     let abi = refresh_token_core::ffi::rtc_abi_version();
     assert!(COMMITTED.contains(&format!("#define RTC_ABI_VERSION {abi}\n")));
 }
+
+/// `rtc_result_name` (the Rust lookup table and the names) agrees with the enum as the header
+/// declares it: every declared code has its lower-case name, and no other number has one.
+#[test]
+fn every_result_code_of_the_header_has_its_name_and_no_other_number_does() {
+    let mut declared = std::collections::HashMap::new();
+    for line in COMMITTED.lines() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("RTC_RESULT_") {
+            let (name, value) = rest.trim_end_matches(',').split_once(" = ").unwrap();
+            declared.insert(value.parse::<u32>().unwrap(), name.to_ascii_lowercase());
+        }
+    }
+    assert!(
+        declared.len() >= 14,
+        "the header's rtc_result was not found"
+    );
+    for code in 0..=1000u32 {
+        let name = unsafe { CStr::from_ptr(refresh_token_core::ffi::rtc_result_name(code)) }
+            .to_str()
+            .unwrap();
+        let want = declared.get(&code).map_or("unknown", String::as_str);
+        assert_eq!(name, want, "rtc_result_name({code})");
+    }
+}

@@ -2,12 +2,12 @@
 //! RTC_RESULT_PANIC with an error object, outputs stay untouched, and the same service keeps
 //! serving on every thread.
 
+use refresh_token_core::ffi::builder::*;
 use refresh_token_core::ffi::config::{rtc_client, rtc_client_init};
 use refresh_token_core::ffi::error::{
     rtc_error, rtc_error_code, rtc_error_free, rtc_error_retryable,
 };
 use refresh_token_core::ffi::result::rtc_result;
-use refresh_token_core::ffi::builder::*;
 use refresh_token_core::ffi::service::*;
 use refresh_token_core::ffi::testing::panic_in_next_call;
 use refresh_token_core::ffi::text::rtc_string_free;
@@ -143,7 +143,10 @@ fn every_group_of_exports_answers_a_panic_with_its_documented_value() {
     assert_eq!(o.cleanup_batch_size, 100);
     let mut c: rtc_client = unsafe { std::mem::zeroed() };
     panicking(|| rtc_client_init(&mut c, "app".as_ptr().cast(), 3));
-    assert_eq!(c.access_token_lifetime, 0, "untouched by the panicking call");
+    assert_eq!(
+        c.access_token_lifetime, 0,
+        "untouched by the panicking call"
+    );
 
     // Builder: RTC_RESULT_PANIC, no builder written; its free keeps the builder, a second frees.
     let (mut b, mut err) = (std::ptr::dangling_mut(), null_mut());
@@ -197,7 +200,11 @@ fn every_group_of_exports_answers_a_panic_with_its_documented_value() {
 
     // Strings: a panicking free keeps the string (readable), the next one frees it.
     panicking(|| rtc_string_free(key));
-    assert_eq!(text(key).len(), 44, "the key (base64 SHA-256) is still there");
+    assert_eq!(
+        text(key).len(),
+        44,
+        "the key (base64 SHA-256) is still there"
+    );
     rtc_string_free(key);
 
     // Host-callback sinks: RTC_RESULT_PANIC, where a NULL sink is otherwise NULL_ARGUMENT.

@@ -55,7 +55,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
         {
             byte[] previous = options.PreviousSuccessorSecret ?? Array.Empty<byte>();
             nint serr = 0;
-            uint sr;
+            ResultCode sr;
             fixed (byte* ps = secret, pp = previous)
             {
                 sr = NativeMethods.rtc_service_builder_set_successor_secret(builder, ps, (nuint)secret.Length, options.PreviousSuccessorSecret is null ? null : pp, (nuint)previous.Length, &serr);
@@ -74,7 +74,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
         {
             byte[] p = Utf8.Bytes(path);
             nint perr = 0;
-            uint pr;
+            ResultCode pr;
             fixed (byte* pp = p)
             {
                 pr = NativeMethods.rtc_service_builder_use_sqlite(builder, pp, (nuint)p.Length, &perr);
@@ -85,7 +85,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
         {
             byte[] u = Utf8.Bytes(url);
             nint uerr = 0;
-            uint ur;
+            ResultCode ur;
             fixed (byte* pu = u)
             {
                 ur = NativeMethods.rtc_service_builder_use_postgres(builder, pu, (nuint)u.Length, &uerr);
@@ -125,11 +125,11 @@ public sealed unsafe class RefreshTokenService : IDisposable
 
     /// <summary>Registers user data with the builder; on failure the GCHandle is freed here (the
     /// library finalizes only what it accepted).</summary>
-    private static void Register(GCHandle gc, Func<nint, uint> set)
+    private static void Register(GCHandle gc, Func<nint, ResultCode> set)
     {
         nint ud = GCHandle.ToIntPtr(gc);
-        uint r = set(ud);
-        if (r != RtcResult.Ok)
+        ResultCode r = set(ud);
+        if (r != ResultCode.Ok)
         {
             gc.Free();
             throw new RefreshTokenCoreException($"registering a callback failed: {ResultName(r)}", (ResultCode)r, retryable: false);
@@ -170,7 +170,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(token);
         byte* json = null;
         nint err = 0;
-        uint r;
+        ResultCode r;
         fixed (byte* pid = id, ph = h)
         {
             CallbackErrors.Take();
@@ -212,7 +212,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
         byte[] id = Utf8.Bytes(request.Client.ClientId), body = Utf8.Bytes(Json.Write(dto));
         byte* h = null, json = null;
         nint err = 0;
-        uint r;
+        ResultCode r;
         fixed (byte* pid = id, pb = body)
         {
             CallbackErrors.Take();
@@ -234,7 +234,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(handleText), body = Utf8.Bytes(Json.Write(refreshToken));
         byte* outHandle = null;
         nint err = 0;
-        uint r;
+        ResultCode r;
         fixed (byte* pid = id, ph = h, pb = body)
         {
             CallbackErrors.Take();
@@ -260,7 +260,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
         byte* outHandle = null, tokenJson = null, atJson = null;
         byte rotated = 0;
         nint err = 0;
-        uint r;
+        ResultCode r;
         fixed (byte* pid = id, ph = h, pr = res, pa = at)
         {
             CallbackErrors.Take();
@@ -294,7 +294,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(token);
         byte revoked = 0;
         nint err = 0;
-        uint r;
+        ResultCode r;
         fixed (byte* pid = id, ph = h)
         {
             CallbackErrors.Take();
@@ -316,7 +316,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
         byte[] sub = Utf8.Bytes(subjectId), id = Utf8.Bytes(clientId);
         ulong removed = 0;
         nint err = 0;
-        uint r;
+        ResultCode r;
         fixed (byte* ps = sub, pid = id)
         {
             r = NativeMethods.rtc_service_remove_refresh_tokens(handle, ps, (nuint)sub.Length, pid, (nuint)id.Length, &removed, &err);
@@ -332,7 +332,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
         ulong expired = 0, consumed = 0;
         nint err = 0;
         CallbackErrors.Take();
-        uint r = NativeMethods.rtc_service_cleanup(handle, &expired, &consumed, &err);
+        ResultCode r = NativeMethods.rtc_service_cleanup(handle, &expired, &consumed, &err);
         Check(r, err);
         return Task.FromResult(new CleanupResult((long)expired, (long)consumed));
     }
@@ -352,7 +352,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
         registered[client.ClientId] = client;
     }
 
-    private delegate uint ClientCall(RtcClient* client);
+    private delegate ResultCode ClientCall(RtcClient* client);
 
     private static void WithClient(Client c, ClientCall call)
     {
@@ -369,26 +369,26 @@ public sealed unsafe class RefreshTokenService : IDisposable
             rc.UpdateAccessTokenClaimsOnRefresh = (byte)(c.UpdateAccessTokenClaimsOnRefresh ? 1 : 0);
             rc.AccessTokenLifetime = c.AccessTokenLifetime;
             rc.ReuseWindowSeconds = c.ReuseWindowSeconds ?? -1;
-            uint r = call(&rc);
-            if (r != RtcResult.Ok)
+            ResultCode r = call(&rc);
+            if (r != ResultCode.Ok)
             {
                 throw new RefreshTokenCoreException($"client '{c.ClientId}' was refused: {ResultName(r)}", (ResultCode)r, retryable: false);
             }
         }
     }
 
-    private static bool IsRefusal(uint r) => r is RtcResult.InvalidGrant or RtcResult.InvalidRequest;
+    private static bool IsRefusal(ResultCode r) => r is ResultCode.InvalidGrant or ResultCode.InvalidRequest;
 
-    private static (string Error, RefusalReason Reason) Refusal(uint r, nint err)
+    private static (string Error, RefusalReason Reason) Refusal(ResultCode r, nint err)
     {
         using var e = new ErrorHandle(err);
         CallbackErrors.Take();
-        return (r == RtcResult.InvalidGrant ? "invalid_grant" : "invalid_request", (RefusalReason)NativeMethods.rtc_error_reason(e));
+        return (r == ResultCode.InvalidGrant ? "invalid_grant" : "invalid_request", (RefusalReason)NativeMethods.rtc_error_reason(e));
     }
 
-    private void Check(uint r, nint err)
+    private void Check(ResultCode r, nint err)
     {
-        if (r == RtcResult.Ok)
+        if (r == ResultCode.Ok)
         {
             CallbackErrors.Take();
             return;
@@ -397,9 +397,9 @@ public sealed unsafe class RefreshTokenService : IDisposable
         CheckStatic(r, err);
     }
 
-    private static void CheckStatic(uint r, nint err)
+    private static void CheckStatic(ResultCode r, nint err)
     {
-        if (r == RtcResult.Ok)
+        if (r == ResultCode.Ok)
         {
             return;
         }
@@ -407,10 +407,10 @@ public sealed unsafe class RefreshTokenService : IDisposable
         using var e = new ErrorHandle(err);
         string message = err == 0 ? ResultName(r) : Utf8.Peek(NativeMethods.rtc_error_message(e));
         bool retryable = err != 0 && NativeMethods.rtc_error_retryable(e);
-        throw new RefreshTokenCoreException(message, (ResultCode)r, retryable, inner);
+        throw new RefreshTokenCoreException(message, r, retryable, inner);
     }
 
-    private static string ResultName(uint r) => Utf8.Peek(NativeMethods.rtc_result_name(r));
+    private static string ResultName(ResultCode r) => Utf8.Peek(NativeMethods.rtc_result_name((uint)r));
 
     private static void LogEvent(ILogger logger, string json)
     {

@@ -97,7 +97,7 @@ internal static unsafe class HookBridges
             byte[] bytes = Encoding.UTF8.GetBytes(result);
             fixed (byte* b = bytes)
             {
-                return NativeMethods.rtc_string_sink_set(sink, b, (nuint)bytes.Length) == RtcResult.Ok ? 0 : -2;
+                return NativeMethods.rtc_string_sink_set(sink, b, (nuint)bytes.Length) == ResultCode.Ok ? 0 : -2;
             }
         }
         catch (Exception e)

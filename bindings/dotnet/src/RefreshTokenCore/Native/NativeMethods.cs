@@ -28,7 +28,7 @@ internal static unsafe partial class NativeMethods
     internal static partial void rtc_client_init(RtcClient* client, byte* clientId, nuint clientIdLen);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_error_code(ErrorHandle error);
+    internal static partial ResultCode rtc_error_code(ErrorHandle error);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial uint rtc_error_reason(ErrorHandle error);
@@ -50,40 +50,40 @@ internal static unsafe partial class NativeMethods
     internal static partial byte* rtc_result_name(uint code);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_builder_new(RtcServiceOptions* options, nint* outBuilder, nint* outError);
+    internal static partial ResultCode rtc_service_builder_new(RtcServiceOptions* options, nint* outBuilder, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_builder_set_store(BuilderHandle builder, RtcStoreCallbacks* callbacks, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
+    internal static partial ResultCode rtc_service_builder_set_store(BuilderHandle builder, RtcStoreCallbacks* callbacks, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_builder_set_clock(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, long> callback, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
+    internal static partial ResultCode rtc_service_builder_set_clock(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, long> callback, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_builder_set_is_active(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, byte*, nuint, byte*, nuint, int> callback, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
+    internal static partial ResultCode rtc_service_builder_set_is_active(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, byte*, nuint, byte*, nuint, int> callback, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_builder_set_accept_consumed(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, byte*, nuint, byte*, nuint, long, long, int> callback, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
+    internal static partial ResultCode rtc_service_builder_set_accept_consumed(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, byte*, nuint, byte*, nuint, long, long, int> callback, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_builder_set_event_sink(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, byte*, nuint, void> callback, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
+    internal static partial ResultCode rtc_service_builder_set_event_sink(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, byte*, nuint, void> callback, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_builder_set_protector(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, byte*, nuint, nint, int> protect, delegate* unmanaged[Cdecl]<nint, byte*, nuint, nint, int> unprotect, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
+    internal static partial ResultCode rtc_service_builder_set_protector(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, byte*, nuint, nint, int> protect, delegate* unmanaged[Cdecl]<nint, byte*, nuint, nint, int> unprotect, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_builder_set_successor_secret(BuilderHandle builder, byte* secret, nuint secretLen, byte* previous, nuint previousLen, nint* outError);
+    internal static partial ResultCode rtc_service_builder_set_successor_secret(BuilderHandle builder, byte* secret, nuint secretLen, byte* previous, nuint previousLen, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_builder_use_sqlite(BuilderHandle builder, byte* path, nuint pathLen, nint* outError);
+    internal static partial ResultCode rtc_service_builder_use_sqlite(BuilderHandle builder, byte* path, nuint pathLen, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_builder_use_postgres(BuilderHandle builder, byte* url, nuint urlLen, nint* outError);
+    internal static partial ResultCode rtc_service_builder_use_postgres(BuilderHandle builder, byte* url, nuint urlLen, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_builder_add_client(BuilderHandle builder, RtcClient* client, nint* outError);
+    internal static partial ResultCode rtc_service_builder_add_client(BuilderHandle builder, RtcClient* client, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_builder_build(nint builder, nint* outService, nint* outError);
+    internal static partial ResultCode rtc_service_builder_build(nint builder, nint* outService, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial void rtc_service_builder_free(nint builder);
@@ -92,37 +92,37 @@ internal static unsafe partial class NativeMethods
     internal static partial void rtc_service_free(nint service);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_set_client(ServiceHandle service, RtcClient* client, nint* outError);
+    internal static partial ResultCode rtc_service_set_client(ServiceHandle service, RtcClient* client, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_create(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* requestJson, nuint requestJsonLen, byte** outHandle, byte** outTokenJson, nint* outError);
+    internal static partial ResultCode rtc_service_create(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* requestJson, nuint requestJsonLen, byte** outHandle, byte** outTokenJson, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_validate(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte** outTokenJson, nint* outError);
+    internal static partial ResultCode rtc_service_validate(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte** outTokenJson, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_refresh(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte* resource, nuint resourceLen, byte* newAccessTokenJson, nuint newAccessTokenJsonLen, byte** outHandle, byte* outRotated, byte** outTokenJson, byte** outAccessTokenJson, nint* outError);
+    internal static partial ResultCode rtc_service_refresh(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte* resource, nuint resourceLen, byte* newAccessTokenJson, nuint newAccessTokenJsonLen, byte** outHandle, byte* outRotated, byte** outTokenJson, byte** outAccessTokenJson, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_update(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte* tokenJson, nuint tokenJsonLen, byte mustUpdate, byte** outHandle, byte** outTokenJson, nint* outError);
+    internal static partial ResultCode rtc_service_update(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte* tokenJson, nuint tokenJsonLen, byte mustUpdate, byte** outHandle, byte** outTokenJson, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_revoke(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte* outRevoked, nint* outError);
+    internal static partial ResultCode rtc_service_revoke(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte* outRevoked, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_remove_refresh_tokens(ServiceHandle service, byte* subjectId, nuint subjectIdLen, byte* clientId, nuint clientIdLen, ulong* outRemoved, nint* outError);
+    internal static partial ResultCode rtc_service_remove_refresh_tokens(ServiceHandle service, byte* subjectId, nuint subjectIdLen, byte* clientId, nuint clientIdLen, ulong* outRemoved, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_service_cleanup(ServiceHandle service, ulong* outExpiredRemoved, ulong* outConsumedRemoved, nint* outError);
+    internal static partial ResultCode rtc_service_cleanup(ServiceHandle service, ulong* outExpiredRemoved, ulong* outConsumedRemoved, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_grant_key(byte* handle, nuint handleLen, byte** outKey, nint* outError);
+    internal static partial ResultCode rtc_grant_key(byte* handle, nuint handleLen, byte** outKey, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_row_sink_push(nint sink, RtcGrantRow* row);
+    internal static partial ResultCode rtc_row_sink_push(nint sink, RtcGrantRow* row);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static partial uint rtc_string_sink_set(nint sink, byte* text, nuint textLen);
+    internal static partial ResultCode rtc_string_sink_set(nint sink, byte* text, nuint textLen);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial void rtc_string_free(byte* s);

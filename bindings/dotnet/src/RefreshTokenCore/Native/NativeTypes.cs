@@ -3,7 +3,8 @@ using System.Runtime.InteropServices;
 namespace RefreshTokenCore.Native;
 
 // Blittable mirrors of the structs in include/refresh_token_core.h. Field order and types must
-// match the header exactly; LayoutTests checks the sizes.
+// match the header exactly; HeaderAgreementTests (RefreshTokenCore.Tests) compiles the header
+// with a C compiler and checks every size, field offset and field type against these.
 
 /// <summary>rtc_str: a borrowed UTF-8 view; Ptr == null means "no value".</summary>
 [StructLayout(LayoutKind.Sequential)]
@@ -87,23 +88,4 @@ internal unsafe struct RtcStoreCallbacks
     public delegate* unmanaged[Cdecl]<nint, long, nuint, ulong*, int> RemoveExpired;
     public delegate* unmanaged[Cdecl]<nint, long, nuint, ulong*, int> RemoveConsumed;
     public delegate* unmanaged[Cdecl]<nint, byte*, nuint, RtcGrantRow*, RtcGrantRow*, int> Rotate;
-}
-
-/// <summary>rtc_result codes (never renumbered).</summary>
-internal static class RtcResult
-{
-    public const uint Ok = 0;
-    public const uint NullArgument = 100;
-    public const uint InvalidUtf8 = 101;
-    public const uint InputTooLong = 102;
-    public const uint InvalidEnum = 103;
-    public const uint InvalidJson = 104;
-    public const uint InvalidArgument = 105;
-    public const uint UnknownClient = 106;
-    public const uint InvalidGrant = 200;
-    public const uint InvalidRequest = 201;
-    public const uint StorageUnavailable = 300;
-    public const uint StorageBadResponse = 301;
-    public const uint CallbackFailed = 302;
-    public const uint Panic = 900;
 }

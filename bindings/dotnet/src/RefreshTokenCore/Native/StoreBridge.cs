@@ -128,7 +128,7 @@ internal static unsafe class StoreBridge
         try
         {
             RtcGrantRow row = view.Row;
-            return NativeMethods.rtc_row_sink_push(sink, &row) == RtcResult.Ok ? 0 : -2;
+            return NativeMethods.rtc_row_sink_push(sink, &row) == ResultCode.Ok ? 0 : -2;
         }
         finally
         {
