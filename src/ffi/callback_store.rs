@@ -154,10 +154,14 @@ fn replacement_view(action: &ConsumeAction) -> Option<rtc_grant_row> {
 
 /// A `consume` or `rotate` callback's answer as an outcome.
 fn outcome(name: &str, s: i32) -> Result<ConsumeOutcome, StoreError> {
+    use rtc_consume_outcome::*;
+    const WON: i32 = RTC_CONSUME_WON as i32;
+    const ALREADY_CONSUMED: i32 = RTC_CONSUME_ALREADY_CONSUMED as i32;
+    const NOT_FOUND: i32 = RTC_CONSUME_NOT_FOUND as i32;
     match s {
-        0 => Ok(ConsumeOutcome::Won),
-        1 => Ok(ConsumeOutcome::AlreadyConsumed),
-        2 => Ok(ConsumeOutcome::NotFound),
+        WON => Ok(ConsumeOutcome::Won),
+        ALREADY_CONSUMED => Ok(ConsumeOutcome::AlreadyConsumed),
+        NOT_FOUND => Ok(ConsumeOutcome::NotFound),
         s if s < 0 => Err(StoreError::Unavailable(format!(
             "store callback '{name}' failed with status {s}"
         ))),

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use std::fmt::Write;
 
 /// Truncates to .NET's 100 ns tick.
-pub fn to_ticks(t: DateTime<Utc>) -> DateTime<Utc> {
+pub fn truncate_to_tick(t: DateTime<Utc>) -> DateTime<Utc> {
     let nanos = t.nanosecond();
     // Leap-second nanos (>= 1e9) are folded too; .NET has no leap seconds.
     let truncated = (nanos % 1_000_000_000) / 100 * 100;
@@ -18,7 +18,7 @@ pub fn to_ticks(t: DateTime<Utc>) -> DateTime<Utc> {
 /// Formats as System.Text.Json writes a UTC `DateTime`: `yyyy-MM-ddTHH:mm:ss[.fffffff]Z` with
 /// trailing fractional zeros (and the dot when nothing is left) trimmed.
 pub fn format_utc(t: DateTime<Utc>) -> String {
-    let t = to_ticks(t);
+    let t = truncate_to_tick(t);
     let mut out = t.format("%Y-%m-%dT%H:%M:%S").to_string();
     let ticks = t.nanosecond() % 1_000_000_000 / 100;
     if ticks != 0 {
@@ -38,11 +38,11 @@ pub fn format_utc(t: DateTime<Utc>) -> String {
 /// are truncated to the tick.
 pub fn parse(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(to_ticks(t.with_timezone(&Utc)));
+        return Some(truncate_to_tick(t.with_timezone(&Utc)));
     }
     for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S"] {
         if let Ok(n) = NaiveDateTime::parse_from_str(text, fmt) {
-            return Some(to_ticks(n.and_utc()));
+            return Some(truncate_to_tick(n.and_utc()));
         }
     }
     None

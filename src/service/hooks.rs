@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use std::fmt;
 
-use crate::format::datetime::to_ticks;
+use crate::format::datetime::truncate_to_tick;
 use crate::model::{Client, Subject};
 
 /// A host hook failed: the service answers with a retryable error.
@@ -29,7 +29,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        to_ticks(Utc::now())
+        truncate_to_tick(Utc::now())
     }
 }
 
@@ -39,18 +39,18 @@ pub struct ManualClock(Mutex<DateTime<Utc>>);
 
 impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
-        Self(Mutex::new(to_ticks(start)))
+        Self(Mutex::new(truncate_to_tick(start)))
     }
 
     /// Moves the clock forward (or back, with a negative value) by fractional seconds.
     pub fn advance(&self, seconds: f64) {
         let nanos = (seconds * 1e9).round() as i64;
         let mut t = self.0.lock();
-        *t = to_ticks(*t + chrono::Duration::nanoseconds(nanos));
+        *t = truncate_to_tick(*t + chrono::Duration::nanoseconds(nanos));
     }
 
     pub fn set(&self, t: DateTime<Utc>) {
-        *self.0.lock() = to_ticks(t);
+        *self.0.lock() = truncate_to_tick(t);
     }
 }
 

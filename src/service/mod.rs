@@ -145,7 +145,7 @@ impl RefreshTokenService {
 
     /// "Now", truncated to the 100 ns tick.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        crate::format::datetime::to_ticks(self.clock.now())
+        crate::format::datetime::truncate_to_tick(self.clock.now())
     }
 
     fn emit(&self, event: Event) {

@@ -16,7 +16,7 @@ use rusqlite::{
 use std::path::Path;
 
 use super::{check_filter, ConsumeAction, ConsumeOutcome, GrantStore, StoreError};
-use crate::format::datetime::to_ticks;
+use crate::format::datetime::truncate_to_tick;
 use crate::model::{GrantFilter, PersistedGrant};
 
 const SCHEMA: &str = r#"
@@ -84,7 +84,7 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 /// Dates as EF Core's SQLite provider writes them: `yyyy-MM-dd HH:mm:ss.FFFFFFF` (UTC, trailing
 /// fractional zeros trimmed), which also sorts correctly as text.
 fn format_time(t: DateTime<Utc>) -> String {
-    let iso = crate::format::datetime::format_utc(to_ticks(t));
+    let iso = crate::format::datetime::format_utc(truncate_to_tick(t));
     // "2026-01-01T00:00:00.1234567Z" -> "2026-01-01 00:00:00.1234567"
     iso.trim_end_matches('Z').replacen('T', " ", 1)
 }
@@ -92,7 +92,7 @@ fn format_time(t: DateTime<Utc>) -> String {
 fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
         if let Ok(n) = NaiveDateTime::parse_from_str(text.trim_end_matches('Z'), fmt) {
-            return Some(to_ticks(n.and_utc()));
+            return Some(truncate_to_tick(n.and_utc()));
         }
     }
     crate::format::datetime::parse(text)

@@ -176,12 +176,10 @@ public sealed unsafe class RefreshTokenService : IDisposable
             CallbackErrors.Take();
             r = NativeMethods.rtc_service_validate(handle, pid, (nuint)id.Length, ph, (nuint)h.Length, &json, &err);
         }
-        if (IsRefusal(r))
+        if (Outcome(r, err) is { } refused)
         {
-            var (error, reason) = Refusal(r, err);
-            return Task.FromResult(new TokenValidationResult { IsError = true, Error = error, Reason = reason });
+            return Task.FromResult(new TokenValidationResult { IsError = true, Error = refused.Error, Reason = refused.Reason });
         }
-        Check(r, err);
         return Task.FromResult(new TokenValidationResult { RefreshToken = Json.ReadRefreshToken(Utf8.Take(json)!) });
     }
 
@@ -240,11 +238,6 @@ public sealed unsafe class RefreshTokenService : IDisposable
             CallbackErrors.Take();
             r = NativeMethods.rtc_service_update(handle, pid, (nuint)id.Length, ph, (nuint)h.Length, pb, (nuint)body.Length, (byte)(mustUpdate ? 1 : 0), &outHandle, null, &err);
         }
-        if (IsRefusal(r))
-        {
-            var (error, reason) = Refusal(r, err);
-            throw new RefreshTokenCoreException($"{error}: {reason}", (ResultCode)r, retryable: false);
-        }
         Check(r, err);
         return Task.FromResult(Utf8.Take(outHandle)!);
     }
@@ -270,12 +263,10 @@ public sealed unsafe class RefreshTokenService : IDisposable
                 newAccessToken is null ? null : pa, (nuint)at.Length,
                 &outHandle, &rotated, &tokenJson, &atJson, &err);
         }
-        if (IsRefusal(r))
+        if (Outcome(r, err) is { } refused)
         {
-            var (error, reason) = Refusal(r, err);
-            return Task.FromResult(new RefreshResult { IsError = true, Error = error, Reason = reason });
+            return Task.FromResult(new RefreshResult { IsError = true, Error = refused.Error, Reason = refused.Reason });
         }
-        Check(r, err);
         return Task.FromResult(new RefreshResult
         {
             Handle = Utf8.Take(outHandle),
@@ -299,11 +290,6 @@ public sealed unsafe class RefreshTokenService : IDisposable
         {
             CallbackErrors.Take();
             r = NativeMethods.rtc_service_revoke(handle, pid, (nuint)id.Length, ph, (nuint)h.Length, &revoked, &err);
-        }
-        if (IsRefusal(r))
-        {
-            var (error, reason) = Refusal(r, err);
-            throw new RefreshTokenCoreException($"{error}: {reason}", (ResultCode)r, retryable: false);
         }
         Check(r, err);
         return Task.FromResult(revoked != 0);
@@ -377,24 +363,42 @@ public sealed unsafe class RefreshTokenService : IDisposable
         }
     }
 
-    private static bool IsRefusal(ResultCode r) => r is ResultCode.InvalidGrant or ResultCode.InvalidRequest;
-
-    private static (string Error, RefusalReason Reason) Refusal(ResultCode r, nint err)
+    /// <summary>A refused token or request: the OAuth error to answer with, and why.</summary>
+    private sealed record Refused(string Error, RefusalReason Reason, ResultCode Code)
     {
-        using var e = new ErrorHandle(err);
-        CallbackErrors.Take();
-        return (r == ResultCode.InvalidGrant ? "invalid_grant" : "invalid_request", (RefusalReason)NativeMethods.rtc_error_reason(e));
+        public RefreshTokenCoreException AsException() => new($"{Error}: {Reason}", Code, retryable: false);
     }
 
-    private void Check(ResultCode r, nint err)
+    /// <summary>
+    /// The one mapping of a native result (the refusal model in docs/design.md): success is null;
+    /// a refusal (the 2xx codes, with the reason in the error object) is returned, for the
+    /// operations whose .NET shape is a result (validate, refresh); every other code throws.
+    /// </summary>
+    private Refused? Outcome(ResultCode r, nint err)
     {
+        if (r is ResultCode.InvalidGrant or ResultCode.InvalidRequest)
+        {
+            using var e = new ErrorHandle(err);
+            CallbackErrors.Take();
+            return new Refused(r == ResultCode.InvalidGrant ? "invalid_grant" : "invalid_request", (RefusalReason)NativeMethods.rtc_error_reason(e), r);
+        }
         if (r == ResultCode.Ok)
         {
             CallbackErrors.Take();
-            return;
+            return null;
         }
         ObjectDisposedException.ThrowIf(handle is not null && handle.IsClosed, this);
         CheckStatic(r, err);
+        return null;
+    }
+
+    /// <summary>For the operations whose .NET shape has no refusal result: a refusal throws too.</summary>
+    private void Check(ResultCode r, nint err)
+    {
+        if (Outcome(r, err) is { } refused)
+        {
+            throw refused.AsException();
+        }
     }
 
     private static void CheckStatic(ResultCode r, nint err)
