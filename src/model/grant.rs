@@ -53,34 +53,36 @@ fn union<'a>(one: &'a Option<String>, many: &'a [String]) -> Vec<&'a str> {
 }
 
 impl GrantFilter {
+    /// What the filter restricts, as the reference filters: per column (Duende's column name)
+    /// the values a row may have there; blank values are ignored, the single value and the list
+    /// are unioned, and a column without values is not listed. Every store filters by this.
+    pub fn restrictions(&self) -> Vec<(&'static str, Vec<&str>)> {
+        [
+            ("SubjectId", present(&self.subject_id).into_iter().collect()),
+            ("SessionId", present(&self.session_id).into_iter().collect()),
+            ("ClientId", union(&self.client_id, &self.client_ids)),
+            ("Type", union(&self.grant_type, &self.grant_types)),
+        ]
+        .into_iter()
+        .filter(|(_, values)| !values.is_empty())
+        .collect()
+    }
+
     /// True when no field would restrict anything ("No filter values set." in the reference).
     pub fn is_empty(&self) -> bool {
-        present(&self.subject_id).is_none()
-            && present(&self.session_id).is_none()
-            && union(&self.client_id, &self.client_ids).is_empty()
-            && union(&self.grant_type, &self.grant_types).is_empty()
+        self.restrictions().is_empty()
     }
 
     /// Whether a row matches, with ordinal (case-sensitive) comparison.
     pub fn matches(&self, row: &PersistedGrant) -> bool {
-        if let Some(s) = present(&self.subject_id) {
-            if row.subject_id.as_deref() != Some(s) {
-                return false;
-            }
-        }
-        if let Some(s) = present(&self.session_id) {
-            if row.session_id.as_deref() != Some(s) {
-                return false;
-            }
-        }
-        let clients = union(&self.client_id, &self.client_ids);
-        if !clients.is_empty() && !clients.contains(&row.client_id.as_str()) {
-            return false;
-        }
-        let types = union(&self.grant_type, &self.grant_types);
-        if !types.is_empty() && !types.contains(&row.grant_type.as_str()) {
-            return false;
-        }
-        true
+        self.restrictions().iter().all(|(column, values)| {
+            let value = match *column {
+                "SubjectId" => row.subject_id.as_deref(),
+                "SessionId" => row.session_id.as_deref(),
+                "ClientId" => Some(row.client_id.as_str()),
+                _ => Some(row.grant_type.as_str()),
+            };
+            value.is_some_and(|v| values.contains(&v))
+        })
     }
 }

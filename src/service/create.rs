@@ -65,7 +65,11 @@ pub(crate) fn default_access_token(
     scopes: &[String],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Token {
-    let mut t = Token::new(client_id, crate::format::datetime::truncate_to_tick(now), lifetime);
+    let mut t = Token::new(
+        client_id,
+        crate::format::datetime::truncate_to_tick(now),
+        lifetime,
+    );
     t.claims.push(Claim::new("client_id", client_id));
     t.claims
         .extend(scopes.iter().map(|s| Claim::new("scope", s.clone())));

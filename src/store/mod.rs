@@ -5,6 +5,7 @@
 
 pub mod memory;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 mod sync;
 

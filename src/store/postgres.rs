@@ -13,7 +13,9 @@ use postgres::types::ToSql;
 use postgres::{GenericClient, NoTls, Row};
 use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
+use std::sync::LazyLock;
 
+use super::sql::{consume_on, rotate_in, SqlExec, Statements, INDEXES};
 use super::{check_filter, ConsumeAction, ConsumeOutcome, GrantStore, StoreError};
 use crate::model::{GrantFilter, PersistedGrant};
 
@@ -32,14 +34,27 @@ CREATE TABLE IF NOT EXISTS "PersistedGrants" (
     "Data" character varying(50000) NOT NULL,
     CONSTRAINT "PK_PersistedGrants" PRIMARY KEY ("Id")
 );
-CREATE UNIQUE INDEX IF NOT EXISTS "IX_PersistedGrants_Key" ON "PersistedGrants" ("Key") WHERE "Key" IS NOT NULL;
-CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_ConsumedTime" ON "PersistedGrants" ("ConsumedTime");
-CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_Expiration" ON "PersistedGrants" ("Expiration");
-CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_SubjectId_ClientId_Type" ON "PersistedGrants" ("SubjectId", "ClientId", "Type");
-CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_SubjectId_SessionId_Type" ON "PersistedGrants" ("SubjectId", "SessionId", "Type");
 "#;
 
-const COLUMNS: &str = r#""Key", "Type", "SubjectId", "SessionId", "ClientId", "Description", "CreationTime", "Expiration", "ConsumedTime", "Data""#;
+/// This dialect's statements (numbered parameters `$1`).
+static SQL: LazyLock<Statements> = LazyLock::new(|| Statements::new('$'));
+
+/// The shared logic runs on a client or an open transaction alike.
+impl<C: GenericClient> SqlExec for C {
+    type Error = postgres::Error;
+
+    fn exec_key(&mut self, sql: &str, key: &str) -> Result<u64, postgres::Error> {
+        self.execute(sql, &[&key])
+    }
+
+    fn exec_row(&mut self, sql: &str, row: &PersistedGrant) -> Result<u64, postgres::Error> {
+        self.execute(sql, &values(row))
+    }
+
+    fn exists_key(&mut self, sql: &str, key: &str) -> Result<bool, postgres::Error> {
+        Ok(self.query_one(sql, &[&key])?.get(0))
+    }
+}
 
 /// The PostgreSQL [`GrantStore`].
 pub struct PostgresStore {
@@ -84,85 +99,6 @@ fn values(g: &PersistedGrant) -> [&(dyn ToSql + Sync); 10] {
     ]
 }
 
-/// `WHERE` clause and parameters of a filter (blank values ignored, lists unioned).
-fn filter_sql(f: &GrantFilter) -> (String, Vec<String>) {
-    let mut clauses = Vec::new();
-    let mut args: Vec<String> = Vec::new();
-    let present = |v: &Option<String>| {
-        v.as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(str::to_owned)
-    };
-    for (column, value) in [
-        ("SubjectId", present(&f.subject_id)),
-        ("SessionId", present(&f.session_id)),
-    ] {
-        if let Some(v) = value {
-            args.push(v);
-            clauses.push(format!(r#""{column}" = ${}"#, args.len()));
-        }
-    }
-    for (column, one, many) in [
-        ("ClientId", &f.client_id, &f.client_ids),
-        ("Type", &f.grant_type, &f.grant_types),
-    ] {
-        let set: Vec<String> = present(one)
-            .into_iter()
-            .chain(many.iter().filter(|s| !s.trim().is_empty()).cloned())
-            .collect();
-        if !set.is_empty() {
-            let mut marks = Vec::new();
-            for v in set {
-                args.push(v);
-                marks.push(format!("${}", args.len()));
-            }
-            clauses.push(format!(r#""{column}" IN ({})"#, marks.join(", ")));
-        }
-    }
-    (clauses.join(" AND "), args)
-}
-
-/// An INSERT that leaves an existing row of the same key alone.
-fn insert_if_absent_sql() -> String {
-    format!(
-        r#"INSERT INTO "PersistedGrants" ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT ("Key") WHERE "Key" IS NOT NULL DO NOTHING"#
-    )
-}
-
-fn consume_on(
-    c: &mut impl GenericClient,
-    key: &str,
-    action: &ConsumeAction,
-) -> Result<ConsumeOutcome, postgres::Error> {
-    let changed = match action {
-        ConsumeAction::Delete => c.execute(r#"DELETE FROM "PersistedGrants" WHERE "Key" = $1"#, &[&key])?,
-        ConsumeAction::MarkConsumed(row) => c.execute(
-            r#"UPDATE "PersistedGrants" SET "Type" = $2, "SubjectId" = $3, "SessionId" = $4, "ClientId" = $5,
-               "Description" = $6, "CreationTime" = $7, "Expiration" = $8, "ConsumedTime" = $9, "Data" = $10
-               WHERE "Key" = $1 AND "ConsumedTime" IS NULL"#,
-            &values(row),
-        )?,
-    };
-    if changed == 1 {
-        return Ok(ConsumeOutcome::Won);
-    }
-    if matches!(action, ConsumeAction::Delete) {
-        return Ok(ConsumeOutcome::NotFound);
-    }
-    let exists: bool = c
-        .query_one(
-            r#"SELECT EXISTS(SELECT 1 FROM "PersistedGrants" WHERE "Key" = $1)"#,
-            &[&key],
-        )?
-        .get(0);
-    Ok(if exists {
-        ConsumeOutcome::AlreadyConsumed
-    } else {
-        ConsumeOutcome::NotFound
-    })
-}
-
 impl PostgresStore {
     /// Connects (a pool of up to 8 connections) and creates the table if needed.
     /// `url`: `postgres://user:password@host:port/database`.
@@ -175,7 +111,10 @@ impl PostgresStore {
             .build(manager)
             .map_err(unavailable)?;
         let store = Self { pool };
-        store.conn()?.batch_execute(SCHEMA).map_err(unavailable)?;
+        let mut conn = store.conn()?;
+        conn.batch_execute(SCHEMA).map_err(unavailable)?;
+        conn.batch_execute(INDEXES).map_err(unavailable)?;
+        drop(conn);
         Ok(store)
     }
 
@@ -187,7 +126,7 @@ impl PostgresStore {
     pub fn snapshot(&self) -> Result<Vec<PersistedGrant>, StoreError> {
         let rows = self
             .conn()?
-            .query(&format!(r#"SELECT {COLUMNS} FROM "PersistedGrants" WHERE "Key" IS NOT NULL ORDER BY "Key""#), &[])
+            .query(&SQL.select_all, &[])
             .map_err(unavailable)?;
         rows.iter().map(to_grant).collect()
     }
@@ -196,9 +135,7 @@ impl PostgresStore {
     pub fn bulk_insert(&self, rows: &[PersistedGrant]) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction().map_err(unavailable)?;
-        let stmt = tx
-            .prepare(&format!(r#"INSERT INTO "PersistedGrants" ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"#))
-            .map_err(unavailable)?;
+        let stmt = tx.prepare(&SQL.insert).map_err(unavailable)?;
         for g in rows {
             tx.execute(&stmt, &values(g)).map_err(unavailable)?;
         }
@@ -217,69 +154,51 @@ impl GrantStore for PostgresStore {
     fn get(&self, key: &str) -> Result<Option<PersistedGrant>, StoreError> {
         let row = self
             .conn()?
-            .query_opt(
-                &format!(r#"SELECT {COLUMNS} FROM "PersistedGrants" WHERE "Key" = $1"#),
-                &[&key],
-            )
+            .query_opt(&SQL.select_key, &[&key])
             .map_err(unavailable)?;
         row.as_ref().map(to_grant).transpose()
     }
 
     fn store(&self, grant: &PersistedGrant) -> Result<(), StoreError> {
-        let sql = format!(
-            r#"INSERT INTO "PersistedGrants" ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-               ON CONFLICT ("Key") WHERE "Key" IS NOT NULL DO UPDATE SET
-               "Type" = EXCLUDED."Type", "SubjectId" = EXCLUDED."SubjectId", "SessionId" = EXCLUDED."SessionId",
-               "ClientId" = EXCLUDED."ClientId", "Description" = EXCLUDED."Description",
-               "CreationTime" = EXCLUDED."CreationTime", "Expiration" = EXCLUDED."Expiration",
-               "ConsumedTime" = EXCLUDED."ConsumedTime", "Data" = EXCLUDED."Data""#
-        );
         self.conn()?
-            .execute(&sql, &values(grant))
+            .exec_row(&SQL.upsert, grant)
             .map_err(unavailable)?;
         Ok(())
     }
 
     fn remove(&self, key: &str) -> Result<(), StoreError> {
         self.conn()?
-            .execute(r#"DELETE FROM "PersistedGrants" WHERE "Key" = $1"#, &[&key])
+            .exec_key(&SQL.delete_key, key)
             .map_err(unavailable)?;
         Ok(())
     }
 
     fn get_all(&self, filter: &GrantFilter) -> Result<Vec<PersistedGrant>, StoreError> {
         check_filter(filter)?;
-        let (clause, args) = filter_sql(filter);
-        let params: Vec<&(dyn ToSql + Sync)> =
-            args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        let (clause, args) = SQL.filter(filter);
         let rows = self
             .conn()?
-            .query(&format!(r#"SELECT {COLUMNS} FROM "PersistedGrants" WHERE "Key" IS NOT NULL AND {clause}"#), &params)
+            .query(&SQL.select_filtered(&clause), &params(&args))
             .map_err(unavailable)?;
         rows.iter().map(to_grant).collect()
     }
 
     fn remove_all(&self, filter: &GrantFilter) -> Result<u64, StoreError> {
         check_filter(filter)?;
-        let (clause, args) = filter_sql(filter);
-        let params: Vec<&(dyn ToSql + Sync)> =
-            args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        let (clause, args) = SQL.filter(filter);
         self.conn()?
-            .execute(
-                &format!(r#"DELETE FROM "PersistedGrants" WHERE {clause}"#),
-                &params,
-            )
+            .execute(&SQL.delete_filtered(&clause), &params(&args))
             .map_err(unavailable)
     }
 
     fn consume(&self, key: &str, action: &ConsumeAction) -> Result<ConsumeOutcome, StoreError> {
-        consume_on(&mut *self.conn()?, key, action).map_err(unavailable)
+        consume_on(&mut *self.conn()?, &SQL, key, action).map_err(unavailable)
     }
 
     fn insert_if_absent(&self, grant: &PersistedGrant) -> Result<bool, StoreError> {
         let n = self
             .conn()?
-            .execute(&insert_if_absent_sql(), &values(grant))
+            .exec_row(&SQL.insert_if_absent, grant)
             .map_err(unavailable)?;
         Ok(n == 1)
     }
@@ -288,7 +207,7 @@ impl GrantStore for PostgresStore {
         true
     }
 
-    /// One transaction: consume, then insert the successor only if this call won.
+    /// One transaction.
     fn rotate(
         &self,
         key: &str,
@@ -297,28 +216,37 @@ impl GrantStore for PostgresStore {
     ) -> Result<ConsumeOutcome, StoreError> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction().map_err(unavailable)?;
-        let outcome = consume_on(&mut tx, key, action).map_err(unavailable)?;
+        let outcome = rotate_in(&mut tx, &SQL, key, action, successor).map_err(unavailable)?;
         if outcome == ConsumeOutcome::Won {
-            tx.execute(&insert_if_absent_sql(), &values(successor))
-                .map_err(unavailable)?;
             tx.commit().map_err(unavailable)?;
         }
         Ok(outcome)
     }
 
     fn remove_expired(&self, now: DateTime<Utc>, batch_size: usize) -> Result<u64, StoreError> {
-        let sql = r#"DELETE FROM "PersistedGrants" WHERE "Id" IN (SELECT "Id" FROM "PersistedGrants"
-            WHERE "Expiration" < $1 ORDER BY "Expiration" LIMIT $2)"#;
-        self.conn()?
-            .execute(sql, &[&now, &(batch_size as i64)])
-            .map_err(unavailable)
+        self.remove_older(&SQL.remove_expired, now, batch_size)
     }
 
     fn remove_consumed(&self, before: DateTime<Utc>, batch_size: usize) -> Result<u64, StoreError> {
-        let sql = r#"DELETE FROM "PersistedGrants" WHERE "Id" IN (SELECT "Id" FROM "PersistedGrants"
-            WHERE "ConsumedTime" < $1 ORDER BY "ConsumedTime" LIMIT $2)"#;
+        self.remove_older(&SQL.remove_consumed, before, batch_size)
+    }
+}
+
+impl PostgresStore {
+    /// One batch of a cleanup statement: rows whose date is before `limit`.
+    fn remove_older(
+        &self,
+        sql: &str,
+        limit: DateTime<Utc>,
+        batch_size: usize,
+    ) -> Result<u64, StoreError> {
         self.conn()?
-            .execute(sql, &[&before, &(batch_size as i64)])
+            .execute(sql, &[&limit, &(batch_size as i64)])
             .map_err(unavailable)
     }
+}
+
+/// A filter's text parameters as the client binds them.
+fn params(args: &[String]) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
 }

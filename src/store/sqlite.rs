@@ -14,7 +14,9 @@ use rusqlite::{
     params, params_from_iter, Connection, OptionalExtension, Row, ToSql, TransactionBehavior,
 };
 use std::path::Path;
+use std::sync::LazyLock;
 
+use super::sql::{consume_on, rotate_in, SqlExec, Statements, INDEXES};
 use super::{check_filter, ConsumeAction, ConsumeOutcome, GrantStore, StoreError};
 use crate::format::datetime::truncate_to_tick;
 use crate::model::{GrantFilter, PersistedGrant};
@@ -33,14 +35,34 @@ CREATE TABLE IF NOT EXISTS "PersistedGrants" (
     "ConsumedTime" TEXT NULL,
     "Data" TEXT NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS "IX_PersistedGrants_Key" ON "PersistedGrants" ("Key") WHERE "Key" IS NOT NULL;
-CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_ConsumedTime" ON "PersistedGrants" ("ConsumedTime");
-CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_Expiration" ON "PersistedGrants" ("Expiration");
-CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_SubjectId_ClientId_Type" ON "PersistedGrants" ("SubjectId", "ClientId", "Type");
-CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_SubjectId_SessionId_Type" ON "PersistedGrants" ("SubjectId", "SessionId", "Type");
 "#;
 
-const COLUMNS: &str = r#""Key", "Type", "SubjectId", "SessionId", "ClientId", "Description", "CreationTime", "Expiration", "ConsumedTime", "Data""#;
+/// This dialect's statements (numbered parameters `?1`).
+static SQL: LazyLock<Statements> = LazyLock::new(|| Statements::new('?'));
+
+/// The shared logic's view of a connection or an open transaction.
+struct Lite<'a>(&'a Connection);
+
+impl SqlExec for Lite<'_> {
+    type Error = rusqlite::Error;
+
+    fn exec_key(&mut self, sql: &str, key: &str) -> rusqlite::Result<u64> {
+        Ok(self.0.prepare_cached(sql)?.execute([key])? as u64)
+    }
+
+    fn exec_row(&mut self, sql: &str, row: &PersistedGrant) -> rusqlite::Result<u64> {
+        let v = values(row);
+        let n = self
+            .0
+            .prepare_cached(sql)?
+            .execute(params_from_iter(v.iter().map(|b| b.as_ref())))?;
+        Ok(n as u64)
+    }
+
+    fn exists_key(&mut self, sql: &str, key: &str) -> rusqlite::Result<bool> {
+        self.0.prepare_cached(sql)?.query_row([key], |r| r.get(0))
+    }
+}
 
 /// How durable a write is before it returns (SQLite's `synchronous`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,85 +168,6 @@ fn values(g: &PersistedGrant) -> [Box<dyn ToSql + '_>; 10] {
     ]
 }
 
-/// `WHERE` clause and parameters of a filter (blank values ignored, lists unioned).
-fn filter_sql(f: &GrantFilter) -> (String, Vec<String>) {
-    let mut clauses = Vec::new();
-    let mut args = Vec::new();
-    let present = |v: &Option<String>| {
-        v.as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(str::to_owned)
-    };
-    if let Some(s) = present(&f.subject_id) {
-        clauses.push(r#""SubjectId" = ?"#.to_owned());
-        args.push(s);
-    }
-    if let Some(s) = present(&f.session_id) {
-        clauses.push(r#""SessionId" = ?"#.to_owned());
-        args.push(s);
-    }
-    for (column, one, many) in [
-        ("ClientId", &f.client_id, &f.client_ids),
-        ("Type", &f.grant_type, &f.grant_types),
-    ] {
-        let set: Vec<String> = present(one)
-            .into_iter()
-            .chain(many.iter().filter(|s| !s.trim().is_empty()).cloned())
-            .collect();
-        if !set.is_empty() {
-            clauses.push(format!(
-                r#""{column}" IN ({})"#,
-                vec!["?"; set.len()].join(", ")
-            ));
-            args.extend(set);
-        }
-    }
-    (clauses.join(" AND "), args)
-}
-
-/// An INSERT that leaves an existing row of the same key alone.
-fn insert_if_absent_sql() -> String {
-    format!(
-        r#"INSERT INTO "PersistedGrants" ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-           ON CONFLICT ("Key") WHERE "Key" IS NOT NULL DO NOTHING"#
-    )
-}
-
-fn consume_on(
-    conn: &Connection,
-    key: &str,
-    action: &ConsumeAction,
-) -> rusqlite::Result<ConsumeOutcome> {
-    let changed = match action {
-        ConsumeAction::Delete => {
-            conn.execute(r#"DELETE FROM "PersistedGrants" WHERE "Key" = ?1"#, [key])?
-        }
-        ConsumeAction::MarkConsumed(row) => {
-            let v = values(row);
-            let sql = r#"UPDATE "PersistedGrants" SET "Type" = ?2, "SubjectId" = ?3, "SessionId" = ?4, "ClientId" = ?5,
-                "Description" = ?6, "CreationTime" = ?7, "Expiration" = ?8, "ConsumedTime" = ?9, "Data" = ?10
-                WHERE "Key" = ?1 AND "ConsumedTime" IS NULL"#;
-            conn.execute(sql, params_from_iter(v.iter().map(|b| b.as_ref())))?
-        }
-    };
-    if changed == 1 {
-        return Ok(ConsumeOutcome::Won);
-    }
-    if matches!(action, ConsumeAction::Delete) {
-        return Ok(ConsumeOutcome::NotFound);
-    }
-    let exists: bool = conn.query_row(
-        r#"SELECT EXISTS(SELECT 1 FROM "PersistedGrants" WHERE "Key" = ?1)"#,
-        [key],
-        |r| r.get(0),
-    )?;
-    Ok(if exists {
-        ConsumeOutcome::AlreadyConsumed
-    } else {
-        ConsumeOutcome::NotFound
-    })
-}
-
 impl SqliteStore {
     /// Opens (creating if needed) the database file and the table, with default options.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
@@ -254,6 +197,7 @@ impl SqliteStore {
             .execute_batch("PRAGMA journal_mode=WAL;")
             .map_err(unavailable)?;
         first.execute_batch(SCHEMA).map_err(unavailable)?;
+        first.execute_batch(INDEXES).map_err(unavailable)?;
         drop(first);
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
@@ -270,11 +214,7 @@ impl SqliteStore {
     /// Every row, ordered by key: for tests that compare the whole stored state.
     pub fn snapshot(&self) -> Result<Vec<PersistedGrant>, StoreError> {
         let conn = self.conn()?;
-        let mut stmt = conn
-            .prepare(&format!(
-                r#"SELECT {COLUMNS} FROM "PersistedGrants" WHERE "Key" IS NOT NULL ORDER BY "Key""#
-            ))
-            .map_err(unavailable)?;
+        let mut stmt = conn.prepare(&SQL.select_all).map_err(unavailable)?;
         let rows = stmt.query_map([], row_to_grant).map_err(unavailable)?;
         rows.map(|r| r.map_err(unavailable)?).collect()
     }
@@ -285,11 +225,7 @@ impl SqliteStore {
         let mut conn = self.conn()?;
         let tx = conn.transaction().map_err(unavailable)?;
         {
-            let mut stmt = tx
-                .prepare(&format!(
-                    r#"INSERT OR REPLACE INTO "PersistedGrants" ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"#
-                ))
-                .map_err(unavailable)?;
+            let mut stmt = tx.prepare(&SQL.upsert).map_err(unavailable)?;
             for g in rows {
                 let v = values(g);
                 stmt.execute(params_from_iter(v.iter().map(|b| b.as_ref())))
@@ -310,44 +246,33 @@ impl SqliteStore {
 impl GrantStore for SqliteStore {
     fn get(&self, key: &str) -> Result<Option<PersistedGrant>, StoreError> {
         let conn = self.conn()?;
-        let sql = format!(r#"SELECT {COLUMNS} FROM "PersistedGrants" WHERE "Key" = ?1"#);
-        conn.query_row(&sql, [key], row_to_grant)
+        let mut stmt = conn.prepare_cached(&SQL.select_key).map_err(unavailable)?;
+        stmt.query_row([key], row_to_grant)
             .optional()
             .map_err(unavailable)?
             .transpose()
     }
 
     fn store(&self, grant: &PersistedGrant) -> Result<(), StoreError> {
-        let conn = self.conn()?;
-        let sql = format!(
-            r#"INSERT INTO "PersistedGrants" ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-               ON CONFLICT ("Key") WHERE "Key" IS NOT NULL DO UPDATE SET
-               "Type" = excluded."Type", "SubjectId" = excluded."SubjectId", "SessionId" = excluded."SessionId",
-               "ClientId" = excluded."ClientId", "Description" = excluded."Description",
-               "CreationTime" = excluded."CreationTime", "Expiration" = excluded."Expiration",
-               "ConsumedTime" = excluded."ConsumedTime", "Data" = excluded."Data""#
-        );
-        let v = values(grant);
-        conn.execute(&sql, params_from_iter(v.iter().map(|b| b.as_ref())))
+        Lite(&*self.conn()?)
+            .exec_row(&SQL.upsert, grant)
             .map_err(unavailable)?;
         Ok(())
     }
 
     fn remove(&self, key: &str) -> Result<(), StoreError> {
-        self.conn()?
-            .execute(r#"DELETE FROM "PersistedGrants" WHERE "Key" = ?1"#, [key])
+        Lite(&*self.conn()?)
+            .exec_key(&SQL.delete_key, key)
             .map_err(unavailable)?;
         Ok(())
     }
 
     fn get_all(&self, filter: &GrantFilter) -> Result<Vec<PersistedGrant>, StoreError> {
         check_filter(filter)?;
-        let (clause, args) = filter_sql(filter);
+        let (clause, args) = SQL.filter(filter);
         let conn = self.conn()?;
         let mut stmt = conn
-            .prepare(&format!(
-                r#"SELECT {COLUMNS} FROM "PersistedGrants" WHERE "Key" IS NOT NULL AND {clause}"#
-            ))
+            .prepare(&SQL.select_filtered(&clause))
             .map_err(unavailable)?;
         let rows = stmt
             .query_map(params_from_iter(args.iter()), row_to_grant)
@@ -357,29 +282,21 @@ impl GrantStore for SqliteStore {
 
     fn remove_all(&self, filter: &GrantFilter) -> Result<u64, StoreError> {
         check_filter(filter)?;
-        let (clause, args) = filter_sql(filter);
+        let (clause, args) = SQL.filter(filter);
         let n = self
             .conn()?
-            .execute(
-                &format!(r#"DELETE FROM "PersistedGrants" WHERE {clause}"#),
-                params_from_iter(args.iter()),
-            )
+            .execute(&SQL.delete_filtered(&clause), params_from_iter(args.iter()))
             .map_err(unavailable)?;
         Ok(n as u64)
     }
 
     fn consume(&self, key: &str, action: &ConsumeAction) -> Result<ConsumeOutcome, StoreError> {
-        consume_on(&*self.conn()?, key, action).map_err(unavailable)
+        consume_on(&mut Lite(&*self.conn()?), &SQL, key, action).map_err(unavailable)
     }
 
     fn insert_if_absent(&self, grant: &PersistedGrant) -> Result<bool, StoreError> {
-        let v = values(grant);
-        let n = self
-            .conn()?
-            .execute(
-                &insert_if_absent_sql(),
-                params_from_iter(v.iter().map(|b| b.as_ref())),
-            )
+        let n = Lite(&*self.conn()?)
+            .exec_row(&SQL.insert_if_absent, grant)
             .map_err(unavailable)?;
         Ok(n == 1)
     }
@@ -388,7 +305,7 @@ impl GrantStore for SqliteStore {
         true
     }
 
-    /// One `BEGIN IMMEDIATE` transaction: consume, then insert the successor only if this call won.
+    /// One `BEGIN IMMEDIATE` transaction (the write lock from the start: no deadlock upgrade).
     fn rotate(
         &self,
         key: &str,
@@ -399,36 +316,34 @@ impl GrantStore for SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(unavailable)?;
-        let outcome = consume_on(&tx, key, action).map_err(unavailable)?;
+        let outcome =
+            rotate_in(&mut Lite(&tx), &SQL, key, action, successor).map_err(unavailable)?;
         if outcome == ConsumeOutcome::Won {
-            let v = values(successor);
-            tx.execute(
-                &insert_if_absent_sql(),
-                params_from_iter(v.iter().map(|b| b.as_ref())),
-            )
-            .map_err(unavailable)?;
             tx.commit().map_err(unavailable)?;
         }
-        // A lost consume changed nothing: the transaction is rolled back when dropped.
         Ok(outcome)
     }
 
     fn remove_expired(&self, now: DateTime<Utc>, batch_size: usize) -> Result<u64, StoreError> {
-        let sql = r#"DELETE FROM "PersistedGrants" WHERE "Id" IN (SELECT "Id" FROM "PersistedGrants"
-            WHERE "Expiration" < ?1 ORDER BY "Expiration" LIMIT ?2)"#;
-        let n = self
-            .conn()?
-            .execute(sql, params![format_time(now), batch_size as i64])
-            .map_err(unavailable)?;
-        Ok(n as u64)
+        self.remove_older(&SQL.remove_expired, now, batch_size)
     }
 
     fn remove_consumed(&self, before: DateTime<Utc>, batch_size: usize) -> Result<u64, StoreError> {
-        let sql = r#"DELETE FROM "PersistedGrants" WHERE "Id" IN (SELECT "Id" FROM "PersistedGrants"
-            WHERE "ConsumedTime" < ?1 ORDER BY "ConsumedTime" LIMIT ?2)"#;
+        self.remove_older(&SQL.remove_consumed, before, batch_size)
+    }
+}
+
+impl SqliteStore {
+    /// One batch of a cleanup statement: rows whose date is before `limit`.
+    fn remove_older(
+        &self,
+        sql: &str,
+        limit: DateTime<Utc>,
+        batch_size: usize,
+    ) -> Result<u64, StoreError> {
         let n = self
             .conn()?
-            .execute(sql, params![format_time(before), batch_size as i64])
+            .execute(sql, params![format_time(limit), batch_size as i64])
             .map_err(unavailable)?;
         Ok(n as u64)
     }

@@ -1,0 +1,185 @@
+//! What the two SQL stores share: the statements over Duende's `PersistedGrants` table, the
+//! filter clause, and the consume and rotation logic. Each dialect keeps only what differs: the
+//! table's column types, its parameter marks (`?1` or `$1`), how a row's values are bound (SQLite
+//! stores dates as EF Core's text, PostgreSQL as `timestamptz`) and how a transaction is begun.
+
+use std::fmt::Display;
+
+use super::{ConsumeAction, ConsumeOutcome};
+use crate::model::{GrantFilter, PersistedGrant};
+
+/// The indexes Duende's migrations create (the same names on every provider).
+pub(crate) const INDEXES: &str = r#"
+CREATE UNIQUE INDEX IF NOT EXISTS "IX_PersistedGrants_Key" ON "PersistedGrants" ("Key") WHERE "Key" IS NOT NULL;
+CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_ConsumedTime" ON "PersistedGrants" ("ConsumedTime");
+CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_Expiration" ON "PersistedGrants" ("Expiration");
+CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_SubjectId_ClientId_Type" ON "PersistedGrants" ("SubjectId", "ClientId", "Type");
+CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_SubjectId_SessionId_Type" ON "PersistedGrants" ("SubjectId", "SessionId", "Type");
+"#;
+
+/// A row's columns, in the order every statement binds them (the key is parameter 1).
+pub(crate) const COLUMNS: &str = r#""Key", "Type", "SubjectId", "SessionId", "ClientId", "Description", "CreationTime", "Expiration", "ConsumedTime", "Data""#;
+
+/// Every statement of a store, built once when it opens.
+pub(crate) struct Statements {
+    mark: char,
+    pub select_key: String,
+    pub select_all: String,
+    pub insert: String,
+    pub upsert: String,
+    pub insert_if_absent: String,
+    pub delete_key: String,
+    pub mark_consumed: String,
+    pub exists_key: String,
+    pub remove_expired: String,
+    pub remove_consumed: String,
+}
+
+impl Statements {
+    /// `mark` is the dialect's numbered-parameter sigil: `?` for SQLite, `$` for PostgreSQL.
+    pub fn new(mark: char) -> Self {
+        let row = (1..=10)
+            .map(|i| format!("{mark}{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let insert = format!(r#"INSERT INTO "PersistedGrants" ({COLUMNS}) VALUES ({row})"#);
+        let on_key = r#"ON CONFLICT ("Key") WHERE "Key" IS NOT NULL"#;
+        let older = |column: &str| {
+            format!(
+                r#"DELETE FROM "PersistedGrants" WHERE "Id" IN (SELECT "Id" FROM "PersistedGrants"
+                   WHERE "{column}" < {mark}1 ORDER BY "{column}" LIMIT {mark}2)"#
+            )
+        };
+        Self {
+            mark,
+            select_key: format!(r#"SELECT {COLUMNS} FROM "PersistedGrants" WHERE "Key" = {mark}1"#),
+            select_all: format!(
+                r#"SELECT {COLUMNS} FROM "PersistedGrants" WHERE "Key" IS NOT NULL ORDER BY "Key""#
+            ),
+            upsert: format!(
+                r#"{insert} {on_key} DO UPDATE SET
+                   "Type" = EXCLUDED."Type", "SubjectId" = EXCLUDED."SubjectId", "SessionId" = EXCLUDED."SessionId",
+                   "ClientId" = EXCLUDED."ClientId", "Description" = EXCLUDED."Description",
+                   "CreationTime" = EXCLUDED."CreationTime", "Expiration" = EXCLUDED."Expiration",
+                   "ConsumedTime" = EXCLUDED."ConsumedTime", "Data" = EXCLUDED."Data""#
+            ),
+            insert_if_absent: format!("{insert} {on_key} DO NOTHING"),
+            insert,
+            delete_key: format!(r#"DELETE FROM "PersistedGrants" WHERE "Key" = {mark}1"#),
+            mark_consumed: format!(
+                r#"UPDATE "PersistedGrants" SET "Type" = {mark}2, "SubjectId" = {mark}3, "SessionId" = {mark}4,
+                   "ClientId" = {mark}5, "Description" = {mark}6, "CreationTime" = {mark}7, "Expiration" = {mark}8,
+                   "ConsumedTime" = {mark}9, "Data" = {mark}10
+                   WHERE "Key" = {mark}1 AND "ConsumedTime" IS NULL"#
+            ),
+            exists_key: format!(
+                r#"SELECT EXISTS(SELECT 1 FROM "PersistedGrants" WHERE "Key" = {mark}1)"#
+            ),
+            remove_expired: older("Expiration"),
+            remove_consumed: older("ConsumedTime"),
+        }
+    }
+
+    /// The `WHERE` clause of a filter and its parameters ([`GrantFilter::restrictions`]).
+    pub fn filter(&self, f: &GrantFilter) -> (String, Vec<String>) {
+        let mut args: Vec<String> = Vec::new();
+        let clauses: Vec<String> = f
+            .restrictions()
+            .into_iter()
+            .map(|(column, values)| {
+                let marks: Vec<String> = values
+                    .into_iter()
+                    .map(|v| {
+                        args.push(v.to_owned());
+                        format!("{}{}", self.mark, args.len())
+                    })
+                    .collect();
+                format!(r#""{column}" IN ({})"#, marks.join(", "))
+            })
+            .collect();
+        (clauses.join(" AND "), args)
+    }
+
+    pub fn select_filtered(&self, clause: &str) -> String {
+        format!(r#"SELECT {COLUMNS} FROM "PersistedGrants" WHERE "Key" IS NOT NULL AND {clause}"#)
+    }
+
+    pub fn delete_filtered(&self, clause: &str) -> String {
+        format!(r#"DELETE FROM "PersistedGrants" WHERE {clause}"#)
+    }
+}
+
+/// What the shared logic asks of a dialect's connection or open transaction.
+pub(crate) trait SqlExec {
+    type Error: Display;
+    /// Runs a statement whose one parameter is a key; rows affected.
+    fn exec_key(&mut self, sql: &str, key: &str) -> Result<u64, Self::Error>;
+    /// Runs a statement whose ten parameters are a row's values in [`COLUMNS`] order.
+    fn exec_row(&mut self, sql: &str, row: &PersistedGrant) -> Result<u64, Self::Error>;
+    /// Runs a `SELECT EXISTS(...)` whose one parameter is a key.
+    fn exists_key(&mut self, sql: &str, key: &str) -> Result<bool, Self::Error>;
+}
+
+/// The conditional consume in one statement (a conditional DELETE, or an UPDATE ... WHERE
+/// "ConsumedTime" IS NULL): rows affected say who won; a lost mark tells "already consumed"
+/// from "gone" with one more read.
+pub(crate) fn consume_on<C: SqlExec>(
+    c: &mut C,
+    s: &Statements,
+    key: &str,
+    action: &ConsumeAction,
+) -> Result<ConsumeOutcome, C::Error> {
+    let changed = match action {
+        ConsumeAction::Delete => c.exec_key(&s.delete_key, key)?,
+        ConsumeAction::MarkConsumed(row) => c.exec_row(&s.mark_consumed, row)?,
+    };
+    if changed == 1 {
+        return Ok(ConsumeOutcome::Won);
+    }
+    if matches!(action, ConsumeAction::Delete) || !c.exists_key(&s.exists_key, key)? {
+        return Ok(ConsumeOutcome::NotFound);
+    }
+    Ok(ConsumeOutcome::AlreadyConsumed)
+}
+
+/// A rotation inside the caller's open transaction: consume, then insert the successor only if
+/// this call won. The caller commits on `Won`; any other outcome changed nothing, and dropping
+/// the transaction rolls it back.
+pub(crate) fn rotate_in<C: SqlExec>(
+    tx: &mut C,
+    s: &Statements,
+    key: &str,
+    action: &ConsumeAction,
+    successor: &PersistedGrant,
+) -> Result<ConsumeOutcome, C::Error> {
+    let outcome = consume_on(tx, s, key, action)?;
+    if outcome == ConsumeOutcome::Won {
+        tx.exec_row(&s.insert_if_absent, successor)?;
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filter_numbers_its_parameters_in_order_and_skips_blank_values() {
+        let s = Statements::new('$');
+        let f = GrantFilter {
+            subject_id: Some("alice".into()),
+            session_id: Some("  ".into()),
+            client_id: Some("app".into()),
+            client_ids: vec!["web".into(), "".into()],
+            grant_type: None,
+            grant_types: vec!["refresh_token".into()],
+        };
+        let (clause, args) = s.filter(&f);
+        assert_eq!(
+            clause,
+            r#""SubjectId" IN ($1) AND "ClientId" IN ($2, $3) AND "Type" IN ($4)"#
+        );
+        assert_eq!(args, ["alice", "app", "web", "refresh_token"]);
+        assert!(Statements::new('?').mark_consumed.contains(r#""Key" = ?1"#));
+    }
+}
