@@ -348,6 +348,12 @@ typedef struct rtc_service_options {
     uint32_t replay_scope;
 } rtc_service_options;
 
+// The `get` callback of `rtc_store_callbacks`.
+typedef int32_t (*rtc_store_get_fn)(void *user_data,
+                                    const char *key,
+                                    size_t key_len,
+                                    struct rtc_row_sink *sink);
+
 // A borrowed UTF-8 string view in a struct. `ptr == NULL` means "no value" (null); a non-NULL
 // `ptr` with `len == 0` is the empty string.
 typedef struct rtc_str {
@@ -378,6 +384,12 @@ typedef struct rtc_grant_row {
     struct rtc_str data;
 } rtc_grant_row;
 
+// The `store` callback of `rtc_store_callbacks`.
+typedef int32_t (*rtc_store_store_fn)(void *user_data, const struct rtc_grant_row *row);
+
+// The `remove` callback of `rtc_store_callbacks`.
+typedef int32_t (*rtc_store_remove_fn)(void *user_data, const char *key, size_t key_len);
+
 // A filter for `get_all` / `remove_all`. NULL views are "not set"; the lists may be empty
 // (`NULL`, 0). At least one field is set (the library never sends an empty filter).
 typedef struct rtc_grant_filter {
@@ -391,36 +403,68 @@ typedef struct rtc_grant_filter {
     size_t grant_types_len;
 } rtc_grant_filter;
 
+// The `get_all` callback of `rtc_store_callbacks`.
+typedef int32_t (*rtc_store_get_all_fn)(void *user_data,
+                                        const struct rtc_grant_filter *filter,
+                                        struct rtc_row_sink *sink);
+
+// The `remove_all` callback of `rtc_store_callbacks`.
+typedef int32_t (*rtc_store_remove_all_fn)(void *user_data,
+                                           const struct rtc_grant_filter *filter,
+                                           uint64_t *out_removed);
+
+// The `consume` callback of `rtc_store_callbacks`.
+typedef int32_t (*rtc_store_consume_fn)(void *user_data,
+                                        const char *key,
+                                        size_t key_len,
+                                        const struct rtc_grant_row *replacement);
+
+// The `remove_expired` callback of `rtc_store_callbacks`.
+typedef int32_t (*rtc_store_remove_expired_fn)(void *user_data,
+                                               rtc_time now,
+                                               size_t batch,
+                                               uint64_t *out_removed);
+
+// The `remove_consumed` callback of `rtc_store_callbacks`.
+typedef int32_t (*rtc_store_remove_consumed_fn)(void *user_data,
+                                                rtc_time before,
+                                                size_t batch,
+                                                uint64_t *out_removed);
+
+// The `rotate` callback of `rtc_store_callbacks`.
+typedef int32_t (*rtc_store_rotate_fn)(void *user_data,
+                                       const char *key,
+                                       size_t key_len,
+                                       const struct rtc_grant_row *replacement,
+                                       const struct rtc_grant_row *successor);
+
 // The host's storage, as function pointers. Each returns a status: 0 (or, for `consume`, an
 // `rtc_consume_outcome`) on success, a negative value on failure (the library answers
 // `RTC_RESULT_STORAGE_UNAVAILABLE` and consumes nothing). See "Storage callbacks" in the header
 // comment for threads, re-entrancy and ownership.
 typedef struct rtc_store_callbacks {
     // Required. Push the row whose key equals `key` (ordinal) into `sink`, or nothing.
-    int32_t (*get)(void *user_data, const char *key, size_t key_len, struct rtc_row_sink *sink);
+    rtc_store_get_fn get;
     // Required. Insert the row, or overwrite every column of the row with the same key.
-    int32_t (*store)(void *user_data, const struct rtc_grant_row *row);
+    rtc_store_store_fn store;
     // Required. Delete the row with this key; a missing row is success.
-    int32_t (*remove)(void *user_data, const char *key, size_t key_len);
+    rtc_store_remove_fn remove;
     // Required. Push every row matching the filter into `sink`.
-    int32_t (*get_all)(void *user_data, const struct rtc_grant_filter *filter, struct rtc_row_sink *sink);
+    rtc_store_get_all_fn get_all;
     // Required. Delete every row matching the filter; write how many to `out_removed`.
-    int32_t (*remove_all)(void *user_data, const struct rtc_grant_filter *filter, uint64_t *out_removed);
+    rtc_store_remove_all_fn remove_all;
     // Optional but strongly advised: the conditional consume, atomic. With `replacement` NULL:
     // delete the row if present. Otherwise: overwrite the row with `replacement` only if the
     // stored ConsumedTime is NULL. Return `RTC_CONSUME_WON`, `RTC_CONSUME_ALREADY_CONSUMED` or
     // `RTC_CONSUME_NOT_FOUND`. When NULL the library reads then writes, as the reference does,
     // and two parallel requests can both redeem one OneTimeOnly token.
-    int32_t (*consume)(void *user_data,
-                       const char *key,
-                       size_t key_len,
-                       const struct rtc_grant_row *replacement);
+    rtc_store_consume_fn consume;
     // Required. Delete up to `batch` rows whose Expiration < `now`, oldest first (NULL never);
     // write how many (at most `batch`) to `out_removed`.
-    int32_t (*remove_expired)(void *user_data, rtc_time now, size_t batch, uint64_t *out_removed);
+    rtc_store_remove_expired_fn remove_expired;
     // Required. Delete up to `batch` rows whose ConsumedTime < `before`, oldest first; write how
     // many (at most `batch`) to `out_removed`.
-    int32_t (*remove_consumed)(void *user_data, rtc_time before, size_t batch, uint64_t *out_removed);
+    rtc_store_remove_consumed_fn remove_consumed;
     // Optional, advised with `consume`: a rotation as one transaction. Consume `key` exactly as
     // `consume` does and, only if that won, insert `successor` unless a row with its key exists;
     // all or nothing. Return an `rtc_consume_outcome`, or a negative value on failure (also when
@@ -428,11 +472,7 @@ typedef struct rtc_store_callbacks {
     // what happened). When NULL the library inserts the successor first, then consumes, and a
     // failure between the two leaves a successor row that the next retry of the same token
     // completes (it is never removed: it is the one successor every retry names).
-    int32_t (*rotate)(void *user_data,
-                      const char *key,
-                      size_t key_len,
-                      const struct rtc_grant_row *replacement,
-                      const struct rtc_grant_row *successor);
+    rtc_store_rotate_fn rotate;
 } rtc_store_callbacks;
 
 // A finalizer for host user data: called exactly once, on the thread that drops the last

@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::foreign::UserData;
+use super::foreign::{Required, UserData};
 use super::sink::rtc_string_sink;
 use super::time::{from_ticks, rtc_time, to_ticks};
 use crate::format::data::encode_inner;
@@ -65,23 +65,7 @@ pub type rtc_event_fn = Option<
     unsafe extern "C" fn(user_data: *mut c_void, event_json: *const c_char, event_json_len: usize),
 >;
 
-type ClockFn = unsafe extern "C" fn(*mut c_void) -> rtc_time;
-type IsActiveFn =
-    unsafe extern "C" fn(*mut c_void, *const c_char, usize, *const c_char, usize) -> i32;
-type AcceptFn = unsafe extern "C" fn(
-    *mut c_void,
-    *const c_char,
-    usize,
-    *const c_char,
-    usize,
-    rtc_time,
-    rtc_time,
-) -> i32;
-type ProtectFn =
-    unsafe extern "C" fn(*mut c_void, *const c_char, usize, *mut rtc_string_sink) -> i32;
-type EventFn = unsafe extern "C" fn(*mut c_void, *const c_char, usize);
-
-pub(crate) struct FfiClock(pub ClockFn, pub UserData);
+pub(crate) struct FfiClock(pub Required<rtc_clock_fn>, pub UserData);
 
 impl Clock for FfiClock {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -91,7 +75,7 @@ impl Clock for FfiClock {
     }
 }
 
-pub(crate) struct FfiIsActive(pub IsActiveFn, pub UserData);
+pub(crate) struct FfiIsActive(pub Required<rtc_is_active_fn>, pub UserData);
 
 impl ProfileService for FfiIsActive {
     fn is_active(&self, subject: &Subject, client: &Client) -> Result<bool, HookError> {
@@ -119,7 +103,7 @@ impl ProfileService for FfiIsActive {
     }
 }
 
-pub(crate) struct FfiAcceptConsumed(pub AcceptFn, pub UserData);
+pub(crate) struct FfiAcceptConsumed(pub Required<rtc_accept_consumed_fn>, pub UserData);
 
 impl AcceptConsumedHook for FfiAcceptConsumed {
     fn accept_consumed(&self, ctx: &ConsumedContext<'_>) -> Result<bool, HookError> {
@@ -151,13 +135,18 @@ impl AcceptConsumedHook for FfiAcceptConsumed {
 }
 
 pub(crate) struct FfiProtector {
-    pub protect: ProtectFn,
-    pub unprotect: ProtectFn,
+    pub protect: Required<rtc_protect_fn>,
+    pub unprotect: Required<rtc_protect_fn>,
     pub user_data: UserData,
 }
 
 impl FfiProtector {
-    fn call(&self, f: ProtectFn, name: &str, input: &str) -> Result<String, ProtectorError> {
+    fn call(
+        &self,
+        f: Required<rtc_protect_fn>,
+        name: &str,
+        input: &str,
+    ) -> Result<String, ProtectorError> {
         let mut sink = rtc_string_sink {
             value: None,
             error: None,
@@ -203,7 +192,7 @@ impl PayloadProtector for FfiProtector {
     }
 }
 
-pub(crate) struct FfiEvents(pub EventFn, pub UserData);
+pub(crate) struct FfiEvents(pub Required<rtc_event_fn>, pub UserData);
 
 impl EventSink for FfiEvents {
     fn emit(&self, event: &Event) {

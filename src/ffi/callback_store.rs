@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::foreign::UserData;
+use super::foreign::{Required, UserData};
 use super::sink::{rtc_grant_row, rtc_row_sink};
 use super::text::rtc_str;
 use super::time::{rtc_time, to_ticks};
@@ -34,70 +34,27 @@ pub struct rtc_grant_filter {
 #[repr(C)]
 pub struct rtc_store_callbacks {
     /// Required. Push the row whose key equals `key` (ordinal) into `sink`, or nothing.
-    pub get: Option<
-        unsafe extern "C" fn(
-            user_data: *mut c_void,
-            key: *const c_char,
-            key_len: usize,
-            sink: *mut rtc_row_sink,
-        ) -> i32,
-    >,
+    pub get: rtc_store_get_fn,
     /// Required. Insert the row, or overwrite every column of the row with the same key.
-    pub store:
-        Option<unsafe extern "C" fn(user_data: *mut c_void, row: *const rtc_grant_row) -> i32>,
+    pub store: rtc_store_store_fn,
     /// Required. Delete the row with this key; a missing row is success.
-    pub remove: Option<
-        unsafe extern "C" fn(user_data: *mut c_void, key: *const c_char, key_len: usize) -> i32,
-    >,
+    pub remove: rtc_store_remove_fn,
     /// Required. Push every row matching the filter into `sink`.
-    pub get_all: Option<
-        unsafe extern "C" fn(
-            user_data: *mut c_void,
-            filter: *const rtc_grant_filter,
-            sink: *mut rtc_row_sink,
-        ) -> i32,
-    >,
+    pub get_all: rtc_store_get_all_fn,
     /// Required. Delete every row matching the filter; write how many to `out_removed`.
-    pub remove_all: Option<
-        unsafe extern "C" fn(
-            user_data: *mut c_void,
-            filter: *const rtc_grant_filter,
-            out_removed: *mut u64,
-        ) -> i32,
-    >,
+    pub remove_all: rtc_store_remove_all_fn,
     /// Optional but strongly advised: the conditional consume, atomic. With `replacement` NULL:
     /// delete the row if present. Otherwise: overwrite the row with `replacement` only if the
     /// stored ConsumedTime is NULL. Return `RTC_CONSUME_WON`, `RTC_CONSUME_ALREADY_CONSUMED` or
     /// `RTC_CONSUME_NOT_FOUND`. When NULL the library reads then writes, as the reference does,
     /// and two parallel requests can both redeem one OneTimeOnly token.
-    pub consume: Option<
-        unsafe extern "C" fn(
-            user_data: *mut c_void,
-            key: *const c_char,
-            key_len: usize,
-            replacement: *const rtc_grant_row,
-        ) -> i32,
-    >,
+    pub consume: rtc_store_consume_fn,
     /// Required. Delete up to `batch` rows whose Expiration < `now`, oldest first (NULL never);
     /// write how many (at most `batch`) to `out_removed`.
-    pub remove_expired: Option<
-        unsafe extern "C" fn(
-            user_data: *mut c_void,
-            now: rtc_time,
-            batch: usize,
-            out_removed: *mut u64,
-        ) -> i32,
-    >,
+    pub remove_expired: rtc_store_remove_expired_fn,
     /// Required. Delete up to `batch` rows whose ConsumedTime < `before`, oldest first; write how
     /// many (at most `batch`) to `out_removed`.
-    pub remove_consumed: Option<
-        unsafe extern "C" fn(
-            user_data: *mut c_void,
-            before: rtc_time,
-            batch: usize,
-            out_removed: *mut u64,
-        ) -> i32,
-    >,
+    pub remove_consumed: rtc_store_remove_consumed_fn,
     /// Optional, advised with `consume`: a rotation as one transaction. Consume `key` exactly as
     /// `consume` does and, only if that won, insert `successor` unless a row with its key exists;
     /// all or nothing. Return an `rtc_consume_outcome`, or a negative value on failure (also when
@@ -105,16 +62,85 @@ pub struct rtc_store_callbacks {
     /// what happened). When NULL the library inserts the successor first, then consumes, and a
     /// failure between the two leaves a successor row that the next retry of the same token
     /// completes (it is never removed: it is the one successor every retry names).
-    pub rotate: Option<
-        unsafe extern "C" fn(
-            user_data: *mut c_void,
-            key: *const c_char,
-            key_len: usize,
-            replacement: *const rtc_grant_row,
-            successor: *const rtc_grant_row,
-        ) -> i32,
-    >,
+    pub rotate: rtc_store_rotate_fn,
 }
+
+/// The `get` callback of `rtc_store_callbacks`.
+pub type rtc_store_get_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        key: *const c_char,
+        key_len: usize,
+        sink: *mut rtc_row_sink,
+    ) -> i32,
+>;
+
+/// The `store` callback of `rtc_store_callbacks`.
+pub type rtc_store_store_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, row: *const rtc_grant_row) -> i32>;
+
+/// The `remove` callback of `rtc_store_callbacks`.
+pub type rtc_store_remove_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, key: *const c_char, key_len: usize) -> i32>;
+
+/// The `get_all` callback of `rtc_store_callbacks`.
+pub type rtc_store_get_all_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        filter: *const rtc_grant_filter,
+        sink: *mut rtc_row_sink,
+    ) -> i32,
+>;
+
+/// The `remove_all` callback of `rtc_store_callbacks`.
+pub type rtc_store_remove_all_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        filter: *const rtc_grant_filter,
+        out_removed: *mut u64,
+    ) -> i32,
+>;
+
+/// The `consume` callback of `rtc_store_callbacks`.
+pub type rtc_store_consume_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        key: *const c_char,
+        key_len: usize,
+        replacement: *const rtc_grant_row,
+    ) -> i32,
+>;
+
+/// The `remove_expired` callback of `rtc_store_callbacks`.
+pub type rtc_store_remove_expired_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        now: rtc_time,
+        batch: usize,
+        out_removed: *mut u64,
+    ) -> i32,
+>;
+
+/// The `remove_consumed` callback of `rtc_store_callbacks`.
+pub type rtc_store_remove_consumed_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        before: rtc_time,
+        batch: usize,
+        out_removed: *mut u64,
+    ) -> i32,
+>;
+
+/// The `rotate` callback of `rtc_store_callbacks`.
+pub type rtc_store_rotate_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        key: *const c_char,
+        key_len: usize,
+        replacement: *const rtc_grant_row,
+        successor: *const rtc_grant_row,
+    ) -> i32,
+>;
 
 /// What a `consume` callback answers.
 #[repr(i32)]
@@ -126,23 +152,6 @@ pub enum rtc_consume_outcome {
     /// There is no such row.
     RTC_CONSUME_NOT_FOUND = 2,
 }
-
-type GetFn = unsafe extern "C" fn(*mut c_void, *const c_char, usize, *mut rtc_row_sink) -> i32;
-type StoreFn = unsafe extern "C" fn(*mut c_void, *const rtc_grant_row) -> i32;
-type RemoveFn = unsafe extern "C" fn(*mut c_void, *const c_char, usize) -> i32;
-type GetAllFn =
-    unsafe extern "C" fn(*mut c_void, *const rtc_grant_filter, *mut rtc_row_sink) -> i32;
-type RemoveAllFn = unsafe extern "C" fn(*mut c_void, *const rtc_grant_filter, *mut u64) -> i32;
-type ConsumeFn =
-    unsafe extern "C" fn(*mut c_void, *const c_char, usize, *const rtc_grant_row) -> i32;
-type RemoveOlderFn = unsafe extern "C" fn(*mut c_void, rtc_time, usize, *mut u64) -> i32;
-type RotateFn = unsafe extern "C" fn(
-    *mut c_void,
-    *const c_char,
-    usize,
-    *const rtc_grant_row,
-    *const rtc_grant_row,
-) -> i32;
 
 /// The row a mark-mode consume writes, as a view for a callback; `None` (NULL) for a delete.
 fn replacement_view(action: &ConsumeAction) -> Option<rtc_grant_row> {
@@ -171,16 +180,18 @@ fn outcome(name: &str, s: i32) -> Result<ConsumeOutcome, StoreError> {
     }
 }
 
+/// The host's callbacks, the required ones checked present; each signature is written once, in
+/// its ABI type.
 pub(crate) struct CallbackStore {
-    get: GetFn,
-    store: StoreFn,
-    remove: RemoveFn,
-    get_all: GetAllFn,
-    remove_all: RemoveAllFn,
-    consume: Option<ConsumeFn>,
-    remove_expired: RemoveOlderFn,
-    remove_consumed: RemoveOlderFn,
-    rotate: Option<RotateFn>,
+    get: Required<rtc_store_get_fn>,
+    store: Required<rtc_store_store_fn>,
+    remove: Required<rtc_store_remove_fn>,
+    get_all: Required<rtc_store_get_all_fn>,
+    remove_all: Required<rtc_store_remove_all_fn>,
+    consume: rtc_store_consume_fn,
+    remove_expired: Required<rtc_store_remove_expired_fn>,
+    remove_consumed: Required<rtc_store_remove_consumed_fn>,
+    rotate: rtc_store_rotate_fn,
     user_data: UserData,
 }
 

@@ -8,6 +8,19 @@ use std::ffi::c_void;
 /// a callback).
 pub type rtc_free_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
+/// The function type inside a nullable callback type (`Option<unsafe extern "C" fn ...>`): what
+/// the library keeps once it has checked a required callback is there, so that every signature
+/// is written once, in the ABI type the header shows.
+pub(crate) type Required<T> = <T as Nullable>::Fn;
+
+pub(crate) trait Nullable {
+    type Fn: Copy;
+}
+
+impl<F: Copy> Nullable for Option<F> {
+    type Fn = F;
+}
+
 pub(crate) struct UserData {
     pub ptr: *mut c_void,
     free: rtc_free_fn,
