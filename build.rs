@@ -1,6 +1,6 @@
 //! Generates the C header from src/ffi with cbindgen into OUT_DIR. The committed copy in
 //! include/ is checked against it by tests/header_sync.rs; to refresh the committed copy run
-//! `RTC_WRITE_HEADER=1 cargo build`.
+//! `tests/update-header`. A build never writes into the source tree.
 
 use std::path::PathBuf;
 
@@ -9,7 +9,6 @@ fn main() {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
-    println!("cargo:rerun-if-env-changed=RTC_WRITE_HEADER");
 
     let mut config =
         cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
@@ -36,9 +35,6 @@ fn main() {
     {
         Ok(bindings) => {
             bindings.write_to_file(&header);
-            if std::env::var_os("RTC_WRITE_HEADER").is_some() {
-                bindings.write_to_file(crate_dir.join("include/refresh_token_core.h"));
-            }
         }
         // A parse error must not hide the compiler's own, clearer message: the sync test fails.
         Err(e) => println!("cargo:warning=cbindgen failed: {e}"),

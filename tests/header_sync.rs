@@ -10,7 +10,7 @@ fn the_committed_header_is_what_the_code_generates() {
         .expect("build.rs did not generate the header (see the cbindgen warning of the build)");
     assert!(
         generated == COMMITTED,
-        "include/refresh_token_core.h is stale: regenerate it with `RTC_WRITE_HEADER=1 cargo build` and commit it"
+        "include/refresh_token_core.h is stale: regenerate it with `tests/update-header` and commit it"
     );
 }
 
