@@ -22,8 +22,6 @@ use crate::format::successor::SuccessorSecrets;
 use crate::model::{Client, ServiceOptions};
 use crate::service::{AcceptConsumedPolicy, RefreshTokenService};
 use crate::store::memory::MemoryStore;
-use crate::store::postgres::PostgresStore;
-use crate::store::sqlite::SqliteStore;
 use crate::store::GrantStore;
 
 /// Collects the configuration of a service. Not thread-safe: configure it from one thread, then
@@ -280,7 +278,7 @@ pub extern "C" fn rtc_service_builder_use_sqlite(
     call(out_error, || {
         let b = read::object_mut(builder, "builder")?;
         let path = non_empty(path, path_len, "path")?;
-        b.store = Some(Arc::new(SqliteStore::open(path)?));
+        b.store = Some(open_sqlite(path)?);
         Ok(())
     })
 }
@@ -299,17 +297,45 @@ pub extern "C" fn rtc_service_builder_use_postgres(
     call(out_error, || {
         let b = read::object_mut(builder, "builder")?;
         let url = non_empty(url, url_len, "url")?;
-        // The URL may hold a password: connection errors are reported without it.
-        let store = PostgresStore::connect(url).map_err(|e| match e {
-            crate::store::StoreError::Unavailable(_) => FfiError::new(
-                rtc_result::RTC_RESULT_STORAGE_UNAVAILABLE,
-                "could not connect to PostgreSQL",
-            ),
-            other => other.into(),
-        })?;
-        b.store = Some(Arc::new(store));
+        b.store = Some(connect_postgres(url)?);
         Ok(())
     })
+}
+
+#[cfg(feature = "sqlite")]
+fn open_sqlite(path: &str) -> Result<Arc<dyn GrantStore>, FfiError> {
+    Ok(Arc::new(crate::store::sqlite::SqliteStore::open(path)?))
+}
+
+#[cfg(feature = "postgres")]
+fn connect_postgres(url: &str) -> Result<Arc<dyn GrantStore>, FfiError> {
+    // The URL may hold a password: connection errors are reported without it.
+    let store = crate::store::postgres::PostgresStore::connect(url).map_err(|e| match e {
+        crate::store::StoreError::Unavailable(_) => FfiError::new(
+            rtc_result::RTC_RESULT_STORAGE_UNAVAILABLE,
+            "could not connect to PostgreSQL",
+        ),
+        other => other.into(),
+    })?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn open_sqlite(_: &str) -> Result<Arc<dyn GrantStore>, FfiError> {
+    Err(not_built("sqlite"))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn connect_postgres(_: &str) -> Result<Arc<dyn GrantStore>, FfiError> {
+    Err(not_built("postgres"))
+}
+
+#[cfg(not(all(feature = "sqlite", feature = "postgres")))]
+fn not_built(feature: &str) -> FfiError {
+    FfiError::new(
+        rtc_result::RTC_RESULT_INVALID_ARGUMENT,
+        format!("this library was built without the \"{feature}\" store feature"),
+    )
 }
 
 /// Uses the host's payload protector (e.g. ASP.NET Core Data Protection, purpose

@@ -4,8 +4,11 @@
 //! A store never sees a handle, only its hashed key, and never interprets `Data`.
 
 pub mod memory;
+#[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod sync;
 

@@ -131,11 +131,12 @@ impl PostgresStore {
         rows.iter().map(to_grant).collect()
     }
 
-    /// Inserts many rows in one transaction (imports, migrations, benchmarks).
+    /// Inserts many rows in one transaction (imports, migrations, benchmarks). Existing keys are
+    /// overwritten.
     pub fn bulk_insert(&self, rows: &[PersistedGrant]) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction().map_err(unavailable)?;
-        let stmt = tx.prepare(&SQL.insert).map_err(unavailable)?;
+        let stmt = tx.prepare(&SQL.upsert).map_err(unavailable)?;
         for g in rows {
             tx.execute(&stmt, &values(g)).map_err(unavailable)?;
         }

@@ -25,7 +25,6 @@ pub(crate) struct Statements {
     mark: char,
     pub select_key: String,
     pub select_all: String,
-    pub insert: String,
     pub upsert: String,
     pub insert_if_absent: String,
     pub delete_key: String,
@@ -64,7 +63,6 @@ impl Statements {
                    "ConsumedTime" = EXCLUDED."ConsumedTime", "Data" = EXCLUDED."Data""#
             ),
             insert_if_absent: format!("{insert} {on_key} DO NOTHING"),
-            insert,
             delete_key: format!(r#"DELETE FROM "PersistedGrants" WHERE "Key" = {mark}1"#),
             mark_consumed: format!(
                 r#"UPDATE "PersistedGrants" SET "Type" = {mark}2, "SubjectId" = {mark}3, "SessionId" = {mark}4,
