@@ -1,4 +1,4 @@
-/* The header compiles clean as strict C11 (and, built as header_check.cpp, as C++17), and the
+/* The header compiles clean as strict C11 (and, copied to header_check.cpp by CMake, as C++17), and the
  * library it declares links and agrees with it. */
 #include "refresh_token_core.h"
 #include "refresh_token_core.h" /* include guard */

@@ -72,25 +72,11 @@ public sealed unsafe class RefreshTokenService : IDisposable
         }
         else if (options.SqlitePath is { } path)
         {
-            byte[] p = Utf8.Bytes(path);
-            nint perr = 0;
-            ResultCode pr;
-            fixed (byte* pp = p)
-            {
-                pr = NativeMethods.rtc_service_builder_use_sqlite(builder, pp, (nuint)p.Length, &perr);
-            }
-            CheckStatic(pr, perr);
+            WithText(path, (p, n, e) => NativeMethods.rtc_service_builder_use_sqlite(builder, p, n, e));
         }
         else if (options.PostgresUrl is { } url)
         {
-            byte[] u = Utf8.Bytes(url);
-            nint uerr = 0;
-            ResultCode ur;
-            fixed (byte* pu = u)
-            {
-                ur = NativeMethods.rtc_service_builder_use_postgres(builder, pu, (nuint)u.Length, &uerr);
-            }
-            CheckStatic(ur, uerr);
+            WithText(url, (p, n, e) => NativeMethods.rtc_service_builder_use_postgres(builder, p, n, e));
         }
         if (options.TimeProvider is not null)
         {
@@ -336,6 +322,21 @@ public sealed unsafe class RefreshTokenService : IDisposable
         }
         WithClient(client, rc => NativeMethods.rtc_service_set_client(handle, rc, null));
         registered[client.ClientId] = client;
+    }
+
+    private delegate ResultCode TextCall(byte* text, nuint length, nint* error);
+
+    /// <summary>A builder call that takes one UTF-8 argument (a path, a URL).</summary>
+    private static void WithText(string text, TextCall call)
+    {
+        byte[] bytes = Utf8.Bytes(text);
+        nint err = 0;
+        ResultCode r;
+        fixed (byte* p = bytes)
+        {
+            r = call(p, (nuint)bytes.Length, &err);
+        }
+        CheckStatic(r, err);
     }
 
     private delegate ResultCode ClientCall(RtcClient* client);
