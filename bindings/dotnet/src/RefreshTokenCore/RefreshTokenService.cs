@@ -68,7 +68,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
             RtcStoreCallbacks* cb = stackalloc RtcStoreCallbacks[1];
             *cb = StoreBridge.Callbacks(store);
             nint table = (nint)cb;
-            Register(GCHandle.Alloc(store), ud => NativeMethods.rtc_service_builder_set_store(builder, (RtcStoreCallbacks*)table, ud, &StoreBridge.FreeGcHandle, null));
+            Register(GCHandle.Alloc(store), (ud, e) => NativeMethods.rtc_service_builder_set_store(builder, (RtcStoreCallbacks*)table, ud, &StoreBridge.FreeGcHandle, e));
         }
         else if (options.SqlitePath is { } path)
         {
@@ -80,27 +80,27 @@ public sealed unsafe class RefreshTokenService : IDisposable
         }
         if (options.TimeProvider is not null)
         {
-            Register(GCHandle.Alloc(hooks), ud => NativeMethods.rtc_service_builder_set_clock(builder, &HookBridges.Now, ud, &StoreBridge.FreeGcHandle, null));
+            Register(GCHandle.Alloc(hooks), (ud, e) => NativeMethods.rtc_service_builder_set_clock(builder, &HookBridges.Now, ud, &StoreBridge.FreeGcHandle, e));
         }
         if (options.IsActive is not null)
         {
-            Register(GCHandle.Alloc(hooks), ud => NativeMethods.rtc_service_builder_set_is_active(builder, &HookBridges.IsActive, ud, &StoreBridge.FreeGcHandle, null));
+            Register(GCHandle.Alloc(hooks), (ud, e) => NativeMethods.rtc_service_builder_set_is_active(builder, &HookBridges.IsActive, ud, &StoreBridge.FreeGcHandle, e));
         }
         if (options.AcceptConsumedToken is not null)
         {
-            Register(GCHandle.Alloc(hooks), ud => NativeMethods.rtc_service_builder_set_accept_consumed(builder, &HookBridges.AcceptConsumed, ud, &StoreBridge.FreeGcHandle, null));
+            Register(GCHandle.Alloc(hooks), (ud, e) => NativeMethods.rtc_service_builder_set_accept_consumed(builder, &HookBridges.AcceptConsumed, ud, &StoreBridge.FreeGcHandle, e));
         }
         if (options.Protector is not null)
         {
-            Register(GCHandle.Alloc(hooks), ud => NativeMethods.rtc_service_builder_set_protector(builder, &HookBridges.ProtectPayload, &HookBridges.UnprotectPayload, ud, &StoreBridge.FreeGcHandle, null));
+            Register(GCHandle.Alloc(hooks), (ud, e) => NativeMethods.rtc_service_builder_set_protector(builder, &HookBridges.ProtectPayload, &HookBridges.UnprotectPayload, ud, &StoreBridge.FreeGcHandle, e));
         }
         if (hooks.Events is not null)
         {
-            Register(GCHandle.Alloc(hooks), ud => NativeMethods.rtc_service_builder_set_event_sink(builder, &HookBridges.Event, ud, &StoreBridge.FreeGcHandle, null));
+            Register(GCHandle.Alloc(hooks), (ud, e) => NativeMethods.rtc_service_builder_set_event_sink(builder, &HookBridges.Event, ud, &StoreBridge.FreeGcHandle, e));
         }
         foreach (Client c in options.Clients)
         {
-            WithClient(c, rc => NativeMethods.rtc_service_builder_add_client(builder, rc, null));
+            WithClient(c, (rc, e) => NativeMethods.rtc_service_builder_add_client(builder, rc, e));
             registered[c.ClientId] = c;
         }
         nint svc = 0;
@@ -109,16 +109,18 @@ public sealed unsafe class RefreshTokenService : IDisposable
         handle = new ServiceHandle(svc);
     }
 
+    private delegate ResultCode HookCall(nint userData, nint* error);
+
     /// <summary>Registers user data with the builder; on failure the GCHandle is freed here (the
-    /// library finalizes only what it accepted).</summary>
-    private static void Register(GCHandle gc, Func<nint, ResultCode> set)
+    /// library finalizes only what it accepted) and the library's error is thrown.</summary>
+    private static void Register(GCHandle gc, HookCall set)
     {
-        nint ud = GCHandle.ToIntPtr(gc);
-        ResultCode r = set(ud);
+        nint err = 0;
+        ResultCode r = set(GCHandle.ToIntPtr(gc), &err);
         if (r != ResultCode.Ok)
         {
             gc.Free();
-            throw new RefreshTokenCoreException($"registering a callback failed: {ResultName(r)}", (ResultCode)r, retryable: false);
+            CheckStatic(r, err);
         }
     }
 
@@ -320,7 +322,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
         {
             return;
         }
-        WithClient(client, rc => NativeMethods.rtc_service_set_client(handle, rc, null));
+        WithClient(client, (rc, e) => NativeMethods.rtc_service_set_client(handle, rc, e));
         registered[client.ClientId] = client;
     }
 
@@ -339,7 +341,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
         CheckStatic(r, err);
     }
 
-    private delegate ResultCode ClientCall(RtcClient* client);
+    private delegate ResultCode ClientCall(RtcClient* client, nint* error);
 
     private static void WithClient(Client c, ClientCall call)
     {
@@ -356,10 +358,12 @@ public sealed unsafe class RefreshTokenService : IDisposable
             rc.UpdateAccessTokenClaimsOnRefresh = (byte)(c.UpdateAccessTokenClaimsOnRefresh ? 1 : 0);
             rc.AccessTokenLifetime = c.AccessTokenLifetime;
             rc.ReuseWindowSeconds = c.ReuseWindowSeconds ?? -1;
-            ResultCode r = call(&rc);
+            nint err = 0;
+            ResultCode r = call(&rc, &err);
             if (r != ResultCode.Ok)
             {
-                throw new RefreshTokenCoreException($"client '{c.ClientId}' was refused: {ResultName(r)}", (ResultCode)r, retryable: false);
+                using var e = new ErrorHandle(err);
+                throw new RefreshTokenCoreException($"client '{c.ClientId}' was refused: {Utf8.Peek(NativeMethods.rtc_error_message(e))}", r, retryable: false);
             }
         }
     }

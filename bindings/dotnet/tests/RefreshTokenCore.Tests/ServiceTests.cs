@@ -37,6 +37,19 @@ public class ServiceTests
     }
 
     [Fact]
+    public async Task A_client_the_library_refuses_names_what_is_wrong_and_changes_nothing()
+    {
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions());
+        Client spa = TestSupport.Spa();
+        var e = await Assert.ThrowsAsync<RefreshTokenCoreException>(() => service.CreateAsync(spa with { ReuseWindowSeconds = -5 }));
+        Assert.Equal(ResultCode.InvalidArgument, e.Code);
+        Assert.Contains("reuse_window_seconds -5", e.Message, StringComparison.Ordinal);
+        Assert.NotEmpty(await service.CreateAsync(spa));
+        var built = Assert.Throws<RefreshTokenCoreException>(() => new RefreshTokenService(new RefreshTokenServiceOptions { Clients = { spa with { ReuseWindowSeconds = -2 } } }));
+        Assert.Contains("reuse_window_seconds -2", built.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_throwing_store_surfaces_as_the_inner_exception_and_loses_nothing()
     {
         var store = new FlakyStore();
