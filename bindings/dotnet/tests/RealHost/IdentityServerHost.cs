@@ -36,6 +36,17 @@ public sealed class Deployment : IDisposable
     }
 }
 
+/// <summary>The deployment's clock, moved by a test: Duende's <c>IClock</c> (and through it the
+/// swap-in) reads it, so lifetimes are judged at the time the test says.</summary>
+public sealed class ManualClock : TimeProvider
+{
+    private DateTimeOffset now = DateTimeOffset.UtcNow;
+
+    public override DateTimeOffset GetUtcNow() => now;
+
+    public void Advance(TimeSpan by) => now += by;
+}
+
 /// <summary>
 /// A real Duende IdentityServer host on Kestrel (127.0.0.1, a free port): in-memory clients and
 /// test users, the EF Core operational store on SQLite, Data Protection with a key ring on disk,
@@ -50,10 +61,12 @@ public sealed class IdentityServerHost : IAsyncDisposable
     public readonly List<TestUser> Users;
     public readonly List<Client> Clients;
     public readonly bool SwapIn;
+    public readonly ManualClock Clock;
 
-    private IdentityServerHost(WebApplication app, List<TestUser> users, List<Client> clients, bool swapIn)
+    private IdentityServerHost(WebApplication app, List<TestUser> users, List<Client> clients, bool swapIn, ManualClock clock)
     {
         this.app = app;
+        Clock = clock;
         Users = users;
         Clients = clients;
         SwapIn = swapIn;
@@ -62,23 +75,38 @@ public sealed class IdentityServerHost : IAsyncDisposable
 
     public string TokenEndpoint => Url + "/connect/token";
     public string RevocationEndpoint => Url + "/connect/revocation";
+    public string IntrospectionEndpoint => Url + "/connect/introspect";
 
     public static List<Client> DefaultClients() => new()
     {
         Client("reuse", TokenUsage.ReUse),
         Client("onetime", TokenUsage.OneTimeOnly),
         Client("other", TokenUsage.ReUse),
+        Client("absolute", TokenUsage.ReUse, c => c.AbsoluteRefreshTokenLifetime = 100),
+        Client("sliding", TokenUsage.OneTimeOnly, c =>
+        {
+            c.RefreshTokenExpiration = TokenExpiration.Sliding;
+            c.SlidingRefreshTokenLifetime = 100;
+            c.AbsoluteRefreshTokenLifetime = 300;
+        }),
+        Client("short", TokenUsage.ReUse, c => c.AbsoluteRefreshTokenLifetime = 1),
+        Client("claims", TokenUsage.ReUse, c => c.UpdateAccessTokenClaimsOnRefresh = true),
     };
 
-    private static Client Client(string id, TokenUsage usage) => new()
+    private static Client Client(string id, TokenUsage usage, Action<Client>? configure = null)
     {
-        ClientId = id,
-        ClientSecrets = { new Duende.IdentityServer.Models.Secret(Secret.Sha256()) },
-        AllowedGrantTypes = GrantTypes.ResourceOwnerPassword,
-        AllowOfflineAccess = true,
-        AllowedScopes = { "api1" },
-        RefreshTokenUsage = usage,
-    };
+        var client = new Client
+        {
+            ClientId = id,
+            ClientSecrets = { new Duende.IdentityServer.Models.Secret(Secret.Sha256()) },
+            AllowedGrantTypes = GrantTypes.ResourceOwnerPassword,
+            AllowOfflineAccess = true,
+            AllowedScopes = { "api1" },
+            RefreshTokenUsage = usage,
+        };
+        configure?.Invoke(client);
+        return client;
+    }
 
     public static async Task<IdentityServerHost> StartAsync(Deployment deployment, bool swapIn, bool deleteOnUse)
     {
@@ -88,7 +116,9 @@ public sealed class IdentityServerHost : IAsyncDisposable
             new() { SubjectId = "2", Username = "bob", Password = "bob" },
         };
         List<Client> clients = DefaultClients();
+        var clock = new ManualClock();
         WebApplicationBuilder builder = WebApplication.CreateBuilder();
+        builder.Services.AddSingleton<TimeProvider>(clock);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Logging.AddFilter(_ => false);
@@ -102,7 +132,7 @@ public sealed class IdentityServerHost : IAsyncDisposable
             })
             .AddDeveloperSigningCredential(persistKey: false)
             .AddInMemoryClients(clients)
-            .AddInMemoryApiScopes(new[] { new ApiScope("api1") })
+            .AddInMemoryApiScopes(new[] { new ApiScope("api1", new[] { "name" }) })
             .AddInMemoryIdentityResources(new IdentityResource[] { new IdentityResources.OpenId() })
             .AddTestUsers(users)
             .AddOperationalStore(o => o.ConfigureDbContext = b => b.UseSqlite(deployment.ConnectionString));
@@ -117,7 +147,7 @@ public sealed class IdentityServerHost : IAsyncDisposable
         }
         app.UseIdentityServer();
         await app.StartAsync();
-        return new IdentityServerHost(app, users, clients, swapIn);
+        return new IdentityServerHost(app, users, clients, swapIn, clock);
     }
 
     public Task<TokenResponse> PasswordAsync(string client, string user) => Http.RequestPasswordTokenAsync(new PasswordTokenRequest
@@ -146,6 +176,23 @@ public sealed class IdentityServerHost : IAsyncDisposable
         Token = refreshToken,
         TokenTypeHint = "refresh_token",
     });
+
+    /// <summary>RFC 7662 introspection of a refresh token by the client that holds it.</summary>
+    public Task<TokenIntrospectionResponse> IntrospectAsync(string client, string refreshToken) => Http.IntrospectTokenAsync(new TokenIntrospectionRequest
+    {
+        Address = IntrospectionEndpoint,
+        ClientId = client,
+        ClientSecret = Secret,
+        Token = refreshToken,
+        TokenTypeHint = "refresh_token",
+    });
+
+    /// <summary>One pass of Duende's own EF Core token cleanup (<c>ITokenCleanupService</c>).</summary>
+    public async Task CleanupAsync()
+    {
+        using IServiceScope scope = app.Services.CreateScope();
+        await scope.ServiceProvider.GetRequiredService<Duende.IdentityServer.EntityFramework.ITokenCleanupService>().CleanupGrantsAsync();
+    }
 
     /// <summary>The live refresh-token rows of a subject (ConsumedTime null), straight from the database.</summary>
     public int LiveRefreshTokens(string subjectId)

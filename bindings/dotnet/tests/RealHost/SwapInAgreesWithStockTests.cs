@@ -38,6 +38,92 @@ public class SwapInAgreesWithStockTests
 
     [Theory]
     [MemberData(nameof(Modes))]
+    public Task An_absolute_lifetime_ends_the_token(bool deleteOnUse) => Agree("Absolute lifetime 100 s: refresh at +50 s, at +101 s", deleteOnUse, async (h, a) =>
+    {
+        TokenResponse first = await h.PasswordAsync("absolute", "alice");
+        h.Clock.Advance(TimeSpan.FromSeconds(50));
+        a.Add(Answer.Of(await h.RefreshAsync("absolute", first.RefreshToken!)));
+        h.Clock.Advance(TimeSpan.FromSeconds(51));
+        a.Add(Answer.Of(await h.RefreshAsync("absolute", first.RefreshToken!)));
+    });
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public Task A_sliding_lifetime_slides_up_to_the_absolute_cap(bool deleteOnUse) => Agree("Sliding 100 s, absolute cap 300 s: refresh at +60, +150, +240 (the window slides each time), +310 (past the cap)", deleteOnUse, async (h, a) =>
+    {
+        TokenResponse t = await h.PasswordAsync("sliding", "alice");
+        foreach (int seconds in new[] { 60, 90, 90, 70 })
+        {
+            h.Clock.Advance(TimeSpan.FromSeconds(seconds));
+            TokenResponse r = await h.RefreshAsync("sliding", t.RefreshToken!);
+            a.Add(Answer.Of(r));
+            if (!r.IsError) t = r;
+        }
+    });
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public Task Claims_are_updated_on_refresh_when_the_client_asks(bool deleteOnUse) => Agree("UpdateAccessTokenClaimsOnRefresh: the user's name changes between refreshes", deleteOnUse, async (h, a) =>
+    {
+        TokenResponse first = await h.PasswordAsync("claims", "alice");
+        TestUserName(h, "Alicia");
+        TokenResponse updated = await h.RefreshAsync("claims", first.RefreshToken!);
+        a.Add(Answer.Of(updated) + " name=" + NameIn(updated.AccessToken));
+        TokenResponse keptByOther = await h.PasswordAsync("reuse", "alice");
+        TestUserName(h, "Ally");
+        TokenResponse kept = await h.RefreshAsync("reuse", keptByOther.RefreshToken!);
+        a.Add(Answer.Of(kept) + " name=" + NameIn(kept.AccessToken));
+    });
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public Task Introspection_of_a_refresh_token_by_its_client(bool deleteOnUse) => Agree("RFC 7662 introspection: live, by another client, after revocation", deleteOnUse, async (h, a) =>
+    {
+        TokenResponse first = await h.PasswordAsync("reuse", "alice");
+        a.Add(Introspected(await h.IntrospectAsync("reuse", first.RefreshToken!)));
+        a.Add(Introspected(await h.IntrospectAsync("other", first.RefreshToken!)));
+        await h.RevokeAsync("reuse", first.RefreshToken!);
+        a.Add(Introspected(await h.IntrospectAsync("reuse", first.RefreshToken!)));
+    });
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public Task Duendes_token_cleanup_removes_expired_rows_the_service_wrote(bool deleteOnUse) => Agree("Duende's TokenCleanupService: a 1 s token, rows before and after a cleanup pass", deleteOnUse, async (h, a) =>
+    {
+        TokenResponse first = await h.PasswordAsync("short", "bob");
+        a.Add($"rows {h.RefreshTokenRows("2")}");
+        // Duende's cleanup judges expiry by the system clock, not the deployment's.
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        await h.CleanupAsync();
+        a.Add($"rows after cleanup {h.RefreshTokenRows("2")}");
+        a.Add(Answer.Of(await h.RefreshAsync("short", first.RefreshToken!)));
+    });
+
+    private static void TestUserName(IdentityServerHost h, string name)
+    {
+        var user = h.Users.Single(u => u.Username == "alice");
+        user.Claims.Remove(user.Claims.Single(c => c.Type == "name"));
+        user.Claims.Add(new System.Security.Claims.Claim("name", name));
+    }
+
+    /// <summary>The name claim inside a JWT access token (its payload, base64url JSON).</summary>
+    private static string NameIn(string? jwt)
+    {
+        if (jwt is null) return "-";
+        string payload = jwt.Split('.')[1].Replace('-', '+').Replace('_', '/');
+        payload = payload.PadRight(payload.Length + (4 - payload.Length % 4) % 4, '=');
+        using var doc = System.Text.Json.JsonDocument.Parse(Convert.FromBase64String(payload));
+        return doc.RootElement.TryGetProperty("name", out var n) ? n.GetString() ?? "-" : "-";
+    }
+
+    private static string Introspected(TokenIntrospectionResponse r) => r.IsError
+        ? $"{(int)r.HttpStatusCode} {r.Error}"
+        : r.IsActive
+            ? $"active sub={r.Claims.FirstOrDefault(c => c.Type == "sub")?.Value} lifetime={long.Parse(r.Claims.First(c => c.Type == "exp").Value) - long.Parse(r.Claims.First(c => c.Type == "iat").Value)}"
+            : "inactive";
+
+    [Theory]
+    [MemberData(nameof(Modes))]
     public Task ReUse_refresh_keeps_the_handle(bool deleteOnUse) => Agree("ReUse: refresh twice, same handle", deleteOnUse, async (h, a) =>
     {
         TokenResponse first = await h.PasswordAsync("reuse", "alice");
