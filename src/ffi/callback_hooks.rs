@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_void};
 
 use super::foreign::{Required, UserData};
 use super::sink::rtc_string_sink;
-use super::time::{from_ticks, rtc_time, to_ticks};
+use super::time::{from_ticks, in_dotnet_range, rtc_time, to_ticks};
 use crate::format::data::encode_inner;
 use crate::format::protector::{PayloadProtector, ProtectorError};
 use crate::model::{Client, Subject};
@@ -14,8 +14,8 @@ use crate::service::{
     SystemClock,
 };
 
-/// Returns "now" as an `rtc_time`. A value outside the representable range falls back to the
-/// system clock.
+/// Returns "now" as an `rtc_time`. A value outside .NET's `DateTime` range (years 1 to 9999),
+/// `RTC_TIME_NONE` included, is unusable: that reading falls back to the system clock.
 pub type rtc_clock_fn = Option<unsafe extern "C" fn(user_data: *mut c_void) -> rtc_time>;
 
 /// Is the subject still active (`IProfileService.IsActiveAsync`, caller
@@ -71,7 +71,11 @@ impl Clock for FfiClock {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
         // SAFETY: the host's clock with its own user data.
         let t = unsafe { (self.0)(self.1.ptr) };
-        from_ticks(t).unwrap_or_else(|| SystemClock.now())
+        // Out-of-range ticks can still be a date to chrono (RTC_TIME_NONE is about year -27,000,
+        // which would make every token unexpired): only a date every store can hold is taken.
+        from_ticks(t)
+            .filter(|t| in_dotnet_range(*t))
+            .unwrap_or_else(|| SystemClock.now())
     }
 }
 

@@ -26,3 +26,10 @@ pub(crate) fn from_ticks(ticks: rtc_time) -> Option<DateTime<Utc>> {
     let nanos = (ticks.rem_euclid(TICKS_PER_SECOND) * 100) as u32;
     DateTime::from_timestamp(secs, nanos)
 }
+
+/// The instants a .NET `DateTime` can hold (years 1 to 9999): what every store and binding can
+/// write and read back. A host clock outside it is unusable.
+pub(crate) fn in_dotnet_range(t: DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    (1..=9999).contains(&t.year())
+}
