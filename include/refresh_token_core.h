@@ -480,8 +480,8 @@ typedef struct rtc_store_callbacks {
 // a callback).
 typedef void (*rtc_free_fn)(void *user_data);
 
-// Returns "now" as an `rtc_time`. A value outside the representable range falls back to the
-// system clock.
+// Returns "now" as an `rtc_time`. A value outside .NET's `DateTime` range (years 1 to 9999),
+// `RTC_TIME_NONE` included, is unusable: that reading falls back to the system clock.
 typedef rtc_time (*rtc_clock_fn)(void *user_data);
 
 // Is the subject still active (`IProfileService.IsActiveAsync`, caller
