@@ -4,8 +4,9 @@ use super::{Event, OAuthError, Reason, RefreshTokenService, Rejection, ServiceEr
 use crate::format::handle::Handle;
 use crate::model::{Claim, Client, RefreshToken, Token};
 
-/// A refresh request, as the token endpoint has it after client authentication.
-#[derive(Clone, Debug, Default)]
+/// A refresh request, as the token endpoint has it after client authentication. Its `Debug`
+/// never shows the handle (a bearer secret).
+#[derive(Clone, Default)]
 pub struct RefreshRequest {
     /// The `refresh_token` parameter.
     pub handle: String,
@@ -15,6 +16,19 @@ pub struct RefreshRequest {
     /// `None` and one is needed (no stored token for the resource, or the client has
     /// UpdateAccessTokenClaimsOnRefresh), the stored one is re-issued with fresh times.
     pub new_access_token: Option<Token>,
+}
+
+impl std::fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshRequest")
+            .field(
+                "handle",
+                &format_args!("<redacted, {} bytes>", self.handle.len()),
+            )
+            .field("resource", &self.resource)
+            .field("new_access_token", &self.new_access_token)
+            .finish()
+    }
 }
 
 /// A successful refresh.

@@ -450,3 +450,16 @@ fn events_and_errors_never_carry_the_handle() {
         .iter()
         .any(|e| matches!(e, Event::ReplayRevoked { .. })));
 }
+
+#[test]
+fn a_refresh_request_never_shows_its_handle_in_debug_output() {
+    let handle = crate::format::handle::Handle::generate();
+    let request = RefreshRequest {
+        handle: handle.as_str().to_owned(),
+        resource: Some("urn:api".into()),
+        ..Default::default()
+    };
+    let printed = format!("{request:?} {request:#?}");
+    assert!(!printed.contains(handle.as_str()), "{printed}");
+    assert!(printed.contains("redacted, 66 bytes") && printed.contains("urn:api"));
+}
