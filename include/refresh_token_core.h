@@ -133,6 +133,12 @@
 // replay. See `ServiceOptions::reuse_window_seconds`.
 #define RTC_DEFAULT_REUSE_WINDOW_SECONDS 60
 
+// The most batches of each kind one pass runs. A host store that keeps answering "a full
+// batch" without removing anything would otherwise keep one call spinning for ever; what is
+// left when the bound is reached is the next pass's (10,000 batches of the default 100 rows is
+// a million rows per pass).
+#define RTC_MAX_CLEANUP_BATCHES_PER_PASS 10000
+
 // What an `rtc_` call did. Grouped by hundreds: 0 success, 1xx the caller's arguments,
 // 2xx the token was refused (an OAuth answer, not a fault), 3xx retryable failures of the
 // store or of a host callback, 9xx bugs.
