@@ -67,6 +67,17 @@ fn an_unusable_clock_reading_is_the_system_clock_not_a_date_before_every_expiry(
     );
     let handle = unsafe { std::ffi::CStr::from_ptr(h) }.to_bytes().to_vec();
     rtc_string_free(h);
+    let validate = |err: *mut *mut rtc_error| {
+        rtc_service_validate(
+            svc,
+            "app".as_ptr().cast(),
+            3,
+            handle.as_ptr().cast(),
+            handle.len(),
+            null_mut(),
+            err,
+        )
+    };
 
     // Every unusable reading: the system clock says the token expired 59 minutes ago.
     let year_10000 = 253_402_300_800 * 10_000_000; // 10000-01-01T00:00:00Z
@@ -78,15 +89,7 @@ fn an_unusable_clock_reading_is_the_system_clock_not_a_date_before_every_expiry(
     ] {
         NOW.store(unusable, Ordering::SeqCst);
         let mut err: *mut rtc_error = null_mut();
-        let r = rtc_service_validate(
-            svc,
-            "app".as_ptr().cast(),
-            3,
-            handle.as_ptr().cast(),
-            handle.len(),
-            null_mut(),
-            &mut err,
-        );
+        let r = validate(&mut err);
         assert_eq!(
             r,
             rtc_result::RTC_RESULT_INVALID_GRANT,
@@ -104,15 +107,7 @@ fn an_unusable_clock_reading_is_the_system_clock_not_a_date_before_every_expiry(
         ticks_of_system_now() - HOUR + 30 * 10_000_000,
         Ordering::SeqCst,
     );
-    let r = rtc_service_validate(
-        svc,
-        "app".as_ptr().cast(),
-        3,
-        handle.as_ptr().cast(),
-        handle.len(),
-        null_mut(),
-        null_mut(),
-    );
+    let r = validate(null_mut());
     assert_eq!(r, rtc_result::RTC_RESULT_OK);
     rtc_service_free(svc);
 }

@@ -31,7 +31,6 @@ pub(crate) fn text<'a>(
 ) -> Result<&'a str, FfiError> {
     match bytes(ptr.cast(), len, name, max)? {
         None => Ok(""),
-        Some([]) => Ok(""),
         Some(b) => std::str::from_utf8(b).map_err(|_| {
             FfiError::new(
                 rtc_result::RTC_RESULT_INVALID_UTF8,
