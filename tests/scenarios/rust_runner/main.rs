@@ -1,5 +1,6 @@
 //! The `rust` runner of the cross-language scenarios (see ../shared/spec/scenarios.md):
-//! drives the Rust API on a built-in store.
+//! executes the judge's plans on the Rust API over a built-in store and hands the judge
+//! (tests/scenarios/judge, called in process) what each step observed.
 //!
 //! `cargo test --test scenarios -- [--store memory] [PATH...]`; with no PATH it runs
 //! every scenario in tests/scenarios. Prints `PASS rust <name>` or
@@ -7,22 +8,19 @@
 //! `N passed, M failed`.
 
 mod faulty_store;
-mod fields;
 mod steps;
 mod world;
 
 use refresh_token_core::store::postgres::PostgresStore;
 use refresh_token_core::store::sqlite::SqliteStore;
 use refresh_token_core::{Client, ManualClock, MemoryStore, RefreshTokenService};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use faulty_store::FaultyStore;
-use fields::{Fields, Res};
-use world::{apply_client_settings, parse_options, parse_time, ActiveMap, World};
-
+use world::{apply_client_settings, from_ticks, options, ActiveMap, World};
 /// A database file for one scenario, removed (with its WAL files) afterwards.
 struct TempDb(PathBuf);
 
@@ -42,9 +40,9 @@ impl Drop for TempDb {
     }
 }
 
-fn build_world(store_kind: &str, fields: &Fields<'_>) -> Res<World> {
-    let start = parse_time(fields.req_str("start")?)?;
-    let (options, policy) = parse_options(fields.get("options"))?;
+fn build_world(store_kind: &str, plan: &Value) -> Result<World, String> {
+    let start = from_ticks(plan["start"].as_i64().unwrap_or_default());
+    let (options, policy) = options(&plan["options"]);
     let (inner, snapshot): (
         Arc<dyn refresh_token_core::GrantStore>,
         Box<dyn Fn() -> Vec<_>>,
@@ -92,13 +90,10 @@ fn build_world(store_kind: &str, fields: &Fields<'_>) -> Res<World> {
         .build()
         .map_err(|e| e.to_string())?;
     let mut clients = HashMap::new();
-    if let Some(v) = fields.get("clients") {
-        let map = v.as_object().ok_or("'clients' must be an object")?;
-        for (id, settings) in map {
-            let mut client = Client::new(id.clone());
-            apply_client_settings(&mut client, settings, &format!("clients.{id}"))?;
-            clients.insert(id.clone(), client);
-        }
+    for (id, settings) in plan["clients"].as_object().into_iter().flatten() {
+        let mut client = Client::new(id.clone());
+        apply_client_settings(&mut client, settings);
+        clients.insert(id.clone(), client);
     }
     Ok(World {
         clock,
@@ -112,69 +107,28 @@ fn build_world(store_kind: &str, fields: &Fields<'_>) -> Res<World> {
     })
 }
 
-/// Runs one file; the scenario's name (or the file name) and the failure, if any.
-fn run_file(path: &Path, store_kind: &str) -> (String, Option<String>) {
-    let fallback = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => return (fallback, Some(format!("cannot read: {e}"))),
+/// Runs one plan; its observations, one per step (a set-up failure is step 0's fault).
+fn run_plan(plan: &Value, store_kind: &str) -> Vec<Value> {
+    let mut world = match build_world(store_kind, plan) {
+        Ok(w) => w,
+        Err(e) => return vec![json!({ "step": 0, "fault": e })],
     };
-    let doc: Value = match serde_json::from_str(&text) {
-        Ok(v) => v,
-        Err(e) => return (fallback, Some(format!("not valid JSON: {e}"))),
-    };
-    let name = doc
-        .get("scenario")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or(fallback);
-    (name, run_doc(&doc, store_kind).err())
-}
-
-fn run_doc(doc: &Value, store_kind: &str) -> Res<()> {
-    let f = Fields::new("scenario", doc)?;
-    f.req_str("scenario")?;
-    f.str("about")?;
-    let mut world = build_world(store_kind, &f)?;
-    let steps = f
-        .req("steps")?
-        .as_array()
-        .ok_or("'steps' must be an array")?;
-    f.finish()?;
-    for (i, step) in steps.iter().enumerate() {
-        let op = step
-            .get("op")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_owned();
+    let mut observed = Vec::new();
+    for (i, step) in plan["steps"].as_array().into_iter().flatten().enumerate() {
         let before = (world.snapshot)();
-        let retryable_failure =
-            steps::run_step(&mut world, step).map_err(|m| format!("step {} ({op}): {m}", i + 1))?;
-        if retryable_failure && (world.snapshot)() != before {
-            return Err(format!(
-                "step {} ({op}): failed on storage but changed the stored state",
-                i + 1
-            ));
-        }
+        let mut obs = match steps::run_step(&mut world, step) {
+            Ok(o) => o,
+            Err(fault) => {
+                observed.push(json!({ "step": i + 1, "fault": fault }));
+                break;
+            }
+        };
+        obs.insert("step".into(), json!(i + 1));
+        obs.insert("op".into(), step["op"].clone());
+        obs.insert("changed".into(), json!((world.snapshot)() != before));
+        observed.push(Value::Object(obs));
     }
-    Ok(())
-}
-
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if path.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(path)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        files.sort();
-        out.extend(files);
-    } else {
-        out.push(path.to_path_buf());
-    }
-    Ok(())
+    observed
 }
 
 fn main() {
@@ -192,27 +146,16 @@ fn main() {
     if paths.is_empty() {
         paths.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios"));
     }
-    let mut files = Vec::new();
-    for p in &paths {
-        if let Err(e) = collect(p, &mut files) {
-            println!("FAIL rust {}: cannot read: {e}", p.display());
+    let files = match scenario_judge::corpus::collect(&paths) {
+        Ok(f) => f,
+        Err(e) => {
+            println!("FAIL rust (all): {e}");
             println!("0 passed, 1 failed");
             std::process::exit(1);
         }
-    }
-    let (mut passed, mut failed) = (0, 0);
-    for file in &files {
-        match run_file(file, &store_kind) {
-            (name, None) => {
-                passed += 1;
-                println!("PASS rust {name}");
-            }
-            (name, Some(why)) => {
-                failed += 1;
-                println!("FAIL rust {name}: {why}");
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed");
+    };
+    let mut execute =
+        |plans: &[Value]| Ok(plans.iter().map(|p| run_plan(p, &store_kind)).collect());
+    let (passed, failed) = scenario_judge::corpus::run("rust", &files, &mut execute);
     std::process::exit(if failed == 0 && passed > 0 { 0 } else { 1 });
 }

@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::faulty_store::FaultyStore;
-use crate::fields::{Fields, Res};
 
 /// The is-active answers of `set_active` (default: active).
 #[derive(Default)]
@@ -59,125 +58,101 @@ pub struct World {
     pub names: HashMap<String, String>,
 }
 
-pub fn parse_time(v: &str) -> Res<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(v)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| format!("'{v}' is not an RFC 3339 time"))
+/// A plan's instant (ticks since the Unix epoch, see the judge's `time`) as a time.
+pub fn from_ticks(ticks: i64) -> DateTime<Utc> {
+    let secs = ticks.div_euclid(10_000_000);
+    let nanos = (ticks.rem_euclid(10_000_000) * 100) as u32;
+    DateTime::from_timestamp(secs, nanos).expect("the judge plans times in range")
 }
 
-/// Applies the fields of a `clients` entry (or `set_client` settings) to a client.
-pub fn apply_client_settings(client: &mut Client, v: &Value, what: &str) -> Res<()> {
-    let f = Fields::new(what, v)?;
-    if let Some(b) = f.bool("allow_offline_access")? {
+fn int<T: TryFrom<i64>>(v: &Value, name: &str) -> Option<T> {
+    v.get(name)
+        .and_then(Value::as_i64)
+        .and_then(|n| T::try_from(n).ok())
+}
+
+/// Applies a plan's client settings (only the fields the scenario gave, already checked).
+pub fn apply_client_settings(client: &mut Client, v: &Value) {
+    if let Some(b) = v.get("allow_offline_access").and_then(Value::as_bool) {
         client.allow_offline_access = b;
     }
-    if let Some(u) = f.str("refresh_token_usage")? {
-        client.refresh_token_usage = match u {
-            "ReUse" => TokenUsage::ReUse,
-            "OneTimeOnly" => TokenUsage::OneTimeOnly,
-            other => return Err(format!("{what}: unknown refresh_token_usage '{other}'")),
-        };
+    match v.get("refresh_token_usage").and_then(Value::as_str) {
+        Some("OneTimeOnly") => client.refresh_token_usage = TokenUsage::OneTimeOnly,
+        Some(_) => client.refresh_token_usage = TokenUsage::ReUse,
+        None => {}
     }
-    if let Some(e) = f.str("refresh_token_expiration")? {
-        client.refresh_token_expiration = match e {
-            "Absolute" => TokenExpiration::Absolute,
-            "Sliding" => TokenExpiration::Sliding,
-            other => {
-                return Err(format!(
-                    "{what}: unknown refresh_token_expiration '{other}'"
-                ))
-            }
-        };
+    match v.get("refresh_token_expiration").and_then(Value::as_str) {
+        Some("Sliding") => client.refresh_token_expiration = TokenExpiration::Sliding,
+        Some(_) => client.refresh_token_expiration = TokenExpiration::Absolute,
+        None => {}
     }
-    let int32 = |name: &'static str| -> Res<Option<i32>> {
-        f.int(name)?
-            .map(|n| i32::try_from(n).map_err(|_| format!("{what}: '{name}' out of range")))
-            .transpose()
-    };
-    if let Some(n) = int32("absolute_refresh_token_lifetime")? {
+    if let Some(n) = int(v, "absolute_refresh_token_lifetime") {
         client.absolute_refresh_token_lifetime = n;
     }
-    if let Some(n) = int32("sliding_refresh_token_lifetime")? {
+    if let Some(n) = int(v, "sliding_refresh_token_lifetime") {
         client.sliding_refresh_token_lifetime = n;
     }
-    if let Some(n) = int32("access_token_lifetime")? {
+    if let Some(n) = int(v, "access_token_lifetime") {
         client.access_token_lifetime = n;
     }
-    if let Some(b) = f.bool("update_access_token_claims_on_refresh")? {
+    if let Some(b) = v
+        .get("update_access_token_claims_on_refresh")
+        .and_then(Value::as_bool)
+    {
         client.update_access_token_claims_on_refresh = b;
     }
-    if let Some(n) = f.int("reuse_window_seconds")? {
-        client.reuse_window_seconds =
-            Some(u32::try_from(n).map_err(|_| "reuse_window_seconds out of range")?);
+    if let Some(n) = int(v, "reuse_window_seconds") {
+        client.reuse_window_seconds = Some(n);
     }
-    f.finish()
 }
 
-fn parse_policy(v: &Value) -> Res<AcceptConsumedPolicy> {
-    let f = Fields::new("options.accept_consumed", v)?;
-    let policy = match f.req_str("policy")? {
-        "reject" => AcceptConsumedPolicy::Reject,
-        "grace" => {
-            let s = f.int("seconds")?.ok_or("grace policy needs 'seconds'")?;
-            AcceptConsumedPolicy::Grace {
-                seconds: u32::try_from(s).map_err(|_| "grace seconds out of range")?,
-            }
-        }
-        "revoke_on_replay" => AcceptConsumedPolicy::RevokeOnReplay,
-        "host" => AcceptConsumedPolicy::Host(Arc::new(HostPolicy {
-            accept_within_seconds: f.int("accept_within_seconds")?.unwrap_or(0),
-            revoke_on_reject: f.bool("revoke_on_reject")?.unwrap_or(false),
+fn policy(v: &Value) -> AcceptConsumedPolicy {
+    match v.get("policy").and_then(Value::as_str) {
+        Some("grace") => AcceptConsumedPolicy::Grace {
+            seconds: int(v, "seconds").unwrap_or(0),
+        },
+        Some("revoke_on_replay") => AcceptConsumedPolicy::RevokeOnReplay,
+        Some("host") => AcceptConsumedPolicy::Host(Arc::new(HostPolicy {
+            accept_within_seconds: int(v, "accept_within_seconds").unwrap_or(0),
+            revoke_on_reject: v.get("revoke_on_reject").and_then(Value::as_bool) == Some(true),
         })),
-        other => return Err(format!("unknown accept_consumed policy '{other}'")),
-    };
-    f.finish()?;
-    Ok(policy)
+        _ => AcceptConsumedPolicy::Reject,
+    }
 }
 
-pub fn parse_options(v: Option<&Value>) -> Res<(ServiceOptions, AcceptConsumedPolicy)> {
+/// A plan's options as the service's.
+pub fn options(v: &Value) -> (ServiceOptions, AcceptConsumedPolicy) {
     // The scenario format's defaults are the reference's: no reuse window.
     let mut options = ServiceOptions {
         reuse_window_seconds: 0,
         ..ServiceOptions::default()
     };
-    let mut policy = AcceptConsumedPolicy::Reject;
-    let Some(v) = v else {
-        return Ok((options, policy));
-    };
-    let f = Fields::new("options", v)?;
-    if let Some(b) = f.bool("delete_one_time_only_refresh_tokens_on_use")? {
+    if let Some(b) = v
+        .get("delete_one_time_only_refresh_tokens_on_use")
+        .and_then(Value::as_bool)
+    {
         options.delete_one_time_only_refresh_tokens_on_use = b;
     }
-    if let Some(p) = f.get("accept_consumed") {
-        policy = parse_policy(p)?;
+    if let Some(n) = int(v, "reuse_window_seconds") {
+        options.reuse_window_seconds = n;
     }
-    if let Some(n) = f.int("reuse_window_seconds")? {
-        options.reuse_window_seconds =
-            u32::try_from(n).map_err(|_| "reuse_window_seconds out of range")?;
-    }
-    if let Some(s) = f.str("replay_scope")? {
+    if let Some(s) = v.get("replay_scope").and_then(Value::as_str) {
         options.replay_scope = match s {
-            "family" => ReplayScope::Family,
             "subject_and_client" => ReplayScope::SubjectAndClient,
-            other => return Err(format!("unknown replay_scope '{other}'")),
+            _ => ReplayScope::Family,
         };
     }
-    if let Some(c) = f.get("cleanup") {
-        let c = Fields::new("options.cleanup", c)?;
-        if let Some(b) = c.bool("remove_consumed_tokens")? {
-            options.cleanup.remove_consumed_tokens = b;
-        }
-        if let Some(n) = c.int("consumed_token_cleanup_delay")? {
-            options.cleanup.consumed_token_cleanup_delay =
-                u32::try_from(n).map_err(|_| "cleanup delay out of range")?;
-        }
-        if let Some(n) = c.int("batch_size")? {
-            options.cleanup.batch_size = u32::try_from(n).map_err(|_| "batch size out of range")?;
-        }
-        c.finish()?;
+    let c = &v["cleanup"];
+    if let Some(b) = c.get("remove_consumed_tokens").and_then(Value::as_bool) {
+        options.cleanup.remove_consumed_tokens = b;
     }
-    f.finish()?;
-    Ok((options, policy))
+    if let Some(n) = int(c, "consumed_token_cleanup_delay") {
+        options.cleanup.consumed_token_cleanup_delay = n;
+    }
+    if let Some(n) = int(c, "batch_size") {
+        options.cleanup.batch_size = n;
+    }
+    (options, policy(&v["accept_consumed"]))
 }
 
 impl World {
@@ -188,21 +163,15 @@ impl World {
             .unwrap_or_else(|| Client::new(id))
     }
 
-    /// A step's `token`: a name bound by `as`, or `{"literal": "..."}`.
-    pub fn token(&self, v: &Value) -> Res<String> {
-        match v {
-            Value::String(name) => self
-                .names
-                .get(name)
-                .cloned()
-                .ok_or_else(|| format!("no token named '{name}'")),
-            Value::Object(_) => {
-                let f = Fields::new("token", v)?;
-                let lit = f.req_str("literal")?.to_owned();
-                f.finish()?;
-                Ok(lit)
-            }
-            _ => Err("'token' must be a name or {\"literal\": ...}".into()),
+    /// A plan's `token`: `{"name": ...}` (bound by an earlier step) or `{"literal": ...}`.
+    pub fn token(&self, v: &Value) -> Result<String, String> {
+        if let Some(lit) = v.get("literal").and_then(Value::as_str) {
+            return Ok(lit.to_owned());
         }
+        let name = v.get("name").and_then(Value::as_str).unwrap_or_default();
+        self.names
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("no handle for '{name}' (the step that binds it failed)"))
     }
 }
