@@ -138,9 +138,10 @@ pub fn subprocess(command: &[String]) -> impl FnMut(&[Value]) -> Res<Vec<Vec<Val
         }
         let status = child.wait().map_err(|e| e.to_string())?;
         let _ = writer.join();
+        // A runner that exits non-zero (a crash, or valgrind's error exit) fails every scenario,
+        // whatever it reported.
         if !status.success() {
-            // Observations so far are still judged; a missing one names the step.
-            eprintln!("runner {program} exited with {status}");
+            return Err(format!("{program} exited with {status}"));
         }
         Ok(out)
     }
