@@ -92,6 +92,17 @@ pub const TABLE: &[Expectation] = &[
         },
     },
     Expectation {
+        field: "description",
+        ops: TOKEN_OPS,
+        check: |w, o| {
+            eq(
+                "description",
+                want_opt_str(w)?,
+                token_opt_str(o, "Description")?,
+            )
+        },
+    },
+    Expectation {
         field: "lifetime",
         ops: TOKEN_OPS,
         check: |w, o| eq("lifetime", want_int(w)?, token_int(o, "Lifetime")?),
