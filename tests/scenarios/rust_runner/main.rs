@@ -146,16 +146,11 @@ fn main() {
     if paths.is_empty() {
         paths.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios"));
     }
-    let files = match scenario_judge::corpus::collect(&paths) {
-        Ok(f) => f,
-        Err(e) => {
-            println!("FAIL rust (all): {e}");
-            println!("0 passed, 1 failed");
-            std::process::exit(1);
-        }
-    };
     let mut execute =
         |plans: &[Value]| Ok(plans.iter().map(|p| run_plan(p, &store_kind)).collect());
-    let (passed, failed) = scenario_judge::corpus::run("rust", &files, &mut execute);
-    std::process::exit(if failed == 0 && passed > 0 { 0 } else { 1 });
+    std::process::exit(scenario_judge::corpus::run_paths(
+        "rust",
+        &paths,
+        &mut execute,
+    ));
 }

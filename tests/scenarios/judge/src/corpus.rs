@@ -99,6 +99,25 @@ pub fn run(runner: &str, files: &[PathBuf], execute: &mut Execute<'_>) -> (usize
     (passed, failed)
 }
 
+/// A whole run from the command line's paths: the process's exit status (0 only when something
+/// ran and nothing failed). A path that does not exist is one failure.
+pub fn run_paths(runner: &str, paths: &[PathBuf], execute: &mut Execute<'_>) -> i32 {
+    let files = match collect(paths) {
+        Ok(f) => f,
+        Err(e) => {
+            println!("FAIL {runner} (all): {e}");
+            println!("0 passed, 1 failed");
+            return 1;
+        }
+    };
+    let (passed, failed) = run(runner, &files, execute);
+    if failed == 0 && passed > 0 {
+        0
+    } else {
+        1
+    }
+}
+
 /// Runs a runner program: every plan on one line of its standard input, its observations read
 /// from its standard output (one JSON object per line, with the plan's `index` as `scenario`).
 /// Other output lines go to standard error, so that a runner's diagnostics are not lost.

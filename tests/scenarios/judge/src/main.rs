@@ -21,15 +21,10 @@ fn main() {
         println!("0 passed, 1 failed");
         std::process::exit(2);
     }
-    let files = match scenario_judge::corpus::collect(&paths) {
-        Ok(f) => f,
-        Err(e) => {
-            println!("FAIL {runner} (all): {e}");
-            println!("0 passed, 1 failed");
-            std::process::exit(1);
-        }
-    };
     let mut execute = scenario_judge::corpus::subprocess(&command);
-    let (passed, failed) = scenario_judge::corpus::run(&runner, &files, &mut execute);
-    std::process::exit(if failed == 0 && passed > 0 { 0 } else { 1 });
+    std::process::exit(scenario_judge::corpus::run_paths(
+        &runner,
+        &paths,
+        &mut execute,
+    ));
 }
