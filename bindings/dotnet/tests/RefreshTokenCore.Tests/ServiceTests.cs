@@ -166,6 +166,72 @@ public class ServiceTests
         }
     }
 
+    /// <summary>The store and every hook share one GCHandle, referenced once per accepted
+    /// registration: it must be freed when the service goes, and when a build is refused after
+    /// some registrations were accepted.</summary>
+    [Fact]
+    public async Task The_one_host_handle_is_released_on_disposal_and_on_a_refused_build()
+    {
+        await AssertReleased(async options =>
+        {
+            using var service = new RefreshTokenService(options);
+            Client spa = TestSupport.Spa();
+            string handle = await service.CreateAsync(spa);
+            Assert.False((await service.RefreshAsync(spa, handle)).IsError);
+        });
+        await AssertReleased(options =>
+        {
+            // Accepted: the store and every hook; refused: the client, after them.
+            options.Clients.Add(new Client { ClientId = "web", ReuseWindowSeconds = -5 });
+            Assert.Throws<RefreshTokenCoreException>(() => new RefreshTokenService(options));
+            return Task.CompletedTask;
+        });
+
+        static async Task AssertReleased(Func<RefreshTokenServiceOptions, Task> use)
+        {
+            WeakReference[] held = await Run(use);
+            for (int i = 0; i < 5 && held.Any(w => w.IsAlive); i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+            Assert.All(held, w => Assert.False(w.IsAlive, "the host objects' handle must be freed"));
+        }
+
+        // Builds the objects in a frame of their own, so that only the library could keep them.
+        static async Task<WeakReference[]> Run(Func<RefreshTokenServiceOptions, Task> use)
+        {
+            var store = new InMemoryPersistedGrantStore();
+            var time = new FakeClock();
+            // Closures (they capture the store): a lambda that captures nothing is cached in a
+            // static field and never collected.
+            Func<string, string, bool> isActive = (_, _) => store is not null;
+            Func<ConsumedTokenContext, bool> accept = _ => store is null;
+            var options = new RefreshTokenServiceOptions
+            {
+                Store = store,
+                TimeProvider = time,
+                IsActive = isActive,
+                AcceptConsumedToken = accept,
+                Protector = new ReversingProtector(),
+                Logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
+            };
+            await use(options);
+            return new[] { new WeakReference(store), new WeakReference(time), new WeakReference(isActive), new WeakReference(accept) };
+        }
+    }
+
+    private sealed class FakeClock : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    }
+
+    private sealed class ReversingProtector : IPayloadProtector
+    {
+        public string Protect(string plaintext) => new(plaintext.Reverse().ToArray());
+        public string Unprotect(string protectedText) => new(protectedText.Reverse().ToArray());
+    }
+
     [Fact]
     public async Task Collecting_garbage_inside_callbacks_does_no_harm()
     {

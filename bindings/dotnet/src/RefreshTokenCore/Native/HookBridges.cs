@@ -6,23 +6,11 @@ using System.Text;
 
 namespace RefreshTokenCore.Native;
 
-/// <summary>The host hooks of one service, reached from native code through a GCHandle.</summary>
-internal sealed class HookSet
-{
-    public TimeProvider? Time;
-    public Func<string, string, bool>? IsActive;
-    public Func<ConsumedTokenContext, bool>? AcceptConsumed;
-    public IPayloadProtector? Protector;
-    public Action<string>? Events;
-    /// <summary>Weak, so the GCHandle root does not keep the service alive.</summary>
-    public WeakReference<RefreshTokenService>? Service;
-}
-
 /// <summary>Static <see cref="UnmanagedCallersOnlyAttribute"/> bridges for the hooks; none lets an
 /// exception escape into native code.</summary>
 internal static unsafe class HookBridges
 {
-    private static HookSet Hooks(nint ud) => (HookSet)GCHandle.FromIntPtr(ud).Target!;
+    private static HostObjects Hooks(nint ud) => HostObjects.Of(ud);
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static long Now(nint ud)
@@ -58,7 +46,7 @@ internal static unsafe class HookBridges
     {
         try
         {
-            HookSet hooks = Hooks(ud);
+            HostObjects hooks = Hooks(ud);
             if (hooks.Service is null || !hooks.Service.TryGetTarget(out RefreshTokenService? service))
             {
                 throw new ObjectDisposedException(nameof(RefreshTokenService));

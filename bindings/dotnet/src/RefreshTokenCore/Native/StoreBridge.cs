@@ -8,7 +8,7 @@ namespace RefreshTokenCore.Native;
 
 /// <summary>
 /// The static bridges between the native store callbacks and an <see cref="IPersistedGrantStore"/>.
-/// The store travels as user data in a GCHandle, freed by the native finalizer; the bridges are
+/// The store is reached through the service's <see cref="HostObjects"/> (the user data); the bridges are
 /// static <see cref="UnmanagedCallersOnlyAttribute"/> functions, so no delegate can be collected
 /// while native code holds a pointer to it. No exception leaves a bridge.
 /// </summary>
@@ -27,10 +27,7 @@ internal static unsafe class StoreBridge
         Rotate = store is IRotatingStore ? &Rotate : null,
     };
 
-    private static IPersistedGrantStore StoreOf(nint ud) => (IPersistedGrantStore)GCHandle.FromIntPtr(ud).Target!;
-
-    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
-    internal static void FreeGcHandle(nint ud) => GCHandle.FromIntPtr(ud).Free();
+    private static IPersistedGrantStore StoreOf(nint ud) => HostObjects.Of(ud).Store!;
 
     /// <summary>Runs host code; an exception becomes status -1 and is kept for the caller.</summary>
     private static int Guard(Func<int> body)
