@@ -27,13 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn request() -> CreateRequest {
-    CreateRequest::for_subject(
-        "bench",
-        3600,
-        "alice",
-        Some("s1"),
-        &["openid", "api", "offline_access"],
-    )
+    CreateRequest::for_subject("alice", Some("s1"), &["openid", "api", "offline_access"])
 }
 
 fn client(usage: TokenUsage, expiration: TokenExpiration) -> Client {

@@ -23,12 +23,10 @@ fn show(handle: &str) -> String {
     format!("[key {}…]", &key[..10])
 }
 
-fn request(subject: &str, client: &str) -> CreateRequest {
+fn request(subject: &str) -> CreateRequest {
     CreateRequest {
         description: Some("demo device".into()),
         ..CreateRequest::for_subject(
-            client,
-            3600,
             subject,
             Some("session-1"),
             &["openid", "api", "offline_access"],
@@ -78,7 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     mobile.refresh_token_expiration = TokenExpiration::Sliding;
 
     println!("== ReUse client 'web' ==");
-    let t = service.create(&web, request("alice", "web"))?;
+    let t = service.create(&web, request("alice"))?;
     println!(
         "issued {} (66 chars) to alice; lifetime {} s, expires {}",
         show(t.handle.as_str()),
@@ -99,7 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     println!("\n== OneTimeOnly + Sliding client 'mobile' ==");
-    let m1 = service.create(&mobile, request("bob", "mobile"))?;
+    let m1 = service.create(&mobile, request("bob"))?;
     println!(
         "issued {} to bob; lifetime {} s (sliding)",
         show(m1.handle.as_str()),
@@ -153,7 +151,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     println!("\n== Revocation (RFC 7009) ==");
-    let fresh = service.create(&mobile, request("bob", "mobile"))?;
+    let fresh = service.create(&mobile, request("bob"))?;
     let revoked = service.revoke(&mobile, fresh.handle.as_str())?;
     println!(
         "bob signs in again, then mobile revokes {}: removed = {revoked}",

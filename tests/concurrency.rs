@@ -30,7 +30,7 @@ const THREADS: usize = 8;
 const ROUNDS: usize = 500;
 
 fn request(subject: &str) -> CreateRequest {
-    CreateRequest::for_subject("spa", 3600, subject, Some("s"), &["offline_access"])
+    CreateRequest::for_subject(subject, Some("s"), &["offline_access"])
 }
 
 fn race(delete_on_use: bool) {

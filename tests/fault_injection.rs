@@ -86,7 +86,7 @@ impl GrantStore for Injecting {
 }
 
 fn request() -> CreateRequest {
-    CreateRequest::for_subject("c", 3600, "alice", Some("s"), &["offline_access"])
+    CreateRequest::for_subject("alice", Some("s"), &["offline_access"])
 }
 
 struct Case {

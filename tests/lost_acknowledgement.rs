@@ -86,7 +86,7 @@ fn check<S: GrantStore + 'static>(name: &str, inner: S, delete_on_use: bool) {
     let created = service
         .create(
             &client,
-            CreateRequest::for_subject("spa", 3600, &subject, None, &["offline_access"]),
+            CreateRequest::for_subject(&subject, None, &["offline_access"]),
         )
         .unwrap();
     let refresh = |h: &str| {

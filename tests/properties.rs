@@ -281,7 +281,7 @@ proptest! {
         let mut c = client();
         c.refresh_token_usage = refresh_token_core::model::TokenUsage::OneTimeOnly;
         let created = service
-            .create(&c, refresh_token_core::CreateRequest::for_subject(&c.client_id, 3600, "alice", None, &["offline_access"]))
+            .create(&c, refresh_token_core::CreateRequest::for_subject("alice", None, &["offline_access"]))
             .unwrap();
         let next = service
             .refresh(&c, refresh_token_core::RefreshRequest { handle: created.handle.as_str().into(), ..Default::default() })

@@ -18,7 +18,7 @@ use std::sync::Arc;
 const THREADS: usize = 8;
 
 fn request(subject: &str) -> CreateRequest {
-    CreateRequest::for_subject("c", 3600, subject, None, &["offline_access"])
+    CreateRequest::for_subject(subject, None, &["offline_access"])
 }
 
 /// Retries storage errors (lock timeouts are retryable by contract).

@@ -91,13 +91,7 @@ fn client(usage: Usage) -> Client {
 }
 
 fn request(subject: &str) -> CreateRequest {
-    CreateRequest::for_subject(
-        "load",
-        3600,
-        subject,
-        Some("s"),
-        &["openid", "api", "offline_access"],
-    )
+    CreateRequest::for_subject(subject, Some("s"), &["openid", "api", "offline_access"])
 }
 
 struct Stats {

@@ -85,10 +85,9 @@ pub(crate) fn create_request(
         (_, Some(id)) => Subject::new(id),
         _ => return Err(invalid("create request needs SubjectId or Subject")),
     };
-    let sub = subject
-        .subject_id()
-        .ok_or_else(|| invalid("Subject has no sub claim"))?
-        .to_owned();
+    if subject.subject_id().is_none() {
+        return Err(invalid("Subject has no sub claim"));
+    }
     let scopes = opt_strings(obj, "AuthorizedScopes")?.unwrap_or_default();
     let session_id = opt_string(obj, "SessionId")?;
     let access_token = match obj.get("AccessToken") {
@@ -100,16 +99,13 @@ pub(crate) fn create_request(
                 .or_insert_with(|| Value::from(client.access_token_lifetime));
             t.entry("ClientId")
                 .or_insert_with(|| Value::String(client.client_id.clone()));
-            decode_token(&Value::Object(t)).map_err(|e| invalid(format!("AccessToken: {e}")))?
+            Some(
+                decode_token(&Value::Object(t))
+                    .map_err(|e| invalid(format!("AccessToken: {e}")))?,
+            )
         }
-        None | Some(Value::Null) => crate::service::default_access_token(
-            &client.client_id,
-            client.access_token_lifetime,
-            &sub,
-            session_id.as_deref(),
-            &scopes,
-            now,
-        ),
+        // The service builds a plain code exchange's record.
+        None | Some(Value::Null) => None,
         Some(_) => return Err(invalid("AccessToken must be an object")),
     };
     let proof_type = match obj.get("ProofType") {

@@ -17,37 +17,25 @@ pub struct CreateRequest {
     pub authorized_resource_indicators: Option<Vec<String>>,
     /// None = 0, ClientCertificate = 1, DPoP = 2 (always written, as Duende 6.3+ does).
     pub proof_type: i64,
-    /// The access token just issued; stored under `requested_resource` (or "").
-    pub access_token: Token,
+    /// The access token just issued; stored under `requested_resource` (or ""). `None`: the
+    /// record of a plain code exchange, which the service builds from the client, subject,
+    /// session and scopes at its clock's now (`client_id`, `scope`, `sub`, `sid` claims, the
+    /// client's access-token lifetime).
+    pub access_token: Option<Token>,
     pub requested_resource: Option<String>,
 }
 
 impl CreateRequest {
     /// The request the token endpoint makes after a code exchange for a subject with these
-    /// scopes: a subject with the `sub` claim, and the access-token record built from the
-    /// client, scopes, subject and session (`client_id`, `scope`, `sub`, `sid` claims), issued
-    /// at the system clock's now for `access_token_lifetime` seconds.
-    pub fn for_subject(
-        client_id: &str,
-        access_token_lifetime: i32,
-        subject_id: &str,
-        session_id: Option<&str>,
-        scopes: &[&str],
-    ) -> Self {
-        let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+    /// scopes: a subject with the `sub` claim, and the plain code exchange's access-token record
+    /// (built by the service, see `access_token`).
+    pub fn for_subject(subject_id: &str, session_id: Option<&str>, scopes: &[&str]) -> Self {
         Self {
             subject: Subject::new(subject_id),
             session_id: session_id.map(str::to_owned),
             description: None,
-            access_token: default_access_token(
-                client_id,
-                access_token_lifetime,
-                subject_id,
-                session_id,
-                &scopes,
-                chrono::Utc::now(),
-            ),
-            authorized_scopes: scopes,
+            access_token: None,
+            authorized_scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             authorized_resource_indicators: None,
             proof_type: 0,
             requested_resource: None,
@@ -56,26 +44,27 @@ impl CreateRequest {
 }
 
 /// The access-token record of a plain code exchange: `client_id`, one `scope` claim per scope,
-/// `sub` and (with a session) `sid`, created at `now`.
-pub(crate) fn default_access_token(
-    client_id: &str,
-    lifetime: i32,
-    subject_id: &str,
-    session_id: Option<&str>,
-    scopes: &[String],
+/// `sub` and (with a session) `sid`, created at `now` for the client's access-token lifetime.
+fn code_exchange_access_token(
+    client: &Client,
+    request: &CreateRequest,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Token {
-    let mut t = Token::new(
-        client_id,
-        crate::format::datetime::truncate_to_tick(now),
-        lifetime,
-    );
-    t.claims.push(Claim::new("client_id", client_id));
+    let mut t = Token::new(&client.client_id, now, client.access_token_lifetime);
     t.claims
-        .extend(scopes.iter().map(|s| Claim::new("scope", s.clone())));
-    t.claims.push(Claim::new("sub", subject_id));
-    if let Some(sid) = session_id {
-        t.claims.push(Claim::new("sid", sid));
+        .push(Claim::new("client_id", client.client_id.clone()));
+    t.claims.extend(
+        request
+            .authorized_scopes
+            .iter()
+            .map(|s| Claim::new("scope", s.clone())),
+    );
+    t.claims.push(Claim::new(
+        "sub",
+        request.subject.subject_id().unwrap_or_default(),
+    ));
+    if let Some(sid) = &request.session_id {
+        t.claims.push(Claim::new("sid", sid.clone()));
     }
     t
 }
@@ -111,9 +100,12 @@ pub(super) fn initial_lifetime(client: &Client) -> i32 {
 impl RefreshTokenService {
     /// Creates and stores a refresh token; returns its handle.
     pub fn create(&self, client: &Client, request: CreateRequest) -> Result<Created, ServiceError> {
+        let access_token = match &request.access_token {
+            Some(t) => t.clone(),
+            None => code_exchange_access_token(client, &request, self.now()),
+        };
         let session_id = request.session_id.or_else(|| {
-            request
-                .access_token
+            access_token
                 .claims
                 .iter()
                 .find(|c| c.claim_type == "sid")
@@ -124,10 +116,7 @@ impl RefreshTokenService {
             lifetime: initial_lifetime(client),
             consumed_time: None,
             access_token: None,
-            access_tokens: vec![(
-                request.requested_resource.unwrap_or_default(),
-                request.access_token,
-            )],
+            access_tokens: vec![(request.requested_resource.unwrap_or_default(), access_token)],
             subject: request.subject,
             version: 5,
             client_id: client.client_id.clone(),

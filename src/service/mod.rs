@@ -20,7 +20,6 @@ mod validate;
 use std::sync::Arc;
 
 pub use cleanup::CleanupReport;
-pub(crate) use create::default_access_token;
 pub use create::{CreateRequest, Created};
 pub use error::{OAuthError, Reason, Rejection, ServiceError};
 pub use hooks::{

@@ -114,13 +114,7 @@ fn client(usage: TokenUsage, expiration: TokenExpiration) -> Client {
 }
 
 fn request() -> CreateRequest {
-    CreateRequest::for_subject(
-        "web",
-        3600,
-        "alice",
-        Some("s1"),
-        &["openid", "offline_access"],
-    )
+    CreateRequest::for_subject("alice", Some("s1"), &["openid", "offline_access"])
 }
 
 fn service(store: Arc<Recording>, delete_on_use: bool) -> (RefreshTokenService, Arc<ManualClock>) {

@@ -28,7 +28,7 @@ fn client() -> Client {
 }
 
 fn request(subject: &str) -> CreateRequest {
-    CreateRequest::for_subject("spa", 3600, subject, None, &["offline_access"])
+    CreateRequest::for_subject(subject, None, &["offline_access"])
 }
 
 /// A store named on the command line: a SQLite file path, or a PostgreSQL URL.

@@ -90,7 +90,7 @@ fn build_create(w: &World, s: &Value, client_id: &str) -> CreateRequest {
         authorized_scopes: scopes,
         authorized_resource_indicators: None,
         proof_type: 0,
-        access_token: at,
+        access_token: Some(at),
         requested_resource: None,
     }
 }
