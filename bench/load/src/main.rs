@@ -5,7 +5,7 @@
 //! first inserts R expired rows and runs one cleanup pass while the refreshes go on, reporting
 //! the pass's duration and the refresh latency during it.
 //!
-//! `cargo run --release --features load-tool --bin rtc-load -- --help`
+//! `cargo run --release -p rtc-load -- --help`
 
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
