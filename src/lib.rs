@@ -29,9 +29,13 @@ pub mod store;
 pub use format::handle::Handle;
 pub use model::*;
 pub use service::{
-    AcceptConsumedHook, AcceptConsumedPolicy, CleanupReport, Clock, ConsumedContext, CreateRequest,
-    Created, Event, EventSink, HookError, ManualClock, OAuthError, ProfileService, Reason,
-    RefreshRequest, RefreshTokenService, Refreshed, Rejection, ServiceBuilder, ServiceError,
-    SystemClock, Updated, Validated,
+    AcceptConsumedHook, AcceptConsumedPolicy, AsyncAcceptConsumedHook, AsyncProfileService,
+    CleanupReport, Clock, ConsumedContext, CreateRequest, Created, Event, EventSink, HookError,
+    HookFuture, ManualClock, OAuthError, ProfileService, Reason, RefreshRequest,
+    RefreshTokenService, Refreshed, Rejection, ServiceBuilder, ServiceError, SystemClock, Updated,
+    Validated,
 };
-pub use store::{memory::MemoryStore, ConsumeAction, ConsumeOutcome, GrantStore, StoreError};
+pub use store::{
+    memory::MemoryStore, AsyncGrantStore, ConsumeAction, ConsumeOutcome, GrantStore, StoreError,
+    StoreFuture,
+};

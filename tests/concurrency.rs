@@ -95,7 +95,11 @@ fn race(delete_on_use: bool) {
                 subject_id: Some(subject.clone()),
                 ..Default::default()
             };
-            let rows = service.store().get_all(&filter).unwrap();
+            let rows = service
+                .store()
+                .expect("a synchronous store")
+                .get_all(&filter)
+                .unwrap();
             let live: Vec<_> = rows.iter().filter(|r| r.consumed_time.is_none()).collect();
             assert_eq!(live.len(), 1, "round {round}: {} live tokens", live.len());
             assert_eq!(
@@ -176,6 +180,7 @@ fn presented_again(
     });
     let rows = service
         .store()
+        .expect("a synchronous store")
         .get_all(&GrantFilter {
             subject_id: Some("hot".into()),
             ..Default::default()

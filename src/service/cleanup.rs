@@ -28,15 +28,20 @@ impl RefreshTokenService {
     /// expired. A storage failure stops the pass with a retryable error; what earlier batches
     /// removed stays removed (every removed row was due).
     pub fn cleanup(&self) -> Result<CleanupReport, ServiceError> {
+        super::drive::block_on(self.cleanup_async())
+    }
+
+    /// [`Self::cleanup`], waiting for an asynchronous store without holding a thread.
+    pub async fn cleanup_async(&self) -> Result<CleanupReport, ServiceError> {
         let now = self.now();
         let batch = self.options.cleanup.batch_size.max(1) as usize;
-        let expired_removed = batches(batch, |n| self.store.remove_expired(now, n))?;
+        let expired_removed = batches(batch, |n| self.store.remove_expired(now, n)).await?;
         let consumed_removed = if self.options.cleanup.remove_consumed_tokens {
             let before = now
                 - chrono::Duration::seconds(i64::from(
                     self.options.cleanup.consumed_token_cleanup_delay,
                 ));
-            batches(batch, |n| self.store.remove_consumed(before, n))?
+            batches(batch, |n| self.store.remove_consumed(before, n)).await?
         } else {
             0
         };
@@ -54,13 +59,13 @@ impl RefreshTokenService {
 
 /// Runs `remove` in batches while they come back full, at most [`MAX_BATCHES_PER_PASS`] times;
 /// the total removed.
-fn batches(
-    batch: usize,
-    mut remove: impl FnMut(usize) -> Result<u64, crate::store::StoreError>,
-) -> Result<u64, ServiceError> {
+async fn batches<F>(batch: usize, mut remove: impl FnMut(usize) -> F) -> Result<u64, ServiceError>
+where
+    F: std::future::Future<Output = Result<u64, crate::store::StoreError>>,
+{
     let mut total = 0u64;
     for _ in 0..MAX_BATCHES_PER_PASS {
-        let n = remove(batch)?;
+        let n = remove(batch).await?;
         total = total.saturating_add(n);
         if n < batch as u64 {
             break;
@@ -77,10 +82,10 @@ mod tests {
     #[test]
     fn a_store_that_always_reports_a_full_batch_cannot_keep_a_pass_spinning() {
         let calls = AtomicU64::new(0);
-        let removed = batches(100, |n| {
+        let removed = crate::service::drive::block_on(batches(100, |n| {
             calls.fetch_add(1, Ordering::Relaxed);
-            Ok(n as u64) // "removed a full batch", for ever
-        })
+            std::future::ready(Ok(n as u64)) // "removed a full batch", for ever
+        }))
         .unwrap();
         assert_eq!(
             calls.load(Ordering::Relaxed),
@@ -89,11 +94,11 @@ mod tests {
         assert_eq!(removed, u64::from(MAX_BATCHES_PER_PASS) * 100);
         // An honest store stops at its first partial batch.
         let mut left = 250u64;
-        let removed = batches(100, |n| {
+        let removed = crate::service::drive::block_on(batches(100, |n| {
             let k = left.min(n as u64);
             left -= k;
-            Ok(k)
-        })
+            std::future::ready(Ok(k))
+        }))
         .unwrap();
         assert_eq!((removed, left), (250, 0));
     }

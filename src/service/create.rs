@@ -100,6 +100,15 @@ pub(super) fn initial_lifetime(client: &Client) -> i32 {
 impl RefreshTokenService {
     /// Creates and stores a refresh token; returns its handle.
     pub fn create(&self, client: &Client, request: CreateRequest) -> Result<Created, ServiceError> {
+        super::drive::block_on(self.create_async(client, request))
+    }
+
+    /// [`Self::create`], waiting for an asynchronous store without holding a thread.
+    pub async fn create_async(
+        &self,
+        client: &Client,
+        request: CreateRequest,
+    ) -> Result<Created, ServiceError> {
         let access_token = match &request.access_token {
             Some(t) => t.clone(),
             None => code_exchange_access_token(client, &request, self.now()),
@@ -136,7 +145,8 @@ impl RefreshTokenService {
             family_id: key.clone(),
             issued_time: Some(token.creation_time),
         });
-        self.store.store(&self.row_for(&key, &token)?)?;
+        let row = self.row_for(&key, &token)?;
+        self.store.store(&row).await?;
         self.emit(Event::Created {
             key: key.clone(),
             client_id: client.client_id.clone(),

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 
 use crate::format::datetime::truncate_to_tick;
 use crate::model::{Client, Subject};
@@ -64,6 +66,15 @@ impl Clock for ManualClock {
 /// "RefreshTokenValidation" as the last validation step.
 pub trait ProfileService: Send + Sync {
     fn is_active(&self, subject: &Subject, client: &Client) -> Result<bool, HookError>;
+}
+
+/// What an asynchronous hook returns.
+pub type HookFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, HookError>> + Send + 'a>>;
+
+/// [`ProfileService`] for a host whose check does I/O (Duende's `IsActiveAsync`): the answer
+/// may come later, from any thread.
+pub trait AsyncProfileService: Send + Sync {
+    fn is_active<'a>(&'a self, subject: &'a Subject, client: &'a Client) -> HookFuture<'a, bool>;
 }
 
 /// Every subject is active (the default, as with no profile service).

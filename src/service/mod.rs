@@ -6,8 +6,10 @@
 
 mod cleanup;
 mod create;
+mod drive;
 mod error;
 mod hooks;
+mod io;
 mod policy;
 mod refresh;
 mod revoke;
@@ -23,9 +25,12 @@ pub use cleanup::CleanupReport;
 pub use create::{CreateRequest, Created};
 pub use error::{OAuthError, Reason, Rejection, ServiceError};
 pub use hooks::{
-    AlwaysActive, Clock, Event, EventSink, HookError, ManualClock, ProfileService, SystemClock,
+    AlwaysActive, AsyncProfileService, Clock, Event, EventSink, HookError, HookFuture, ManualClock,
+    ProfileService, SystemClock,
 };
-pub use policy::{AcceptConsumedHook, AcceptConsumedPolicy, ConsumedContext};
+pub use policy::{
+    AcceptConsumedHook, AcceptConsumedPolicy, AsyncAcceptConsumedHook, ConsumedContext,
+};
 pub use refresh::{RefreshRequest, Refreshed};
 pub use secret::{SECRET_GRANT_TYPE, SECRET_KEY};
 pub use update::Updated;
@@ -34,14 +39,20 @@ pub use validate::Validated;
 use crate::format::protector::PayloadProtector;
 use crate::format::successor::SuccessorSecrets;
 use crate::model::ServiceOptions;
-use crate::store::GrantStore;
+use crate::store::{AsyncGrantStore, GrantStore};
+use io::{Profile, Storage};
 
-/// The refresh-token service. Build one with [`RefreshTokenService::builder`].
+/// The refresh-token service. Build one with [`RefreshTokenService::builder`] (a synchronous
+/// store) or [`RefreshTokenService::builder_async`] (an asynchronous one).
+///
+/// Every operation has two forms over one implementation: `refresh` etc. return when done
+/// (holding the calling thread while an asynchronous store or hook answers), `refresh_async` etc.
+/// return a future that waits without holding one.
 pub struct RefreshTokenService {
-    store: Arc<dyn GrantStore>,
+    store: Storage,
     options: ServiceOptions,
     clock: Arc<dyn Clock>,
-    profile: Arc<dyn ProfileService>,
+    profile: Profile,
     protector: Option<Arc<dyn PayloadProtector>>,
     accept_consumed: AcceptConsumedPolicy,
     events: Option<Arc<dyn EventSink>>,
@@ -68,7 +79,13 @@ impl ServiceBuilder {
     }
 
     pub fn profile(mut self, profile: Arc<dyn ProfileService>) -> Self {
-        self.service.profile = profile;
+        self.service.profile = Profile::Sync(profile);
+        self
+    }
+
+    /// An is-active check whose answer may come later.
+    pub fn profile_async(mut self, profile: Arc<dyn AsyncProfileService>) -> Self {
+        self.service.profile = Profile::Async(profile);
         self
     }
 
@@ -99,8 +116,13 @@ impl ServiceBuilder {
 
     /// Checks the options, takes the successor secret (set, or the store's) and builds the
     /// service. With the store's secret this reads (and the first time writes) the store, so a
-    /// storage failure here is a retryable error.
-    pub fn build(mut self) -> Result<RefreshTokenService, ServiceError> {
+    /// storage failure here is a retryable error (an asynchronous store is waited for).
+    pub fn build(self) -> Result<RefreshTokenService, ServiceError> {
+        drive::block_on(self.build_async())
+    }
+
+    /// [`Self::build`], waiting for an asynchronous store without holding a thread.
+    pub async fn build_async(mut self) -> Result<RefreshTokenService, ServiceError> {
         if self.service.options.cleanup.batch_size < 1 {
             return Err(ServiceError::InvalidArgument(
                 "cleanup batch size must be at least 1".into(),
@@ -109,7 +131,7 @@ impl ServiceBuilder {
         if !self.explicit_secrets {
             let s = &self.service;
             self.service.secrets =
-                secret::load_or_create(s.store.as_ref(), s.protector.as_deref(), s.now())?;
+                secret::load_or_create(&s.store, s.protector.as_deref(), s.now()).await?;
         }
         Ok(self.service)
     }
@@ -118,12 +140,21 @@ impl ServiceBuilder {
 impl RefreshTokenService {
     /// Starts a builder with the reference defaults on the given store.
     pub fn builder(store: Arc<dyn GrantStore>) -> ServiceBuilder {
+        Self::builder_on(Storage::Sync(store))
+    }
+
+    /// Starts a builder on a store whose calls complete later.
+    pub fn builder_async(store: Arc<dyn AsyncGrantStore>) -> ServiceBuilder {
+        Self::builder_on(Storage::Async(store))
+    }
+
+    fn builder_on(store: Storage) -> ServiceBuilder {
         ServiceBuilder {
             service: RefreshTokenService {
                 store,
                 options: ServiceOptions::default(),
                 clock: Arc::new(SystemClock),
-                profile: Arc::new(AlwaysActive),
+                profile: Profile::Sync(Arc::new(AlwaysActive)),
                 protector: None,
                 accept_consumed: AcceptConsumedPolicy::Reject,
                 events: None,
@@ -137,9 +168,17 @@ impl RefreshTokenService {
         &self.options
     }
 
-    /// The store this service works on.
-    pub fn store(&self) -> &Arc<dyn GrantStore> {
-        &self.store
+    /// The synchronous store this service works on (`None` for an asynchronous one).
+    pub fn store(&self) -> Option<&Arc<dyn GrantStore>> {
+        match &self.store {
+            Storage::Sync(s) => Some(s),
+            Storage::Async(_) => None,
+        }
+    }
+
+    /// Whether the store's conditional consume is atomic.
+    pub fn atomic_consume(&self) -> bool {
+        self.store.atomic_consume()
     }
 
     /// "Now", truncated to the 100 ns tick.

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
-use super::hooks::HookError;
+use super::hooks::{HookError, HookFuture};
 use super::RefreshTokenService;
 use crate::model::{Client, RefreshToken};
 
@@ -29,6 +29,14 @@ pub trait AcceptConsumedHook: Send + Sync {
     fn accept_consumed(&self, ctx: &ConsumedContext<'_>) -> Result<bool, HookError>;
 }
 
+/// [`AcceptConsumedHook`] for a host whose decision does I/O (Duende's
+/// `AcceptConsumedTokenAsync`): the answer may come later, from any thread. Calling back into
+/// the service's synchronous API from it blocks the thread the hook's future is polled on; use
+/// the `_async` API there.
+pub trait AsyncAcceptConsumedHook: Send + Sync {
+    fn accept_consumed<'a>(&'a self, ctx: &'a ConsumedContext<'_>) -> HookFuture<'a, bool>;
+}
+
 /// The accept-consumed policy of a service.
 #[derive(Clone, Default)]
 pub enum AcceptConsumedPolicy {
@@ -43,6 +51,8 @@ pub enum AcceptConsumedPolicy {
     RevokeOnReplay,
     /// Ask the host.
     Host(Arc<dyn AcceptConsumedHook>),
+    /// Ask the host, and wait for its answer without holding a thread.
+    HostAsync(Arc<dyn AsyncAcceptConsumedHook>),
 }
 
 impl std::fmt::Debug for AcceptConsumedPolicy {
@@ -52,6 +62,7 @@ impl std::fmt::Debug for AcceptConsumedPolicy {
             Self::Grace { seconds } => write!(f, "Grace({seconds}s)"),
             Self::RevokeOnReplay => f.write_str("RevokeOnReplay"),
             Self::Host(_) => f.write_str("Host"),
+            Self::HostAsync(_) => f.write_str("HostAsync"),
         }
     }
 }

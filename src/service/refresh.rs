@@ -50,6 +50,15 @@ impl RefreshTokenService {
         client: &Client,
         request: RefreshRequest,
     ) -> Result<Refreshed, ServiceError> {
+        super::drive::block_on(self.refresh_async(client, request))
+    }
+
+    /// [`Self::refresh`], waiting for an asynchronous store or hook without holding a thread.
+    pub async fn refresh_async(
+        &self,
+        client: &Client,
+        request: RefreshRequest,
+    ) -> Result<Refreshed, ServiceError> {
         if request.handle.is_empty() {
             return Err(ServiceError::Rejected(Rejection {
                 error: OAuthError::InvalidRequest,
@@ -59,7 +68,7 @@ impl RefreshTokenService {
         if request.handle.chars().count() > self.options.max_handle_length {
             return Err(ServiceError::rejected(Reason::Malformed));
         }
-        let validated = self.validate(&request.handle, client)?;
+        let validated = self.validate_async(&request.handle, client).await?;
         let mut token = validated.token;
         let now = self.now();
         let resource = request.resource.unwrap_or_default();
@@ -81,13 +90,15 @@ impl RefreshTokenService {
         access_token.lifetime = client.access_token_lifetime;
         token.set_access_token(&resource, access_token.clone());
 
-        let updated = self.update_keyed(
-            &request.handle,
-            validated.key.clone(),
-            token,
-            client,
-            must_update,
-        )?;
+        let updated = self
+            .update_keyed(
+                &request.handle,
+                validated.key.clone(),
+                token,
+                client,
+                must_update,
+            )
+            .await?;
         self.emit(Event::Refreshed {
             key: validated.key,
             new_key: updated.key.clone(),

@@ -10,13 +10,18 @@ impl RefreshTokenService {
     /// they are removed first, so that a storage failure leaves the refresh token in place and a
     /// retry redoes everything.
     pub fn revoke(&self, client: &Client, handle: &str) -> Result<bool, ServiceError> {
+        super::drive::block_on(self.revoke_async(client, handle))
+    }
+
+    /// [`Self::revoke`], waiting for an asynchronous store without holding a thread.
+    pub async fn revoke_async(&self, client: &Client, handle: &str) -> Result<bool, ServiceError> {
         if handle.is_empty() {
             return Err(ServiceError::Rejected(Rejection {
                 error: OAuthError::InvalidRequest,
                 reason: Reason::Malformed,
             }));
         }
-        let loaded = match self.load(handle) {
+        let loaded = match self.load(handle).await {
             Ok(l) => l,
             Err(ServiceError::Rejected(_)) => return Ok(false),
             Err(e) => return Err(e),
@@ -37,9 +42,9 @@ impl RefreshTokenService {
                 grant_type: Some(REFERENCE_TOKEN_GRANT_TYPE.to_owned()),
                 ..GrantFilter::default()
             };
-            self.store.remove_all(&filter)?;
+            self.store.remove_all(&filter).await?;
         }
-        self.store.remove(&loaded.key)?;
+        self.store.remove(&loaded.key).await?;
         self.emit(Event::Revoked {
             key: loaded.key,
             client_id: client.client_id.clone(),

@@ -20,9 +20,9 @@ impl RefreshTokenService {
     /// Reads the token of a handle. A missing row, a row of another type and unreadable data
     /// are refusals (as "not found" in the reference); store and protector failures are
     /// retryable errors.
-    pub(super) fn load(&self, handle: &str) -> Result<Loaded, ServiceError> {
+    pub(super) async fn load(&self, handle: &str) -> Result<Loaded, ServiceError> {
         let key = refresh_token_key(handle);
-        let row = match self.store.get(&key)? {
+        let row = match self.store.get(&key).await? {
             Some(row) if row.grant_type == REFRESH_TOKEN_GRANT_TYPE => row,
             _ => return Err(ServiceError::rejected(Reason::NotFound)),
         };

@@ -13,11 +13,11 @@
 use base64::Engine;
 use serde_json::{json, Value};
 
+use super::io::Storage;
 use super::ServiceError;
 use crate::format::protector::PayloadProtector;
 use crate::format::successor::SuccessorSecrets;
 use crate::model::PersistedGrant;
-use crate::store::GrantStore;
 
 pub const SECRET_KEY: &str = "refresh-token-core:successor-secret";
 pub const SECRET_GRANT_TYPE: &str = "rtc_successor_secret";
@@ -89,17 +89,18 @@ fn encode(
 }
 
 /// The deployment's secret: the stored one, or a new one stored if there is none yet.
-pub(super) fn load_or_create(
-    store: &dyn GrantStore,
+pub(super) async fn load_or_create(
+    store: &Storage,
     protector: Option<&dyn PayloadProtector>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<SuccessorSecrets, ServiceError> {
-    if let Some(row) = store.get(SECRET_KEY)? {
+    if let Some(row) = store.get(SECRET_KEY).await? {
         return decode(&row, protector);
     }
-    store.insert_if_absent(&encode(&SuccessorSecrets::generate(), protector, now)?)?;
+    let fresh = encode(&SuccessorSecrets::generate(), protector, now)?;
+    store.insert_if_absent(&fresh).await?;
     // Whoever inserted first, every node uses what the store holds now.
-    let row = store.get(SECRET_KEY)?.ok_or_else(|| {
+    let row = store.get(SECRET_KEY).await?.ok_or_else(|| {
         ServiceError::StorageUnavailable(crate::store::StoreError::BadResponse(
             "the successor secret was stored but cannot be read back".into(),
         ))

@@ -40,10 +40,10 @@ impl RefreshTokenService {
     /// current one first). Only the direct successor: after a chain has moved on twice in
     /// delete mode, an old handle is simply not found (walking further would let any garbage
     /// handle cost several store reads).
-    pub(super) fn find_successor(&self, handle: &str) -> Result<Option<Found>, ServiceError> {
+    pub(super) async fn find_successor(&self, handle: &str) -> Result<Option<Found>, ServiceError> {
         for candidate in self.secrets.candidates(handle) {
             let key = refresh_token_key(candidate.as_str());
-            if let Some(row) = self.store.get(&key)? {
+            if let Some(row) = self.store.get(&key).await? {
                 if row.grant_type == REFRESH_TOKEN_GRANT_TYPE {
                     return Ok(Some(Found {
                         handle: candidate,
@@ -84,7 +84,7 @@ impl RefreshTokenService {
     /// accept-consumed policy) with its one successor: the stored one if it is still live; if
     /// none is stored (the token was used by the reference, or before successors were derived),
     /// the derived one, created once. Never a sibling.
-    pub(super) fn existing_successor(
+    pub(super) async fn existing_successor(
         &self,
         handle: &str,
         key: &str,
@@ -92,16 +92,16 @@ impl RefreshTokenService {
         client: &Client,
         now: DateTime<Utc>,
     ) -> Result<Updated, ServiceError> {
-        let found = match self.find_successor(handle)? {
+        let found = match self.find_successor(handle).await? {
             Some(found) => Some(found),
             None => {
                 let successor = self.successor_token(token, key, now);
                 let new_handle = self.secrets.successor(handle);
                 let new_key = refresh_token_key(new_handle.as_str());
-                self.store
-                    .insert_if_absent(&self.row_for(&new_key, &successor)?)?;
+                let row = self.row_for(&new_key, &successor)?;
+                self.store.insert_if_absent(&row).await?;
                 // Whoever inserted it, answer with what is stored now.
-                self.find_successor(handle)?
+                self.find_successor(handle).await?
             }
         };
         match found {
@@ -127,11 +127,11 @@ impl RefreshTokenService {
     /// After a rotation whose outcome is unknown (the store reported an error): whether it
     /// applied, i.e. the presented token is used and its successor is stored and live. Any
     /// failure to find out counts as "not known to have applied".
-    pub(super) fn rotation_applied(&self, key: &str, successor_key: &str) -> bool {
-        let Ok(Some(successor)) = self.store.get(successor_key) else {
+    pub(super) async fn rotation_applied(&self, key: &str, successor_key: &str) -> bool {
+        let Ok(Some(successor)) = self.store.get(successor_key).await else {
             return false;
         };
-        match self.store.get(key) {
+        match self.store.get(key).await {
             Ok(presented) => {
                 successor.consumed_time.is_none()
                     && presented.is_none_or(|p| p.consumed_time.is_some())
@@ -142,7 +142,7 @@ impl RefreshTokenService {
 
     /// Removes every token of a family (of one subject and client) and returns how many. Rows
     /// whose data cannot be read are left alone.
-    pub(super) fn remove_family(
+    pub(super) async fn remove_family(
         &self,
         subject_id: &str,
         client_id: &str,
@@ -152,7 +152,7 @@ impl RefreshTokenService {
             return Ok(0);
         };
         let mut removed = 0;
-        for row in self.store.get_all(&filter)? {
+        for row in self.store.get_all(&filter).await? {
             let in_family = row.key == family_id
                 || self
                     .decode_row(&row)
@@ -160,7 +160,7 @@ impl RefreshTokenService {
                     .and_then(|t| t.lineage)
                     .is_some_and(|l| l.family_id == family_id);
             if in_family {
-                self.store.remove(&row.key)?;
+                self.store.remove(&row.key).await?;
                 removed += 1;
             }
         }

@@ -38,18 +38,25 @@ impl RefreshTokenService {
         client: &Client,
         must_update: bool,
     ) -> Result<Updated, ServiceError> {
-        self.update_keyed(
-            handle,
-            refresh_token_key(handle),
-            token,
-            client,
-            must_update,
-        )
+        super::drive::block_on(self.update_async(handle, token, client, must_update))
+    }
+
+    /// [`Self::update`], waiting for an asynchronous store without holding a thread.
+    pub async fn update_async(
+        &self,
+        handle: &str,
+        token: RefreshToken,
+        client: &Client,
+        must_update: bool,
+    ) -> Result<Updated, ServiceError> {
+        let key = refresh_token_key(handle);
+        self.update_keyed(handle, key, token, client, must_update)
+            .await
     }
 
     /// [`Self::update`] with the handle's key already computed (the refresh grant has it from
     /// validation, and hashing is a tenth of a refresh).
-    pub(super) fn update_keyed(
+    pub(super) async fn update_keyed(
         &self,
         handle: &str,
         key: String,
@@ -66,7 +73,9 @@ impl RefreshTokenService {
                 // Validation accepted a used token (a retry within the reuse window, or the
                 // accept-consumed policy): the answer is its one successor, never a sibling.
                 self.slide(&mut token, client, now);
-                return self.existing_successor(handle, &key, token, client, now);
+                // Cold paths are boxed so that their state does not sit (and get copied)
+                // inside every update's future; see `io`.
+                return Box::pin(self.existing_successor(handle, &key, token, client, now)).await;
             }
             if self.options.delete_one_time_only_refresh_tokens_on_use {
                 consume = Some(ConsumeAction::Delete);
@@ -84,10 +93,11 @@ impl RefreshTokenService {
         }
 
         if let Some(action) = consume {
-            return self.rotate(handle, &key, token, client, action, now);
+            return self.rotate(handle, &key, token, client, action, now).await;
         }
         if needs_update {
-            self.store.store(&self.row_for(&key, &token)?)?;
+            let row = self.row_for(&key, &token)?;
+            self.store.store(&row).await?;
         }
         Ok(Updated {
             handle: Handle::from_string(handle.to_owned()),
@@ -122,7 +132,7 @@ impl RefreshTokenService {
     /// Consumes the presented token and stores its one successor through
     /// [`GrantStore::rotate`](crate::store::GrantStore::rotate). The successor is derived from
     /// the presented handle, so every request that rotates this token names the same one.
-    fn rotate(
+    async fn rotate(
         &self,
         handle: &str,
         key: &str,
@@ -141,7 +151,7 @@ impl RefreshTokenService {
             rotated: true,
             token: successor,
         };
-        match self.store.rotate(key, &action, &row) {
+        match self.store.rotate(key, &action, &row).await {
             Ok(ConsumeOutcome::Won) => Ok(updated),
             Ok(ConsumeOutcome::AlreadyConsumed | ConsumeOutcome::NotFound) => {
                 // Another request rotated this token between our validation and our consume.
@@ -151,22 +161,28 @@ impl RefreshTokenService {
                     key: key.to_owned(),
                     client_id: client.client_id.clone(),
                 });
-                match self.store.get(&updated.key)? {
+                match self.store.get(&updated.key).await? {
                     Some(r) if r.consumed_time.is_none() => Ok(updated),
                     _ => {
-                        let validated = self.validate(handle, client)?;
-                        self.existing_successor(handle, key, validated.token, client, now)
+                        Box::pin(async {
+                            let validated = self.validate_async(handle, client).await?;
+                            self.existing_successor(handle, key, validated.token, client, now)
+                                .await
+                        })
+                        .await
                     }
                 }
             }
             // The store failed, perhaps after the rotation applied (a commit whose answer was
             // lost). Find out before answering: never report failure for a rotation that
             // happened, its successor may be the chain's only live token.
-            Err(e) if self.rotation_applied(key, &updated.key) => {
-                let _ = e;
-                Ok(updated)
+            Err(e) => {
+                if Box::pin(self.rotation_applied(key, &updated.key)).await {
+                    Ok(updated)
+                } else {
+                    Err(e.into())
+                }
             }
-            Err(e) => Err(e.into()),
         }
     }
 }

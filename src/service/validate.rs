@@ -23,7 +23,16 @@ impl RefreshTokenService {
     /// Validates a handle for a client. Writes nothing, except what the accept-consumed policy
     /// does (revoke-on-replay removes tokens). Expired or consumed rows are never deleted here.
     pub fn validate(&self, handle: &str, client: &Client) -> Result<Validated, ServiceError> {
-        let result = self.validate_inner(handle, client);
+        super::drive::block_on(self.validate_async(handle, client))
+    }
+
+    /// [`Self::validate`], waiting for an asynchronous store or hook without holding a thread.
+    pub async fn validate_async(
+        &self,
+        handle: &str,
+        client: &Client,
+    ) -> Result<Validated, ServiceError> {
+        let result = self.validate_inner(handle, client).await;
         if let Err(ServiceError::Rejected(r)) = &result {
             self.emit(Event::Rejected {
                 key: refresh_token_key(handle),
@@ -34,17 +43,21 @@ impl RefreshTokenService {
         result
     }
 
-    fn validate_inner(&self, handle: &str, client: &Client) -> Result<Validated, ServiceError> {
+    async fn validate_inner(
+        &self,
+        handle: &str,
+        client: &Client,
+    ) -> Result<Validated, ServiceError> {
         let now = self.now();
         // 1. Load by hashed key. Delete mode keeps no used row: a handle whose successor is
         // stored was rotated, and is judged as a used token (with the chain's data, read from
         // the successor), so that a retry finds its successor and a replay is seen as one.
         let key = refresh_token_key(handle);
-        let (token, rotated) = match self.store.get(&key)? {
+        let (token, rotated) = match self.store.get(&key).await? {
             Some(row) if row.grant_type == REFRESH_TOKEN_GRANT_TYPE => {
                 (self.decode_row(&row)?, None)
             }
-            _ => match self.find_successor(handle)? {
+            _ => match self.find_successor(handle).await? {
                 Some(found) => {
                     let mut t = self.decode_row(&found.row)?;
                     let rotated_at = t
@@ -76,7 +89,7 @@ impl RefreshTokenService {
         if let Some(consumed_time) = token.consumed_time {
             let found = match rotated {
                 Some(f) => Some(f),
-                None => self.find_successor(handle)?,
+                None => self.find_successor(handle).await?,
             };
             let live = found.filter(Found::live);
             let within = now < consumed_time + self.reuse_window(client);
@@ -88,7 +101,11 @@ impl RefreshTokenService {
                     family_id: Some(family_of(&token, &key)),
                     client_id: client.client_id.clone(),
                 });
-                let accepted = self.accept_consumed(client, &key, &token, consumed_time, now)?;
+                // A replay is the cold path: boxed, so that its state is not part of every
+                // validation's future.
+                let accepted =
+                    Box::pin(self.accept_consumed(client, &key, &token, consumed_time, now))
+                        .await?;
                 self.emit(Event::ConsumedTokenPresented {
                     key: key.clone(),
                     client_id: client.client_id.clone(),
@@ -104,6 +121,7 @@ impl RefreshTokenService {
         let active = self
             .profile
             .is_active(&token.subject, client)
+            .await
             .map_err(|e| ServiceError::HookFailed {
                 hook: "is_active",
                 message: e.0,
@@ -118,7 +136,7 @@ impl RefreshTokenService {
         })
     }
 
-    fn accept_consumed(
+    async fn accept_consumed(
         &self,
         client: &Client,
         key: &str,
@@ -139,9 +157,12 @@ impl RefreshTokenService {
                 let family = token.lineage.as_ref().map(|_| family_of(token, key));
                 let removed = match (&family, self.options.replay_scope) {
                     (Some(f), ReplayScope::Family) => {
-                        self.remove_family(&subject_id, &token.client_id, f)?
+                        self.remove_family(&subject_id, &token.client_id, f).await?
                     }
-                    _ => self.remove_refresh_tokens(&subject_id, &token.client_id)?,
+                    _ => {
+                        self.remove_refresh_tokens_async(&subject_id, &token.client_id)
+                            .await?
+                    }
                 };
                 self.emit(Event::ReplayRevoked {
                     key: key.to_owned(),
@@ -152,7 +173,7 @@ impl RefreshTokenService {
                 });
                 Ok(false)
             }
-            AcceptConsumedPolicy::Host(hook) => {
+            AcceptConsumedPolicy::Host(_) | AcceptConsumedPolicy::HostAsync(_) => {
                 let ctx = ConsumedContext {
                     service: self,
                     client,
@@ -161,11 +182,15 @@ impl RefreshTokenService {
                     consumed_time,
                     now,
                 };
-                hook.accept_consumed(&ctx)
-                    .map_err(|e| ServiceError::HookFailed {
-                        hook: "accept_consumed",
-                        message: e.0,
-                    })
+                let answer = match &self.accept_consumed {
+                    AcceptConsumedPolicy::HostAsync(hook) => hook.accept_consumed(&ctx).await,
+                    AcceptConsumedPolicy::Host(hook) => hook.accept_consumed(&ctx),
+                    _ => unreachable!("matched above"),
+                };
+                answer.map_err(|e| ServiceError::HookFailed {
+                    hook: "accept_consumed",
+                    message: e.0,
+                })
             }
         }
     }
@@ -178,8 +203,18 @@ impl RefreshTokenService {
         subject_id: &str,
         client_id: &str,
     ) -> Result<u64, ServiceError> {
+        super::drive::block_on(self.remove_refresh_tokens_async(subject_id, client_id))
+    }
+
+    /// [`Self::remove_refresh_tokens`], waiting for an asynchronous store without holding a
+    /// thread.
+    pub async fn remove_refresh_tokens_async(
+        &self,
+        subject_id: &str,
+        client_id: &str,
+    ) -> Result<u64, ServiceError> {
         match refresh_tokens_of(subject_id, client_id) {
-            Some(filter) => Ok(self.store.remove_all(&filter)?),
+            Some(filter) => Ok(self.store.remove_all(&filter).await?),
             None => Ok(0),
         }
     }

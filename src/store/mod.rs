@@ -3,6 +3,7 @@
 //!
 //! A store never sees a handle, only its hashed key, and never interprets `Data`.
 
+mod async_store;
 pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -14,6 +15,8 @@ mod sync;
 
 use chrono::{DateTime, Utc};
 use std::fmt;
+
+pub use async_store::{AsyncGrantStore, StoreFuture};
 
 use crate::model::{GrantFilter, PersistedGrant};
 

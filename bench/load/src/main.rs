@@ -58,6 +58,10 @@ struct Args {
     /// How long to run (seconds).
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
+    /// Stop each thread after this many operations (0: run for --seconds). With a fixed count a
+    /// run is deterministic enough for instruction counts (valgrind --tool=callgrind).
+    #[arg(long, default_value_t = 0)]
+    ops: u64,
     /// Percentages of refresh, validate and create, e.g. 80,15,5.
     #[arg(long, default_value = "80,15,5")]
     mix: String,
@@ -286,7 +290,9 @@ fn main() {
                 let mut rng = rand::rng();
                 let mut stats = Stats::new();
                 let mut created = 0u64;
-                while !stop.load(Ordering::Relaxed) {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) && (args.ops == 0 || n < args.ops) {
+                    n += 1;
                     let i = rng.random_range(0..mine.len());
                     let pick = rng.random_range(0..100);
                     let t = Instant::now();
@@ -344,8 +350,11 @@ fn main() {
                     Some((t.elapsed().as_secs_f64(), report.expired_removed));
             });
         }
-        while start.elapsed().as_secs_f64() < args.seconds {
-            std::thread::sleep(Duration::from_millis(100));
+        let all_ops = args.ops * args.threads as u64;
+        while start.elapsed().as_secs_f64() < args.seconds
+            && (all_ops == 0 || done_ops.load(Ordering::Relaxed) < all_ops)
+        {
+            std::thread::sleep(Duration::from_millis(10));
             let secs = start.elapsed().as_secs_f64();
             bar.set_position((secs * 1000.0) as u64);
             bar.set_message(format!(

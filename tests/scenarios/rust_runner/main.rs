@@ -7,6 +7,8 @@
 //! `FAIL rust <name>: step <n> (<op>): <what differed>` per scenario and ends with
 //! `N passed, M failed`.
 
+#[path = "../../common/delayed_store.rs"]
+mod delayed_store;
 mod faulty_store;
 mod steps;
 mod world;
@@ -19,6 +21,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use delayed_store::DelayedStore;
 use faulty_store::FaultyStore;
 use world::{apply_client_settings, from_ticks, options, ActiveMap, World};
 /// A database file for one scenario, removed (with its WAL files) afterwards.
@@ -42,12 +45,15 @@ impl Drop for TempDb {
 
 fn build_world(store_kind: &str, plan: &Value) -> Result<World, String> {
     let start = from_ticks(plan["start"].as_i64().unwrap_or_default());
-    let (options, policy) = options(&plan["options"]);
+    // `async`: the in-memory store answered later by another thread, and the hooks
+    // asynchronous: the operations wait on every call instead of getting answers at once.
+    let asynchronous = store_kind == "async";
+    let (options, policy) = options(&plan["options"], asynchronous);
     let (inner, snapshot): (
         Arc<dyn refresh_token_core::GrantStore>,
         Box<dyn Fn() -> Vec<_>>,
     ) = match store_kind {
-        "memory" => {
+        "memory" | "async" => {
             let m = Arc::new(MemoryStore::new());
             let m2 = m.clone();
             (m, Box::new(move || m2.snapshot()))
@@ -82,10 +88,18 @@ fn build_world(store_kind: &str, plan: &Value) -> Result<World, String> {
     let clock = Arc::new(ManualClock::new(start));
     let faults = Arc::new(FaultyStore::new(inner.clone()));
     let active = Arc::new(ActiveMap::default());
-    let service = RefreshTokenService::builder(faults.clone())
+    let builder = if asynchronous {
+        RefreshTokenService::builder_async(Arc::new(DelayedStore::new(
+            faults.clone(),
+            std::time::Duration::ZERO,
+        )))
+        .profile_async(active.clone())
+    } else {
+        RefreshTokenService::builder(faults.clone()).profile(active.clone())
+    };
+    let service = builder
         .options(options)
         .clock(clock.clone())
-        .profile(active.clone())
         .accept_consumed(policy)
         .build()
         .map_err(|e| e.to_string())?;

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use refresh_token_core::model::{Client, ReplayScope, Subject, TokenExpiration, TokenUsage};
 use refresh_token_core::service::{
-    AcceptConsumedHook, AcceptConsumedPolicy, ConsumedContext, HookError, ProfileService,
+    AcceptConsumedHook, AcceptConsumedPolicy, AsyncAcceptConsumedHook, AsyncProfileService,
+    ConsumedContext, HookError, HookFuture, ProfileService,
 };
 use refresh_token_core::store::GrantStore;
 use refresh_token_core::{ManualClock, RefreshTokenService, ServiceOptions};
@@ -26,15 +27,29 @@ impl ProfileService for ActiveMap {
     }
 }
 
+impl AsyncProfileService for ActiveMap {
+    fn is_active<'a>(&'a self, subject: &'a Subject, client: &'a Client) -> HookFuture<'a, bool> {
+        Box::pin(std::future::ready(ProfileService::is_active(
+            self, subject, client,
+        )))
+    }
+}
+
 /// The `host` accept-consumed policy, written here as a host would write it.
 pub struct HostPolicy {
     pub accept_within_seconds: i64,
     pub revoke_on_reject: bool,
 }
 
+impl HostPolicy {
+    fn accepts(&self, ctx: &ConsumedContext<'_>) -> bool {
+        ctx.now <= ctx.consumed_time + chrono::Duration::seconds(self.accept_within_seconds)
+    }
+}
+
 impl AcceptConsumedHook for HostPolicy {
     fn accept_consumed(&self, ctx: &ConsumedContext<'_>) -> Result<bool, HookError> {
-        if ctx.now <= ctx.consumed_time + chrono::Duration::seconds(self.accept_within_seconds) {
+        if self.accepts(ctx) {
             return Ok(true);
         }
         if self.revoke_on_reject {
@@ -44,6 +59,25 @@ impl AcceptConsumedHook for HostPolicy {
                 .map_err(|e| HookError(e.to_string()))?;
         }
         Ok(false)
+    }
+}
+
+/// The same rule for `--store async`, revoking through the asynchronous API.
+impl AsyncAcceptConsumedHook for HostPolicy {
+    fn accept_consumed<'a>(&'a self, ctx: &'a ConsumedContext<'_>) -> HookFuture<'a, bool> {
+        Box::pin(async move {
+            if self.accepts(ctx) {
+                return Ok(true);
+            }
+            if self.revoke_on_reject {
+                let sub = ctx.token.subject_id().unwrap_or_default();
+                ctx.service
+                    .remove_refresh_tokens_async(sub, &ctx.token.client_id)
+                    .await
+                    .map_err(|e| HookError(e.to_string()))?;
+            }
+            Ok(false)
+        })
     }
 }
 
@@ -106,22 +140,29 @@ pub fn apply_client_settings(client: &mut Client, v: &Value) {
     }
 }
 
-fn policy(v: &Value) -> AcceptConsumedPolicy {
+fn policy(v: &Value, asynchronous: bool) -> AcceptConsumedPolicy {
     match v.get("policy").and_then(Value::as_str) {
         Some("grace") => AcceptConsumedPolicy::Grace {
             seconds: int(v, "seconds").unwrap_or(0),
         },
         Some("revoke_on_replay") => AcceptConsumedPolicy::RevokeOnReplay,
-        Some("host") => AcceptConsumedPolicy::Host(Arc::new(HostPolicy {
-            accept_within_seconds: int(v, "accept_within_seconds").unwrap_or(0),
-            revoke_on_reject: v.get("revoke_on_reject").and_then(Value::as_bool) == Some(true),
-        })),
+        Some("host") => {
+            let hook = Arc::new(HostPolicy {
+                accept_within_seconds: int(v, "accept_within_seconds").unwrap_or(0),
+                revoke_on_reject: v.get("revoke_on_reject").and_then(Value::as_bool) == Some(true),
+            });
+            if asynchronous {
+                AcceptConsumedPolicy::HostAsync(hook)
+            } else {
+                AcceptConsumedPolicy::Host(hook)
+            }
+        }
         _ => AcceptConsumedPolicy::Reject,
     }
 }
 
 /// A plan's options as the service's.
-pub fn options(v: &Value) -> (ServiceOptions, AcceptConsumedPolicy) {
+pub fn options(v: &Value, asynchronous: bool) -> (ServiceOptions, AcceptConsumedPolicy) {
     // The scenario format's defaults are the reference's: no reuse window.
     let mut options = ServiceOptions {
         reuse_window_seconds: 0,
@@ -152,7 +193,7 @@ pub fn options(v: &Value) -> (ServiceOptions, AcceptConsumedPolicy) {
     if let Some(n) = int(c, "batch_size") {
         options.cleanup.batch_size = n;
     }
-    (options, policy(&v["accept_consumed"]))
+    (options, policy(&v["accept_consumed"], asynchronous))
 }
 
 impl World {
