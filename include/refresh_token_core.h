@@ -66,6 +66,23 @@
  *   won). Without it the library reads then writes, as the reference does, and two parallel
  *   requests can both redeem one token.
  *
+ * ASYNCHRONOUS STORAGE (rtc_service_builder_set_async_store)
+ * - For a store whose I/O completes later (an event loop, a driver's callbacks): one callback,
+ *   rtc_async_store_fn, receives each rtc_store_request (an rtc_store_op and its arguments) with a
+ *   completion id, and returns at once. The host answers exactly once with
+ *   rtc_completion_finish(completion, status, count) -- after pushing rows with
+ *   rtc_completion_push_row for RTC_STORE_GET / RTC_STORE_GET_ALL -- before the callback returns
+ *   or later, from any thread. Status and count mean what the synchronous callbacks return.
+ * - The request and everything it points to stay valid until the completion is finished; after
+ *   rtc_completion_finish returns, neither may be used. A completion id the library is not
+ *   waiting for (never given, or already finished) is refused with RTC_RESULT_INVALID_ARGUMENT:
+ *   answering twice or late is an error, not memory corruption.
+ * - The rtc_service_* call that made the request waits for the answer on its own thread (the
+ *   thread parks; no library lock is held). A request that is never finished keeps that call
+ *   waiting: finish every request, with a negative status when the store fails or times out.
+ * - Capabilities: RTC_STORE_CAN_CONSUME (the library sends RTC_STORE_CONSUME; supply it, for the
+ *   same reason as `consume` above) and RTC_STORE_CAN_ROTATE (RTC_STORE_ROTATE, one transaction).
+ *
  * TIMES
  * - rtc_time: 100 ns ticks since 1970-01-01T00:00:00Z (the .NET tick size); RTC_TIME_NONE = no value.
  *
@@ -114,6 +131,13 @@
 /* "No value" for an rtc_time. */
 #define RTC_TIME_NONE INT64_MIN
 
+
+// The store can do the conditional consume (`RTC_STORE_CONSUME`); without it the library reads
+// then writes, as the reference does, and parallel requests can both redeem a one-time token.
+#define RTC_STORE_CAN_CONSUME 1
+
+// The store can rotate in one transaction (`RTC_STORE_ROTATE`).
+#define RTC_STORE_CAN_ROTATE 2
 
 // Longest identifier or handle accepted (bytes).
 #define RTC_MAX_STRING_LEN (64 * 1024)
@@ -208,6 +232,43 @@ enum rtc_reason
 typedef enum rtc_reason rtc_reason;
 #else
 typedef uint32_t rtc_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What an asynchronous store request asks for (`rtc_store_request.op`).
+enum rtc_store_op
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // Push the row whose key equals `key` (0 or 1 row), finish with 0.
+    RTC_STORE_GET = 0,
+    // Insert `row`, or overwrite every column of the row with its key; finish with 0.
+    RTC_STORE_STORE = 1,
+    // Delete the row with `key` (a missing row is success); finish with 0.
+    RTC_STORE_REMOVE = 2,
+    // Push every row matching `filter`; finish with 0.
+    RTC_STORE_GET_ALL = 3,
+    // Delete every row matching `filter`; finish with 0 and how many as the count.
+    RTC_STORE_REMOVE_ALL = 4,
+    // The conditional consume (only with `RTC_STORE_CAN_CONSUME`): as the `consume` callback of
+    // `rtc_store_callbacks`, `row` the replacement (NULL: delete); finish with an
+    // `rtc_consume_outcome`.
+    RTC_STORE_CONSUME = 5,
+    // The rotation in one transaction (only with `RTC_STORE_CAN_ROTATE`): as the `rotate`
+    // callback, `row` the replacement (NULL: delete), `successor` the row to insert; finish
+    // with an `rtc_consume_outcome`.
+    RTC_STORE_ROTATE = 6,
+    // Delete up to `batch` rows whose Expiration < `time`, oldest first; the count ≤ `batch`.
+    RTC_STORE_REMOVE_EXPIRED = 7,
+    // Delete up to `batch` rows whose ConsumedTime < `time`, oldest first; the count ≤ `batch`.
+    RTC_STORE_REMOVE_CONSUMED = 8,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rtc_store_op rtc_store_op;
+#else
+typedef uint32_t rtc_store_op;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -328,6 +389,36 @@ typedef struct rtc_service_builder rtc_service_builder;
 // Collects the text a protector callback returns. Only valid during that callback.
 typedef struct rtc_string_sink rtc_string_sink;
 
+// A borrowed UTF-8 string view in a struct. `ptr == NULL` means "no value" (null); a non-NULL
+// `ptr` with `len == 0` is the empty string.
+typedef struct rtc_str {
+    const char *ptr;
+    size_t len;
+} rtc_str;
+
+// 100 ns ticks since the Unix epoch, UTC. `RTC_TIME_NONE` means "no value".
+typedef int64_t rtc_time;
+
+// A persisted-grant row, as the host stores it. Strings are borrowed views (`ptr == NULL`
+// for a NULL column); times are `rtc_time` (`RTC_TIME_NONE` for NULL).
+typedef struct rtc_grant_row {
+    // The hashed key, never a handle. Required.
+    struct rtc_str key;
+    // "refresh_token", "reference_token", ... Required.
+    struct rtc_str grant_type;
+    struct rtc_str subject_id;
+    struct rtc_str session_id;
+    // Required.
+    struct rtc_str client_id;
+    struct rtc_str description;
+    // Required.
+    rtc_time creation_time;
+    rtc_time expiration;
+    rtc_time consumed_time;
+    // The serialised payload. Required.
+    struct rtc_str data;
+} rtc_grant_row;
+
 // Service-wide options. Fill with `rtc_service_options_init`, then change fields.
 // Boolean fields are `uint8_t`: 0 is false, anything else true.
 typedef struct rtc_service_options {
@@ -359,36 +450,6 @@ typedef int32_t (*rtc_store_get_fn)(void *user_data,
                                     const char *key,
                                     size_t key_len,
                                     struct rtc_row_sink *sink);
-
-// A borrowed UTF-8 string view in a struct. `ptr == NULL` means "no value" (null); a non-NULL
-// `ptr` with `len == 0` is the empty string.
-typedef struct rtc_str {
-    const char *ptr;
-    size_t len;
-} rtc_str;
-
-// 100 ns ticks since the Unix epoch, UTC. `RTC_TIME_NONE` means "no value".
-typedef int64_t rtc_time;
-
-// A persisted-grant row, as the host stores it. Strings are borrowed views (`ptr == NULL`
-// for a NULL column); times are `rtc_time` (`RTC_TIME_NONE` for NULL).
-typedef struct rtc_grant_row {
-    // The hashed key, never a handle. Required.
-    struct rtc_str key;
-    // "refresh_token", "reference_token", ... Required.
-    struct rtc_str grant_type;
-    struct rtc_str subject_id;
-    struct rtc_str session_id;
-    // Required.
-    struct rtc_str client_id;
-    struct rtc_str description;
-    // Required.
-    rtc_time creation_time;
-    rtc_time expiration;
-    rtc_time consumed_time;
-    // The serialised payload. Required.
-    struct rtc_str data;
-} rtc_grant_row;
 
 // The `store` callback of `rtc_store_callbacks`.
 typedef int32_t (*rtc_store_store_fn)(void *user_data, const struct rtc_grant_row *row);
@@ -486,6 +547,31 @@ typedef struct rtc_store_callbacks {
 // a callback).
 typedef void (*rtc_free_fn)(void *user_data);
 
+// One request to an asynchronous store. It and everything it points to stay valid until the
+// request's completion is finished.
+typedef struct rtc_store_request {
+    // An `rtc_store_op`.
+    uint32_t op;
+    // GET, REMOVE, CONSUME, ROTATE: the key.
+    struct rtc_str key;
+    // STORE: the row; CONSUME, ROTATE: the replacement (NULL: delete). Otherwise NULL.
+    const struct rtc_grant_row *row;
+    // ROTATE: the successor. Otherwise NULL.
+    const struct rtc_grant_row *successor;
+    // GET_ALL, REMOVE_ALL: the filter (never empty). Otherwise NULL.
+    const struct rtc_grant_filter *filter;
+    // REMOVE_EXPIRED: now; REMOVE_CONSUMED: the cut-off. Otherwise `RTC_TIME_NONE`.
+    rtc_time time;
+    // REMOVE_EXPIRED, REMOVE_CONSUMED: the batch size. Otherwise 0.
+    size_t batch;
+} rtc_store_request;
+
+// The asynchronous store callback: starts `request` and returns; the host answers through
+// `completion` exactly once (`rtc_completion_finish`), now or later, from any thread.
+typedef void (*rtc_async_store_fn)(void *user_data,
+                                   const struct rtc_store_request *request,
+                                   uint64_t completion);
+
 // Returns "now" as an `rtc_time`. A value outside .NET's `DateTime` range (years 1 to 9999),
 // `RTC_TIME_NONE` included, is unusable: that reading falls back to the system clock.
 typedef rtc_time (*rtc_clock_fn)(void *user_data);
@@ -554,6 +640,22 @@ typedef struct rtc_client {
 extern "C" {
 #endif // __cplusplus
 
+// Adds a row to the answer of an `RTC_STORE_GET` or `RTC_STORE_GET_ALL` request (copied and
+// checked; it need only live for this call). Returns `RTC_RESULT_INVALID_ARGUMENT` for a
+// completion the library is not waiting for (unknown or already finished) and
+// `RTC_RESULT_STORAGE_BAD_RESPONSE` for an invalid row, a second row for GET or any row for
+// another request; the request then fails with that error whatever it is finished with.
+rtc_result rtc_completion_push_row(uint64_t completion, const struct rtc_grant_row *row);
+
+// Finishes a request: `status` as the synchronous callbacks return it (0, or an
+// `rtc_consume_outcome` for CONSUME and ROTATE; negative: the store failed, and the library
+// answers `RTC_RESULT_STORAGE_UNAVAILABLE`, reading back a rotation whose outcome is unknown),
+// `count` the rows removed (REMOVE_ALL, REMOVE_EXPIRED, REMOVE_CONSUMED; otherwise ignored).
+// After it returns the completion and the request are invalid. May be called from any thread,
+// also before the store callback returns. Returns `RTC_RESULT_INVALID_ARGUMENT` for a
+// completion the library is not waiting for (unknown or already finished).
+rtc_result rtc_completion_finish(uint64_t completion, int32_t status, uint64_t count);
+
 // Starts a service configuration. `options` may be NULL for the reference defaults. Without a
 // store callback set, the service uses the built-in in-memory store.
 rtc_result rtc_service_builder_new(const struct rtc_service_options *options,
@@ -568,6 +670,19 @@ rtc_result rtc_service_builder_set_store(struct rtc_service_builder *builder,
                                          void *user_data,
                                          rtc_free_fn free_user_data,
                                          struct rtc_error **out_error);
+
+// Uses the host's storage, answered asynchronously: `callback` receives each request with a
+// completion id and returns at once; the host answers with `rtc_completion_push_row` /
+// `rtc_completion_finish` now or later, from any thread (see "Asynchronous storage").
+// `capabilities`: `RTC_STORE_CAN_CONSUME` and / or `RTC_STORE_CAN_ROTATE` (other bits are
+// refused with `RTC_RESULT_INVALID_ARGUMENT`). Replaces a store set before. Ownership of
+// `user_data` as for `rtc_service_builder_set_store`.
+rtc_result rtc_service_builder_set_async_store(struct rtc_service_builder *builder,
+                                               rtc_async_store_fn callback,
+                                               uint32_t capabilities,
+                                               void *user_data,
+                                               rtc_free_fn free_user_data,
+                                               struct rtc_error **out_error);
 
 // Uses the host's clock instead of the system clock. Ownership of `user_data` as for
 // `rtc_service_builder_set_store`.

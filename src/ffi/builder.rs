@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
+use super::async_store::{rtc_async_store_fn, FfiAsyncStore};
 use super::boundary::{call, guard};
 use super::callback_hooks::{
     rtc_accept_consumed_fn, rtc_clock_fn, rtc_event_fn, rtc_is_active_fn, rtc_protect_fn,
@@ -22,7 +23,13 @@ use crate::format::successor::SuccessorSecrets;
 use crate::model::{Client, ServiceOptions};
 use crate::service::{AcceptConsumedPolicy, RefreshTokenService};
 use crate::store::memory::MemoryStore;
-use crate::store::GrantStore;
+use crate::store::{AsyncGrantStore, GrantStore};
+
+/// The store a builder was given.
+enum BuilderStore {
+    Sync(Arc<dyn GrantStore>),
+    Async(Arc<dyn AsyncGrantStore>),
+}
 
 /// Collects the configuration of a service. Not thread-safe: configure it from one thread, then
 /// `rtc_service_builder_build` it (which consumes it) or `rtc_service_builder_free` it.
@@ -30,7 +37,7 @@ pub struct rtc_service_builder {
     options: ServiceOptions,
     policy: rtc_accept_consumed_policy,
     grace_seconds: u32,
-    store: Option<Arc<dyn GrantStore>>,
+    store: Option<BuilderStore>,
     clock: Option<FfiClock>,
     is_active: Option<FfiIsActive>,
     accept_consumed: Option<FfiAcceptConsumed>,
@@ -119,9 +126,47 @@ pub extern "C" fn rtc_service_builder_set_store(
         let cb = read::object(callbacks, "callbacks")?;
         let store = CallbackStore::new(cb, user_data, free_user_data)
             .map_err(|name| FfiError::null(&format!("callbacks.{name}")))?;
-        b.store = Some(Arc::new(store));
+        b.store = Some(BuilderStore::Sync(Arc::new(store)));
         Ok(())
     })
+}
+
+/// Uses the host's storage, answered asynchronously: `callback` receives each request with a
+/// completion id and returns at once; the host answers with `rtc_completion_push_row` /
+/// `rtc_completion_finish` now or later, from any thread (see "Asynchronous storage").
+/// `capabilities`: `RTC_STORE_CAN_CONSUME` and / or `RTC_STORE_CAN_ROTATE` (other bits are
+/// refused with `RTC_RESULT_INVALID_ARGUMENT`). Replaces a store set before. Ownership of
+/// `user_data` as for `rtc_service_builder_set_store`.
+#[no_mangle]
+pub extern "C" fn rtc_service_builder_set_async_store(
+    builder: *mut rtc_service_builder,
+    callback: rtc_async_store_fn,
+    capabilities: u32,
+    user_data: *mut c_void,
+    free_user_data: rtc_free_fn,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
+    use super::async_store::{RTC_STORE_CAN_CONSUME, RTC_STORE_CAN_ROTATE};
+    set_checked_hook(
+        builder,
+        callback,
+        user_data,
+        free_user_data,
+        out_error,
+        || {
+            if capabilities & !(RTC_STORE_CAN_CONSUME | RTC_STORE_CAN_ROTATE) == 0 {
+                return Ok(());
+            }
+            Err(FfiError::new(
+                rtc_result::RTC_RESULT_INVALID_ARGUMENT,
+                format!("unknown store capabilities {capabilities:#x}"),
+            ))
+        },
+        |b, f, ud| {
+            let store = FfiAsyncStore::new(f, capabilities, ud);
+            b.store = Some(BuilderStore::Async(Arc::new(store)));
+        },
+    )
 }
 
 /// What every hook setter does: check the builder and the callback, then install the callback
@@ -134,9 +179,23 @@ fn set_hook<F>(
     out_error: *mut *mut rtc_error,
     install: impl FnOnce(&mut rtc_service_builder, F, UserData),
 ) -> rtc_result {
+    set_checked_hook(builder, callback, user_data, free_user_data, out_error, || Ok(()), install)
+}
+
+/// [`set_hook`] with a check of the setter's other arguments, made before anything is installed.
+fn set_checked_hook<F>(
+    builder: *mut rtc_service_builder,
+    callback: Option<F>,
+    user_data: *mut c_void,
+    free_user_data: rtc_free_fn,
+    out_error: *mut *mut rtc_error,
+    check: impl FnOnce() -> Result<(), FfiError>,
+    install: impl FnOnce(&mut rtc_service_builder, F, UserData),
+) -> rtc_result {
     call(out_error, || {
         let b = read::object_mut(builder, "builder")?;
         let f = callback.ok_or_else(|| FfiError::null("callback"))?;
+        check()?;
         install(b, f, UserData::new(user_data, free_user_data));
         Ok(())
     })
@@ -278,7 +337,7 @@ pub extern "C" fn rtc_service_builder_use_sqlite(
     call(out_error, || {
         let b = read::object_mut(builder, "builder")?;
         let path = non_empty(path, path_len, "path")?;
-        b.store = Some(open_sqlite(path)?);
+        b.store = Some(BuilderStore::Sync(open_sqlite(path)?));
         Ok(())
     })
 }
@@ -297,7 +356,7 @@ pub extern "C" fn rtc_service_builder_use_postgres(
     call(out_error, || {
         let b = read::object_mut(builder, "builder")?;
         let url = non_empty(url, url_len, "url")?;
-        b.store = Some(connect_postgres(url)?);
+        b.store = Some(BuilderStore::Sync(connect_postgres(url)?));
         Ok(())
     })
 }
@@ -390,10 +449,13 @@ pub extern "C" fn rtc_service_builder_build(
         let mut b = read::take(builder).ok_or_else(|| FfiError::null("builder"))?;
         let out_service = Out::required(out_service, "out_service")?;
         let policy = b.policy()?;
-        let store: Arc<dyn GrantStore> = b.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
-        let mut sb = RefreshTokenService::builder(store)
-            .options(b.options)
-            .accept_consumed(policy);
+        let mut sb = match b.store {
+            Some(BuilderStore::Async(s)) => RefreshTokenService::builder_async(s),
+            Some(BuilderStore::Sync(s)) => RefreshTokenService::builder(s),
+            None => RefreshTokenService::builder(Arc::new(MemoryStore::new())),
+        }
+        .options(b.options)
+        .accept_consumed(policy);
         if let Some(c) = b.clock {
             sb = sb.clock(Arc::new(c));
         }

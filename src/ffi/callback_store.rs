@@ -154,7 +154,7 @@ pub enum rtc_consume_outcome {
 }
 
 /// The row a mark-mode consume writes, as a view for a callback; `None` (NULL) for a delete.
-fn replacement_view(action: &ConsumeAction) -> Option<rtc_grant_row> {
+pub(super) fn replacement_view(action: &ConsumeAction) -> Option<rtc_grant_row> {
     match action {
         ConsumeAction::Delete => None,
         ConsumeAction::MarkConsumed(row) => Some(rtc_grant_row::view(row)),
@@ -162,7 +162,7 @@ fn replacement_view(action: &ConsumeAction) -> Option<rtc_grant_row> {
 }
 
 /// A `consume` or `rotate` callback's answer as an outcome.
-fn outcome(name: &str, s: i32) -> Result<ConsumeOutcome, StoreError> {
+pub(super) fn outcome(name: &str, s: i32) -> Result<ConsumeOutcome, StoreError> {
     use rtc_consume_outcome::*;
     const WON: i32 = RTC_CONSUME_WON as i32;
     const ALREADY_CONSUMED: i32 = RTC_CONSUME_ALREADY_CONSUMED as i32;
@@ -240,7 +240,7 @@ impl CallbackStore {
     }
 }
 
-fn status(name: &str, s: i32) -> Result<(), StoreError> {
+pub(super) fn status(name: &str, s: i32) -> Result<(), StoreError> {
     if s == 0 {
         Ok(())
     } else if s < 0 {
@@ -254,7 +254,7 @@ fn status(name: &str, s: i32) -> Result<(), StoreError> {
     }
 }
 
-fn removed(name: &str, s: i32, n: u64, batch: Option<usize>) -> Result<u64, StoreError> {
+pub(super) fn removed(name: &str, s: i32, n: u64, batch: Option<usize>) -> Result<u64, StoreError> {
     status(name, s)?;
     match batch {
         Some(b) if n > b as u64 => Err(StoreError::BadResponse(format!(
@@ -265,14 +265,14 @@ fn removed(name: &str, s: i32, n: u64, batch: Option<usize>) -> Result<u64, Stor
 }
 
 /// Owned string views of a filter, kept alive while the callback runs.
-struct FilterView<'a> {
+pub(super) struct FilterView<'a> {
     client_ids: Vec<rtc_str>,
     grant_types: Vec<rtc_str>,
     filter: &'a GrantFilter,
 }
 
 impl<'a> FilterView<'a> {
-    fn new(filter: &'a GrantFilter) -> Self {
+    pub(super) fn new(filter: &'a GrantFilter) -> Self {
         Self {
             client_ids: filter.client_ids.iter().map(|s| rtc_str::of(s)).collect(),
             grant_types: filter.grant_types.iter().map(|s| rtc_str::of(s)).collect(),
@@ -280,26 +280,33 @@ impl<'a> FilterView<'a> {
         }
     }
 
-    fn raw(&self) -> rtc_grant_filter {
-        let f = self.filter;
-        rtc_grant_filter {
-            subject_id: rtc_str::of_opt(f.subject_id.as_deref()),
-            session_id: rtc_str::of_opt(f.session_id.as_deref()),
-            client_id: rtc_str::of_opt(f.client_id.as_deref()),
-            client_ids: if self.client_ids.is_empty() {
-                std::ptr::null()
-            } else {
-                self.client_ids.as_ptr()
-            },
-            client_ids_len: self.client_ids.len(),
-            grant_type: rtc_str::of_opt(f.grant_type.as_deref()),
-            grant_types: if self.grant_types.is_empty() {
-                std::ptr::null()
-            } else {
-                self.grant_types.as_ptr()
-            },
-            grant_types_len: self.grant_types.len(),
+    pub(super) fn raw(&self) -> rtc_grant_filter {
+        raw_filter(self.filter, &self.client_ids, &self.grant_types)
+    }
+}
+
+/// The C view of a filter; its lists are `client_ids` / `grant_types` (views of the filter's).
+pub(super) fn raw_filter(
+    f: &GrantFilter,
+    client_ids: &[rtc_str],
+    grant_types: &[rtc_str],
+) -> rtc_grant_filter {
+    let list = |l: &[rtc_str]| {
+        if l.is_empty() {
+            std::ptr::null()
+        } else {
+            l.as_ptr()
         }
+    };
+    rtc_grant_filter {
+        subject_id: rtc_str::of_opt(f.subject_id.as_deref()),
+        session_id: rtc_str::of_opt(f.session_id.as_deref()),
+        client_id: rtc_str::of_opt(f.client_id.as_deref()),
+        client_ids: list(client_ids),
+        client_ids_len: client_ids.len(),
+        grant_type: rtc_str::of_opt(f.grant_type.as_deref()),
+        grant_types: list(grant_types),
+        grant_types_len: grant_types.len(),
     }
 }
 

@@ -7,7 +7,8 @@
 //! The exports, one file per object: [`builder`] (configuring a service), [`service`] (the token
 //! operations), [`error`] (the error object), [`text`] (strings), [`config`] (the option and
 //! client value structs), [`sink`] (what host callbacks answer through), [`grant_key`] and
-//! [`version`]. The host's callbacks, adapted to the service's traits: [`callback_store`] and
+//! [`version`]. The host's callbacks, adapted to the service's traits: [`callback_store`] (a
+//! synchronous store), [`async_store`] (a store that answers later, through completions) and
 //! [`callback_hooks`].
 //!
 //! This layer makes no token decision: it converts arguments, calls the service, and converts
@@ -19,6 +20,7 @@
 // Exports mirror the C signatures (inputs, then outputs, then the error slot).
 #![allow(clippy::too_many_arguments)]
 
+pub mod async_store;
 mod boundary;
 pub mod builder;
 pub mod callback_hooks;
@@ -37,6 +39,7 @@ pub mod time;
 pub mod version;
 mod write;
 
+pub use async_store::*;
 pub use builder::*;
 pub use config::*;
 pub use error::*;

@@ -102,6 +102,33 @@ impl rtc_row_sink {
         }
     }
 
+    /// Adds a row the host answered with (copied and checked); the first problem is kept and
+    /// fails the store call.
+    pub(crate) fn push(&mut self, row: Option<&rtc_grant_row>) -> rtc_result {
+        let Some(row) = row else {
+            self.error
+                .get_or_insert(StoreError::BadResponse("a NULL row was pushed".into()));
+            return rtc_result::RTC_RESULT_NULL_ARGUMENT;
+        };
+        if self.rows.len() >= self.max_rows {
+            self.error.get_or_insert(StoreError::BadResponse(format!(
+                "more than {} row(s) returned",
+                self.max_rows
+            )));
+            return rtc_result::RTC_RESULT_STORAGE_BAD_RESPONSE;
+        }
+        match row.to_owned_row() {
+            Ok(r) => {
+                self.rows.push(r);
+                rtc_result::RTC_RESULT_OK
+            }
+            Err(m) => {
+                self.error.get_or_insert(StoreError::BadResponse(m));
+                rtc_result::RTC_RESULT_STORAGE_BAD_RESPONSE
+            }
+        }
+    }
+
     /// The rows, or the first problem found in them.
     pub(crate) fn finish(self) -> Result<Vec<PersistedGrant>, StoreError> {
         match self.error {
@@ -126,29 +153,7 @@ pub extern "C" fn rtc_row_sink_push(
             let Ok(sink) = read::object_mut(sink, "sink") else {
                 return rtc_result::RTC_RESULT_NULL_ARGUMENT;
             };
-            let Some(row) = read::opt_object(row) else {
-                sink.error.get_or_insert(StoreError::BadResponse(
-                    "rtc_row_sink_push got a NULL row".into(),
-                ));
-                return rtc_result::RTC_RESULT_NULL_ARGUMENT;
-            };
-            if sink.rows.len() >= sink.max_rows {
-                sink.error.get_or_insert(StoreError::BadResponse(format!(
-                    "more than {} row(s) returned",
-                    sink.max_rows
-                )));
-                return rtc_result::RTC_RESULT_STORAGE_BAD_RESPONSE;
-            }
-            match row.to_owned_row() {
-                Ok(r) => {
-                    sink.rows.push(r);
-                    rtc_result::RTC_RESULT_OK
-                }
-                Err(m) => {
-                    sink.error.get_or_insert(StoreError::BadResponse(m));
-                    rtc_result::RTC_RESULT_STORAGE_BAD_RESPONSE
-                }
-            }
+            sink.push(read::opt_object(row))
         },
     )
 }

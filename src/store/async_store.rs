@@ -36,21 +36,7 @@ pub trait AsyncGrantStore: Send + Sync {
         key: &'a str,
         action: &'a ConsumeAction,
     ) -> StoreFuture<'a, ConsumeOutcome> {
-        Box::pin(async move {
-            let Some(existing) = self.get(key).await? else {
-                return Ok(ConsumeOutcome::NotFound);
-            };
-            match action {
-                ConsumeAction::Delete => self.remove(key).await?,
-                ConsumeAction::MarkConsumed(row) => {
-                    if existing.consumed_time.is_some() {
-                        return Ok(ConsumeOutcome::AlreadyConsumed);
-                    }
-                    self.store(row).await?;
-                }
-            }
-            Ok(ConsumeOutcome::Won)
-        })
+        read_then_write(self, key, action)
     }
 
     /// Inserts the row unless its key exists; `true` when this call inserted it. The default
@@ -73,10 +59,7 @@ pub trait AsyncGrantStore: Send + Sync {
         action: &'a ConsumeAction,
         successor: &'a PersistedGrant,
     ) -> StoreFuture<'a, ConsumeOutcome> {
-        Box::pin(async move {
-            self.insert_if_absent(successor).await?;
-            self.consume(key, action).await
-        })
+        two_step(self, key, action, successor)
     }
 
     /// Whether `consume` is atomic.
@@ -87,4 +70,41 @@ pub trait AsyncGrantStore: Send + Sync {
     fn remove_expired(&self, now: DateTime<Utc>, batch_size: usize) -> StoreFuture<'_, u64>;
 
     fn remove_consumed(&self, before: DateTime<Utc>, batch_size: usize) -> StoreFuture<'_, u64>;
+}
+
+/// The reference's consume on an asynchronous store: read, then delete or overwrite. Not atomic.
+pub fn read_then_write<'a, S: AsyncGrantStore + ?Sized>(
+    store: &'a S,
+    key: &'a str,
+    action: &'a ConsumeAction,
+) -> StoreFuture<'a, ConsumeOutcome> {
+    Box::pin(async move {
+        let Some(existing) = store.get(key).await? else {
+            return Ok(ConsumeOutcome::NotFound);
+        };
+        match action {
+            ConsumeAction::Delete => store.remove(key).await?,
+            ConsumeAction::MarkConsumed(row) => {
+                if existing.consumed_time.is_some() {
+                    return Ok(ConsumeOutcome::AlreadyConsumed);
+                }
+                store.store(row).await?;
+            }
+        }
+        Ok(ConsumeOutcome::Won)
+    })
+}
+
+/// The rotation of an asynchronous store without a transaction: the successor first (if
+/// absent), then the conditional consume.
+pub fn two_step<'a, S: AsyncGrantStore + ?Sized>(
+    store: &'a S,
+    key: &'a str,
+    action: &'a ConsumeAction,
+    successor: &'a PersistedGrant,
+) -> StoreFuture<'a, ConsumeOutcome> {
+    Box::pin(async move {
+        store.insert_if_absent(successor).await?;
+        store.consume(key, action).await
+    })
 }

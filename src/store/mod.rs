@@ -3,7 +3,7 @@
 //!
 //! A store never sees a handle, only its hashed key, and never interprets `Data`.
 
-mod async_store;
+pub(crate) mod async_store;
 pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;

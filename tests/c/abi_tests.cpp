@@ -2,6 +2,7 @@
 // callbacks, finalizers, and outputs left alone on failure.
 
 #include "refresh_token_core.h"
+#include "one_successor_race.hpp"
 
 #include <algorithm>
 #include <gtest/gtest.h>
@@ -463,35 +464,15 @@ TEST(Storage, EightThreadsOnACallbackStoreAllGetTheOneSuccessor) {
         o.delete_one_time_only_refresh_tokens_on_use = static_cast<uint8_t>(delete_mode);
         Service svc(RTC_TOKEN_USAGE_ONE_TIME_ONLY, &o, -1);
         const int rounds = std::getenv("RTC_UNDER_VALGRIND") ? 20 : 500;
-        int bad_rounds = 0;
-        for (int round = 0; round < rounds; ++round) {
-            const std::string handle = svc.create();
-            std::vector<std::string> answers(8);
-            std::vector<rtc_result> results(8);
-            std::atomic<int> ready{0};
-            std::vector<std::thread> threads;
-            for (int t = 0; t < 8; ++t) {
-                threads.emplace_back([&, t] {
-                    ready++;
-                    while (ready.load() < 8) std::this_thread::yield();
-                    results[t] = svc.refresh(handle, &answers[t]);
-                });
-            }
-            for (auto &th : threads) th.join();
-            std::set<std::string> distinct(answers.begin(), answers.end());
-            bool all_ok = std::all_of(results.begin(), results.end(), [](rtc_result r) { return r == RTC_RESULT_OK; });
-            size_t live = 0;
-            {
+        int bad_rounds = bad_race_rounds(
+            rounds, [&] { return svc.create(); },
+            [&](const std::string &h, std::string *next) { return svc.refresh(h, next); },
+            [&] {
                 std::lock_guard<std::mutex> l(svc.store.mu);
-                for (const auto &kv : svc.store.rows)
-                    if (kv.second.type == "refresh_token" && kv.second.consumed == RTC_TIME_NONE) live++;
-            }
-            // The chains of earlier rounds stay live too: one each.
-            if (!all_ok || distinct.size() != 1 || live != static_cast<size_t>(round + 1)) {
-                if (bad_rounds++ == 0)
-                    ADD_FAILURE() << "round " << round << ": all ok " << all_ok << ", distinct " << distinct.size() << ", live " << live;
-            }
-        }
+                return static_cast<size_t>(std::count_if(svc.store.rows.begin(), svc.store.rows.end(), [](const auto &kv) {
+                    return kv.second.type == "refresh_token" && kv.second.consumed == RTC_TIME_NONE;
+                }));
+            });
         EXPECT_EQ(bad_rounds, 0) << "delete=" << delete_mode;
     }
 }

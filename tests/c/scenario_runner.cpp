@@ -2,7 +2,10 @@
 // judge's plans (tests/scenarios/judge) on the C ABI from C++, with the storage, clock, is-active
 // and accept-consumed callbacks implemented here, as a C or C++ server would implement them.
 //
-//   scenario_runner < PLANS     (one plan per line; tests/scenarios/run pipes them through the judge)
+//   scenario_runner [--async] < PLANS   (one plan per line; tests/scenarios/run pipes them through the judge)
+//
+// With --async the same store is registered as an asynchronous store: every request is answered
+// later, by a worker thread (the header's "Asynchronous storage").
 //
 // Writes one observation per step (a JSON line: what the step returned, the token record, the
 // stored row, whether the stored state changed); it checks no expectation: the judge does.
@@ -17,7 +20,12 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -119,16 +127,34 @@ bool matches(const rtc_grant_filter &f, const Row &r) {
            in_list(copy(f.grant_type), f.grant_types, f.grant_types_len, r.type);
 }
 
-int32_t store_get(void *ud, const char *key, size_t key_len, rtc_row_sink *sink) {
-    auto *s = static_cast<Store *>(ud);
+// Where a read's rows go: a sink (synchronous callbacks) or a completion (asynchronous store).
+using Push = std::function<rtc_result(const rtc_grant_row *)>;
+
+int32_t get_rows(Store *s, const std::string &key, const Push &push) {
     std::lock_guard<std::mutex> lock(s->mu);
     if (s->should_fail(kGet)) return -1;
-    auto it = s->rows.find(std::string(key, key_len));
+    auto it = s->rows.find(key);
     if (it != s->rows.end()) {
         rtc_grant_row row = view(it->second);
-        if (rtc_row_sink_push(sink, &row) != RTC_RESULT_OK) return -2;
+        if (push(&row) != RTC_RESULT_OK) return -2;
     }
     return 0;
+}
+
+int32_t get_all_rows(Store *s, const rtc_grant_filter &filter, const Push &push) {
+    std::lock_guard<std::mutex> lock(s->mu);
+    if (s->should_fail(kGet)) return -1;
+    for (const auto &kv : s->rows) {
+        if (!matches(filter, kv.second)) continue;
+        rtc_grant_row row = view(kv.second);
+        if (push(&row) != RTC_RESULT_OK) return -2;
+    }
+    return 0;
+}
+
+int32_t store_get(void *ud, const char *key, size_t key_len, rtc_row_sink *sink) {
+    return get_rows(static_cast<Store *>(ud), std::string(key, key_len),
+                    [sink](const rtc_grant_row *r) { return rtc_row_sink_push(sink, r); });
 }
 
 int32_t store_put(void *ud, const rtc_grant_row *row) {
@@ -149,15 +175,8 @@ int32_t store_remove(void *ud, const char *key, size_t key_len) {
 }
 
 int32_t store_get_all(void *ud, const rtc_grant_filter *filter, rtc_row_sink *sink) {
-    auto *s = static_cast<Store *>(ud);
-    std::lock_guard<std::mutex> lock(s->mu);
-    if (s->should_fail(kGet)) return -1;
-    for (const auto &kv : s->rows) {
-        if (!matches(*filter, kv.second)) continue;
-        rtc_grant_row row = view(kv.second);
-        if (rtc_row_sink_push(sink, &row) != RTC_RESULT_OK) return -2;
-    }
-    return 0;
+    return get_all_rows(static_cast<Store *>(ud), *filter,
+                        [sink](const rtc_grant_row *r) { return rtc_row_sink_push(sink, r); });
 }
 
 int32_t store_remove_all(void *ud, const rtc_grant_filter *filter, uint64_t *out_removed) {
@@ -230,6 +249,79 @@ int32_t store_remove_consumed(void *ud, rtc_time before, size_t batch, uint64_t 
 }
 
 void free_store(void *ud) { delete static_cast<Store *>(ud); }
+
+// ---- the same store, answered asynchronously (--async) ------------------------------------
+// Every request is answered later by a worker thread, through the same store functions.
+
+struct Job {
+    Store *store;
+    const rtc_store_request *request;
+    uint64_t completion;
+};
+
+struct Workers {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Job> jobs;
+    std::vector<std::thread> threads;
+    bool stop = false;
+
+    Workers() {
+        for (int i = 0; i < 2; ++i) threads.emplace_back([this] { run(); });
+    }
+    ~Workers() {
+        {
+            std::lock_guard<std::mutex> l(mu);
+            stop = true;
+        }
+        cv.notify_all();
+        for (auto &t : threads) t.join();
+    }
+    void run() {
+        for (;;) {
+            Job job;
+            {
+                std::unique_lock<std::mutex> l(mu);
+                cv.wait(l, [this] { return stop || !jobs.empty(); });
+                if (jobs.empty()) return;
+                job = jobs.front();
+                jobs.pop_front();
+            }
+            answer(job);
+        }
+    }
+    static void answer(const Job &j) {
+        const rtc_store_request &r = *j.request;
+        const std::string key = r.key.ptr ? std::string(r.key.ptr, r.key.len) : std::string();
+        const uint64_t id = j.completion;
+        const Push push = [id](const rtc_grant_row *row) { return rtc_completion_push_row(id, row); };
+        uint64_t count = 0;
+        int32_t status = 0;
+        switch (r.op) {
+            case RTC_STORE_GET: status = get_rows(j.store, key, push); break;
+            case RTC_STORE_STORE: status = store_put(j.store, r.row); break;
+            case RTC_STORE_REMOVE: status = store_remove(j.store, key.data(), key.size()); break;
+            case RTC_STORE_GET_ALL: status = get_all_rows(j.store, *r.filter, push); break;
+            case RTC_STORE_REMOVE_ALL: status = store_remove_all(j.store, r.filter, &count); break;
+            case RTC_STORE_CONSUME: status = store_consume(j.store, key.data(), key.size(), r.row); break;
+            case RTC_STORE_ROTATE: status = store_rotate(j.store, key.data(), key.size(), r.row, r.successor); break;
+            case RTC_STORE_REMOVE_EXPIRED: status = store_remove_expired(j.store, r.time, r.batch, &count); break;
+            case RTC_STORE_REMOVE_CONSUMED: status = store_remove_consumed(j.store, r.time, r.batch, &count); break;
+            default: status = -3;
+        }
+        rtc_completion_finish(id, status, count);
+    }
+};
+
+Workers *workers = nullptr;  // set in main with --async
+
+void store_async(void *ud, const rtc_store_request *request, uint64_t completion) {
+    {
+        std::lock_guard<std::mutex> l(workers->mu);
+        workers->jobs.push_back(Job{static_cast<Store *>(ud), request, completion});
+    }
+    workers->cv.notify_one();
+}
 
 // ---- clock, is-active, accept-consumed ------------------------------------------------------
 
@@ -476,7 +568,13 @@ class Scenario {
         rtc_store_callbacks cb{store_get, store_put, store_remove, store_get_all, store_remove_all,
                                store_consume, store_remove_expired, store_remove_consumed, store_rotate};
         // The builder owns what it was given from here on, also when a later step fails.
-        check(rtc_service_builder_set_store(b, &cb, store_, free_store, nullptr), "set_store", b);
+        if (workers) {
+            check(rtc_service_builder_set_async_store(b, store_async, RTC_STORE_CAN_CONSUME | RTC_STORE_CAN_ROTATE,
+                                                      store_, free_store, nullptr),
+                  "set_async_store", b);
+        } else {
+            check(rtc_service_builder_set_store(b, &cb, store_, free_store, nullptr), "set_store", b);
+        }
         check(rtc_service_builder_set_clock(b, clock_now, clock_, free_clock, nullptr), "set_clock", b);
         check(rtc_service_builder_set_is_active(b, is_active, active_, free_active, nullptr), "set_is_active", b);
         if (host_policy) {
@@ -670,7 +768,13 @@ class Scenario {
 
 }  // namespace
 
-int main() {
+int main(int argc, char **argv) {
+    // --async: the host store answers every request later, from its worker threads.
+    std::unique_ptr<Workers> pool;
+    if (argc > 1 && std::string(argv[1]) == "--async") {
+        pool = std::make_unique<Workers>();
+        workers = pool.get();
+    }
     if (rtc_abi_version() != RTC_ABI_VERSION) {
         std::cerr << "library ABI " << rtc_abi_version() << ", header ABI " << RTC_ABI_VERSION << '\n';
         return 1;

@@ -105,6 +105,7 @@ public sealed class HeaderAgreementTests
             ["rtc_grant_row"] = typeof(RtcGrantRow),
             ["rtc_grant_filter"] = typeof(RtcGrantFilter),
             ["rtc_store_callbacks"] = typeof(RtcStoreCallbacks),
+            ["rtc_store_request"] = typeof(RtcStoreRequest),
         };
         Assert.Equal(Parsed.Value.Structs.Keys.OrderBy(k => k), mirrors.Keys.OrderBy(k => k));
 

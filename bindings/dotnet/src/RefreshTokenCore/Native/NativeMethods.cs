@@ -118,6 +118,17 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial ResultCode rtc_grant_key(byte* handle, nuint handleLen, byte** outKey, nint* outError);
 
+    // The asynchronous store (the header's "Asynchronous storage"); declared for the header
+    // agreement, used by the asynchronous .NET path (issue 13's next step).
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_service_builder_set_async_store(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, RtcStoreRequest*, ulong, void> callback, uint capabilities, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_completion_push_row(ulong completion, RtcGrantRow* row);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_completion_finish(ulong completion, int status, ulong count);
+
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial ResultCode rtc_row_sink_push(nint sink, RtcGrantRow* row);
 

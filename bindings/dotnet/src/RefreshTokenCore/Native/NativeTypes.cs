@@ -75,6 +75,19 @@ internal unsafe struct RtcGrantFilter
     public nuint GrantTypesLen;
 }
 
+/// <summary>rtc_store_request: one request to an asynchronous store.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct RtcStoreRequest
+{
+    public uint Op;
+    public RtcStr Key;
+    public RtcGrantRow* Row;
+    public RtcGrantRow* Successor;
+    public RtcGrantFilter* Filter;
+    public long Time;
+    public nuint Batch;
+}
+
 /// <summary>rtc_store_callbacks: unmanaged function pointers to the static bridges.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct RtcStoreCallbacks

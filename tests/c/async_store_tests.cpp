@@ -1,0 +1,320 @@
+// The asynchronous store (the header's "Asynchronous storage"): a host store that answers every
+// request later, from its own worker threads, as an event-loop server would. One-time tokens
+// keep exactly one successor under 8 racing threads; completions are checked, not trusted.
+
+#include "refresh_token_core.h"
+#include "one_successor_race.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct Row {
+    std::string key, type, subject_id, client_id, data;
+    std::string session_id;
+    bool has_session = false;
+    int64_t creation = 0, expiration = RTC_TIME_NONE, consumed = RTC_TIME_NONE;
+};
+
+std::string str(rtc_str x) { return x.ptr ? std::string(x.ptr, x.len) : std::string(); }
+rtc_str view(const std::string &s) { return rtc_str{s.data(), s.size()}; }
+
+Row copy(const rtc_grant_row *g) {
+    Row r;
+    r.key = str(g->key);
+    r.type = str(g->grant_type);
+    r.subject_id = str(g->subject_id);
+    r.has_session = g->session_id.ptr != nullptr;
+    r.session_id = str(g->session_id);
+    r.client_id = str(g->client_id);
+    r.creation = g->creation_time;
+    r.expiration = g->expiration;
+    r.consumed = g->consumed_time;
+    r.data = str(g->data);
+    return r;
+}
+
+rtc_grant_row row_view(const Row &r) {
+    return rtc_grant_row{view(r.key),        view(r.type),       view(r.subject_id),
+                         r.has_session ? view(r.session_id) : rtc_str{nullptr, 0},
+                         view(r.client_id),  rtc_str{nullptr, 0}, r.creation,
+                         r.expiration,       r.consumed,          view(r.data)};
+}
+
+bool matches(const rtc_grant_filter *f, const Row &r) {
+    return (!f->subject_id.ptr || str(f->subject_id) == r.subject_id) &&
+           (!f->client_id.ptr || str(f->client_id) == r.client_id) &&
+           (!f->grant_type.ptr || str(f->grant_type) == r.type);
+}
+
+// The rows, and worker threads that answer each request after a delay.
+struct AsyncStore {
+    std::mutex mu;
+    std::map<std::string, Row> rows;
+
+    std::mutex qmu;
+    std::condition_variable qcv;
+    std::deque<std::pair<const rtc_store_request *, uint64_t>> queue;
+    bool stop = false;
+    std::vector<std::thread> workers;
+    std::chrono::microseconds delay;
+    std::atomic<int> finalized{0};
+    std::atomic<int> late_finish_refused{0};
+
+    // Misbehaviour knobs.
+    std::atomic<int> fail_next{0};         // finish the next N requests with a negative status
+    std::atomic<bool> rows_for_writes{false};  // push a row to a STORE request
+    std::atomic<bool> finish_twice{false};     // finish every request twice
+
+    explicit AsyncStore(std::chrono::microseconds d, int threads = 2) : delay(d) {
+        for (int i = 0; i < threads; ++i) workers.emplace_back([this] { run(); });
+    }
+    ~AsyncStore() {
+        {
+            std::lock_guard<std::mutex> l(qmu);
+            stop = true;
+        }
+        qcv.notify_all();
+        for (auto &w : workers) w.join();
+    }
+
+    void run() {
+        for (;;) {
+            std::pair<const rtc_store_request *, uint64_t> job;
+            {
+                std::unique_lock<std::mutex> l(qmu);
+                qcv.wait(l, [this] { return stop || !queue.empty(); });
+                if (queue.empty()) return;
+                job = queue.front();
+                queue.pop_front();
+            }
+            std::this_thread::sleep_for(delay);
+            answer(job.first, job.second);
+        }
+    }
+
+    void answer(const rtc_store_request *r, uint64_t id) {
+        int32_t status = 0;
+        uint64_t count = 0;
+        if (fail_next.load() > 0) {
+            fail_next--;
+            status = -7;
+        } else {
+            std::lock_guard<std::mutex> l(mu);
+            const std::string key = str(r->key);
+            switch (r->op) {
+                case RTC_STORE_GET: {
+                    auto it = rows.find(key);
+                    if (it != rows.end()) {
+                        rtc_grant_row g = row_view(it->second);
+                        rtc_completion_push_row(id, &g);
+                    }
+                    break;
+                }
+                case RTC_STORE_STORE:
+                    rows[str(r->row->key)] = copy(r->row);
+                    if (rows_for_writes.load()) {
+                        rtc_grant_row g = row_view(rows.begin()->second);
+                        rtc_completion_push_row(id, &g);
+                    }
+                    break;
+                case RTC_STORE_REMOVE:
+                    rows.erase(key);
+                    break;
+                case RTC_STORE_GET_ALL:
+                    for (const auto &kv : rows) {
+                        if (!matches(r->filter, kv.second)) continue;
+                        rtc_grant_row g = row_view(kv.second);
+                        rtc_completion_push_row(id, &g);
+                    }
+                    break;
+                case RTC_STORE_REMOVE_ALL:
+                    for (auto it = rows.begin(); it != rows.end();) {
+                        if (matches(r->filter, it->second)) { it = rows.erase(it); ++count; } else { ++it; }
+                    }
+                    break;
+                case RTC_STORE_ROTATE:
+                case RTC_STORE_CONSUME: {
+                    auto it = rows.find(key);
+                    if (it == rows.end()) { status = RTC_CONSUME_NOT_FOUND; break; }
+                    if (!r->row) {
+                        rows.erase(it);
+                    } else {
+                        if (it->second.consumed != RTC_TIME_NONE) { status = RTC_CONSUME_ALREADY_CONSUMED; break; }
+                        it->second = copy(r->row);
+                    }
+                    if (r->op == RTC_STORE_ROTATE) {
+                        Row next = copy(r->successor);
+                        rows.emplace(next.key, next);
+                    }
+                    status = RTC_CONSUME_WON;
+                    break;
+                }
+                default:  // REMOVE_EXPIRED, REMOVE_CONSUMED: nothing is due in these tests
+                    break;
+            }
+        }
+        EXPECT_EQ(rtc_completion_finish(id, status, count), RTC_RESULT_OK);
+        if (finish_twice.load() && rtc_completion_finish(id, status, count) == RTC_RESULT_INVALID_ARGUMENT) {
+            late_finish_refused++;
+        }
+    }
+
+    size_t live_refresh_tokens() {
+        std::lock_guard<std::mutex> l(mu);
+        return static_cast<size_t>(std::count_if(rows.begin(), rows.end(), [](const auto &kv) {
+            return kv.second.type == "refresh_token" && kv.second.consumed == RTC_TIME_NONE;
+        }));
+    }
+};
+
+void enqueue(void *ud, const rtc_store_request *request, uint64_t completion) {
+    auto *s = static_cast<AsyncStore *>(ud);
+    {
+        std::lock_guard<std::mutex> l(s->qmu);
+        s->queue.emplace_back(request, completion);
+    }
+    s->qcv.notify_one();
+}
+
+void finalize(void *ud) { static_cast<AsyncStore *>(ud)->finalized++; }
+
+const std::string kClient = "app";
+const std::string kRequest = R"({"SubjectId":"alice","SessionId":"s1","AuthorizedScopes":["openid","offline_access"]})";
+
+struct Service {
+    rtc_service *svc = nullptr;
+    AsyncStore &store;
+    Service(AsyncStore &s, bool delete_mode, uint32_t capabilities = RTC_STORE_CAN_CONSUME | RTC_STORE_CAN_ROTATE)
+        : store(s) {
+        rtc_service_options o;
+        rtc_service_options_init(&o);
+        o.delete_one_time_only_refresh_tokens_on_use = delete_mode ? 1 : 0;
+        rtc_service_builder *b = nullptr;
+        EXPECT_EQ(rtc_service_builder_new(&o, &b, nullptr), RTC_RESULT_OK);
+        EXPECT_EQ(rtc_service_builder_set_async_store(b, enqueue, capabilities, &store, finalize, nullptr), RTC_RESULT_OK);
+        rtc_client c;
+        rtc_client_init(&c, kClient.data(), kClient.size());
+        c.allow_offline_access = 1;
+        c.refresh_token_usage = RTC_TOKEN_USAGE_ONE_TIME_ONLY;
+        EXPECT_EQ(rtc_service_builder_add_client(b, &c, nullptr), RTC_RESULT_OK);
+        EXPECT_EQ(rtc_service_builder_build(b, &svc, nullptr), RTC_RESULT_OK);
+    }
+    ~Service() {
+        rtc_service_free(svc);
+        EXPECT_EQ(store.finalized.load(), 1);
+    }
+    rtc_result create(std::string *handle, rtc_error **err = nullptr) {
+        char *h = nullptr;
+        rtc_result r = rtc_service_create(svc, kClient.data(), kClient.size(), kRequest.data(), kRequest.size(), &h,
+                                          nullptr, err);
+        if (h) *handle = h;
+        rtc_string_free(h);
+        return r;
+    }
+    rtc_result refresh(const std::string &handle, std::string *next, rtc_error **err = nullptr) {
+        char *h = nullptr;
+        rtc_result r = rtc_service_refresh(svc, kClient.data(), kClient.size(), handle.data(), handle.size(), nullptr, 0,
+                                           nullptr, 0, &h, nullptr, nullptr, nullptr, err);
+        if (h) *next = h;
+        rtc_string_free(h);
+        return r;
+    }
+};
+
+TEST(AsyncStorage, EightThreadsOnAStoreAnsweringFromItsOwnThreadsAllGetTheOneSuccessor) {
+    const int rounds = std::getenv("RTC_UNDER_VALGRIND") ? 20 : 1000;
+    for (bool delete_mode : {true, false}) {
+        AsyncStore store(std::chrono::microseconds(20));
+        {
+            Service svc(store, delete_mode);
+            int bad_rounds = bad_race_rounds(
+                rounds,
+                [&] {
+                    std::string h;
+                    EXPECT_EQ(svc.create(&h), RTC_RESULT_OK);
+                    return h;
+                },
+                [&](const std::string &h, std::string *next) { return svc.refresh(h, next); },
+                [&] { return store.live_refresh_tokens(); });
+            EXPECT_EQ(bad_rounds, 0) << "delete=" << delete_mode;
+        }
+    }
+}
+
+TEST(AsyncStorage, AFailedRequestIsRetryableAndConsumesNothing) {
+    AsyncStore store(std::chrono::microseconds(0), 1);
+    Service svc(store, true);
+    std::string handle, next;
+    ASSERT_EQ(svc.create(&handle), RTC_RESULT_OK);
+    store.fail_next = 1;  // the read of the presented row
+    rtc_error *err = nullptr;
+    EXPECT_EQ(svc.refresh(handle, &next, &err), RTC_RESULT_STORAGE_UNAVAILABLE);
+    EXPECT_TRUE(rtc_error_retryable(err));
+    rtc_error_free(err);
+    EXPECT_TRUE(next.empty());
+    EXPECT_EQ(svc.refresh(handle, &next), RTC_RESULT_OK);
+    EXPECT_EQ(store.live_refresh_tokens(), 1u);
+}
+
+TEST(AsyncStorage, CompletionsAreCheckedNotTrusted) {
+    EXPECT_EQ(rtc_completion_finish(0, 0, 0), RTC_RESULT_INVALID_ARGUMENT);
+    EXPECT_EQ(rtc_completion_finish(UINT64_MAX, 0, 0), RTC_RESULT_INVALID_ARGUMENT);
+    EXPECT_EQ(rtc_completion_push_row(12345678, nullptr), RTC_RESULT_INVALID_ARGUMENT);
+
+    AsyncStore store(std::chrono::microseconds(0), 1);
+    {
+        Service svc(store, true);
+        // A second answer to a finished request is refused, not applied.
+        store.finish_twice = true;
+        std::string handle;
+        ASSERT_EQ(svc.create(&handle), RTC_RESULT_OK);
+        store.finish_twice = false;
+        EXPECT_GT(store.late_finish_refused.load(), 0);
+        // Rows answered to a write are a bad answer: a typed, retryable failure.
+        store.rows_for_writes = true;
+        rtc_error *err = nullptr;
+        std::string other;
+        EXPECT_EQ(svc.create(&other, &err), RTC_RESULT_STORAGE_BAD_RESPONSE);
+        EXPECT_TRUE(rtc_error_retryable(err));
+        rtc_error_free(err);
+        store.rows_for_writes = false;
+    }
+}
+
+TEST(AsyncStorage, UnknownCapabilitiesAndANullCallbackAreRefused) {
+    rtc_service_builder *b = nullptr;
+    ASSERT_EQ(rtc_service_builder_new(nullptr, &b, nullptr), RTC_RESULT_OK);
+    AsyncStore store(std::chrono::microseconds(0), 1);
+    EXPECT_EQ(rtc_service_builder_set_async_store(b, enqueue, 0x80, &store, finalize, nullptr), RTC_RESULT_INVALID_ARGUMENT);
+    EXPECT_EQ(rtc_service_builder_set_async_store(b, nullptr, 0, &store, finalize, nullptr), RTC_RESULT_NULL_ARGUMENT);
+    EXPECT_EQ(rtc_service_builder_set_async_store(nullptr, enqueue, 0, &store, finalize, nullptr), RTC_RESULT_NULL_ARGUMENT);
+    rtc_service_builder_free(b);
+    // Refused registrations never finalize: the caller keeps its user data.
+    EXPECT_EQ(store.finalized.load(), 0);
+}
+
+TEST(AsyncStorage, WithoutTheConsumeCapabilityTheReferencesReadThenWriteIsUsed) {
+    AsyncStore store(std::chrono::microseconds(0), 1);
+    Service svc(store, false, 0);
+    std::string handle, next;
+    ASSERT_EQ(svc.create(&handle), RTC_RESULT_OK);
+    EXPECT_EQ(svc.refresh(handle, &next), RTC_RESULT_OK);
+    EXPECT_NE(next, handle);
+    EXPECT_EQ(store.live_refresh_tokens(), 1u);
+}
+
+}  // namespace
