@@ -77,9 +77,14 @@
  *   rtc_completion_finish returns, neither may be used. A completion id the library is not
  *   waiting for (never given, or already finished) is refused with RTC_RESULT_INVALID_ARGUMENT:
  *   answering twice or late is an error, not memory corruption.
- * - The rtc_service_* call that made the request waits for the answer on its own thread (the
- *   thread parks; no library lock is held). A request that is never finished keeps that call
- *   waiting: finish every request, with a negative status when the store fails or times out.
+ * - A synchronous rtc_service_* call waits for the answers on its own thread (the thread parks;
+ *   no library lock is held). rtc_service_refresh_begin and rtc_service_validate_begin return at
+ *   once instead: the operation resumes on the thread that finishes its request and reports
+ *   through its rtc_done_fn, exactly once, possibly before the _begin call returns. A pending
+ *   operation holds the service: rtc_service_free while operations are pending is safe, the
+ *   service and its user data live until the last one has called its done callback.
+ * - A request that is never finished keeps its operation waiting: finish every request, with a
+ *   negative status when the store fails or times out.
  * - Capabilities: RTC_STORE_CAN_CONSUME (the library sends RTC_STORE_CONSUME; supply it, for the
  *   same reason as `consume` above) and RTC_STORE_CAN_ROTATE (RTC_STORE_ROTATE, one transaction).
  *
@@ -632,6 +637,31 @@ typedef struct rtc_client {
     int32_t reuse_window_seconds;
 } rtc_client;
 
+// What a finished operation produced. Every pointer is valid only during the done callback
+// (the library wipes and frees the strings afterwards); NULL when the operation does not
+// produce it or failed.
+typedef struct rtc_outputs {
+    // refresh: the refresh token to return (the same or a new handle). A bearer secret.
+    const char *handle;
+    // refresh: whether `handle` is a new one.
+    bool rotated;
+    // refresh, validate: the token record (the Data column's version-5 JSON).
+    const char *token_json;
+    // refresh: the access-token record to issue.
+    const char *access_token_json;
+} rtc_outputs;
+
+// The done callback of an `rtc_service_*_begin` call: called exactly once, with `result`
+// (`RTC_RESULT_OK`, or the code the synchronous form would return), the outputs (on success)
+// and the error (on failure; never NULL then). Both pointers are valid only during the call.
+// It runs on the thread that completed the operation's last store request (or inside the
+// `_begin` call, when everything was answered at once), with no library lock held; it may call
+// into the library, including `rtc_service_free`.
+typedef void (*rtc_done_fn)(void *user_data,
+                            rtc_result result,
+                            const struct rtc_outputs *outputs,
+                            const struct rtc_error *error);
+
 
 
 
@@ -805,8 +835,10 @@ const char *rtc_result_name(uint32_t code);
 // The persisted-grant key of a refresh-token handle (what the store's Key column holds).
 rtc_result rtc_grant_key(const char *handle, size_t handle_len, char **out_key, struct rtc_error **out_error);
 
-// Frees a service, finalizing every user data it holds. No call on it may be running or start
-// afterwards. NULL is ignored.
+// Frees a service, finalizing every user data it holds. No synchronous call on it may be running
+// or start afterwards; operations started with a `_begin` form and still pending keep the
+// service alive and finish normally (the user data is finalized when the last one has). NULL is
+// ignored.
 void rtc_service_free(struct rtc_service *service);
 
 // Registers or replaces a client's settings on a running service (thread-safe). Calls already
@@ -859,6 +891,35 @@ rtc_result rtc_service_refresh(const struct rtc_service *service,
                                char **out_token_json,
                                char **out_access_token_json,
                                struct rtc_error **out_error);
+
+// `rtc_service_refresh` that returns before the store has answered: the arguments are read
+// and checked now (a bad one fails this call, and `done` is never called); on
+// `RTC_RESULT_OK` the refresh runs on, and `done` is called exactly once with its result
+// (`rtc_outputs.handle`, `.rotated`, `.token_json`, `.access_token_json`), possibly before this
+// call returns. See "Asynchronous storage" for where it runs.
+rtc_result rtc_service_refresh_begin(const struct rtc_service *service,
+                                     const char *client_id,
+                                     size_t client_id_len,
+                                     const char *handle,
+                                     size_t handle_len,
+                                     const char *resource,
+                                     size_t resource_len,
+                                     const char *new_access_token_json,
+                                     size_t new_access_token_json_len,
+                                     rtc_done_fn done,
+                                     void *user_data,
+                                     struct rtc_error **out_error);
+
+// `rtc_service_validate` that returns before the store has answered; as
+// `rtc_service_refresh_begin`, with `rtc_outputs.token_json` on success.
+rtc_result rtc_service_validate_begin(const struct rtc_service *service,
+                                      const char *client_id,
+                                      size_t client_id_len,
+                                      const char *handle,
+                                      size_t handle_len,
+                                      rtc_done_fn done,
+                                      void *user_data,
+                                      struct rtc_error **out_error);
 
 // `UpdateRefreshTokenAsync` for hosts that run validation and access-token issuance
 // themselves: applies the update rules to `token_json` (a record from validate) under

@@ -221,6 +221,44 @@ fn every_group_of_exports_answers_a_panic_with_its_documented_value() {
         rtc_result::RTC_RESULT_PANIC
     );
 
+    // Completions of the asynchronous store: RTC_RESULT_PANIC, where an unknown id is otherwise
+    // INVALID_ARGUMENT.
+    assert_eq!(
+        panicking(|| rtc_completion_finish(1 << 62, 0, 0)),
+        rtc_result::RTC_RESULT_PANIC
+    );
+    assert_eq!(
+        rtc_completion_finish(1 << 62, 0, 0),
+        rtc_result::RTC_RESULT_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        panicking(|| rtc_completion_push_row(1 << 62, null())),
+        rtc_result::RTC_RESULT_PANIC
+    );
+
+    // A `_begin` operation: RTC_RESULT_PANIC from the call, and its done callback never runs.
+    unsafe extern "C" fn never(
+        _: *mut std::ffi::c_void,
+        _: rtc_result,
+        _: *const rtc_outputs,
+        _: *const rtc_error,
+    ) {
+        panic!("done must not be called for a call that failed");
+    }
+    let r = panicking(|| {
+        rtc_service_validate_begin(
+            svc.0,
+            "app".as_ptr().cast(),
+            3,
+            "h".as_ptr().cast(),
+            1,
+            Some(never),
+            null_mut(),
+            null_mut(),
+        )
+    });
+    assert_eq!(r, rtc_result::RTC_RESULT_PANIC);
+
     // And the service frees only when no panic is forced.
     panicking(|| rtc_service_free(svc.0));
     let h = create(&svc);

@@ -179,7 +179,15 @@ fn set_hook<F>(
     out_error: *mut *mut rtc_error,
     install: impl FnOnce(&mut rtc_service_builder, F, UserData),
 ) -> rtc_result {
-    set_checked_hook(builder, callback, user_data, free_user_data, out_error, || Ok(()), install)
+    set_checked_hook(
+        builder,
+        callback,
+        user_data,
+        free_user_data,
+        out_error,
+        || Ok(()),
+        install,
+    )
 }
 
 /// [`set_hook`] with a check of the setter's other arguments, made before anything is installed.

@@ -43,12 +43,17 @@ impl FfiError {
     }
 
     pub fn into_raw(self) -> *mut rtc_error {
+        Box::into_raw(Box::new(self.into_error()))
+    }
+
+    /// The error object, for a callback that borrows it (a done callback).
+    pub fn into_error(self) -> rtc_error {
         let message = CString::new(self.message.replace('\0', " ")).unwrap_or_default();
-        Box::into_raw(Box::new(rtc_error {
+        rtc_error {
             code: self.code,
             reason: self.reason,
             message,
-        }))
+        }
     }
 }
 

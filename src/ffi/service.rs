@@ -2,13 +2,14 @@
 
 use parking_lot::RwLock;
 use std::collections::HashMap;
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 use super::boundary::{call, guard};
 use super::config::{self, rtc_client};
 use super::error::{rtc_error, FfiError};
 use super::json;
+use super::operation::{rtc_done_fn, Done, Operation, Produced};
 use super::read;
 use super::result::rtc_result;
 use super::text::{out_string, RTC_MAX_JSON_LEN, RTC_MAX_STRING_LEN};
@@ -20,7 +21,8 @@ use crate::service::{RefreshRequest, RefreshTokenService};
 /// A refresh-token service. Thread-safe: every `rtc_service_*` function may be called on the
 /// same service from any number of threads at once. Freed with `rtc_service_free`.
 pub struct rtc_service {
-    service: RefreshTokenService,
+    /// Shared with the operations still pending (`_begin`), which keep it alive.
+    service: Arc<RefreshTokenService>,
     /// Shared settings: a call clones the Arc, not the client.
     clients: RwLock<HashMap<String, Arc<Client>>>,
 }
@@ -28,7 +30,7 @@ pub struct rtc_service {
 impl rtc_service {
     pub(crate) fn new(service: RefreshTokenService, clients: HashMap<String, Arc<Client>>) -> Self {
         Self {
-            service,
+            service: Arc::new(service),
             clients: RwLock::new(clients),
         }
     }
@@ -56,8 +58,10 @@ fn handle_arg<'a>(ptr: *const c_char, len: usize) -> Result<&'a str, FfiError> {
     read::text(ptr, len, "handle", RTC_MAX_STRING_LEN)
 }
 
-/// Frees a service, finalizing every user data it holds. No call on it may be running or start
-/// afterwards. NULL is ignored.
+/// Frees a service, finalizing every user data it holds. No synchronous call on it may be running
+/// or start afterwards; operations started with a `_begin` form and still pending keep the
+/// service alive and finish normally (the user data is finalized when the last one has). NULL is
+/// ignored.
 #[no_mangle]
 pub extern "C" fn rtc_service_free(service: *mut rtc_service) {
     guard(|| (), || drop(read::take(service)))
@@ -160,29 +164,137 @@ pub extern "C" fn rtc_service_refresh(
     call(out_error, || {
         let (s, client) = service_and_client(service, client_id, client_id_len)?;
         let out_handle = Out::required(out_handle, "out_handle")?;
-        let handle = handle_arg(handle, handle_len)?;
-        let resource = read::opt_text(resource, resource_len, "resource", RTC_MAX_STRING_LEN)?;
-        let new_access_token = read::opt_text(
+        let request = refresh_request(
+            handle,
+            handle_len,
+            resource,
+            resource_len,
             new_access_token_json,
             new_access_token_json_len,
-            "new_access_token_json",
-            RTC_MAX_JSON_LEN,
-        )?
-        .map(|t| json::access_token(t, "new_access_token_json"))
-        .transpose()?;
-        let r = s.service.refresh(
-            &client,
-            RefreshRequest {
-                handle: handle.to_owned(),
-                resource: resource.map(str::to_owned),
-                new_access_token,
-            },
         )?;
+        let r = s.service.refresh(&client, request)?;
         out_handle.set(out_string(r.handle.as_str().to_owned()));
         OptOut::new(out_rotated).set(|| r.rotated);
         OptOut::new(out_token_json).set(|| out_string(encode_inner(&r.token)));
         OptOut::new(out_access_token_json).set(|| out_string(encode_token(&r.access_token)));
         Ok(())
+    })
+}
+
+/// The arguments of a refresh, read.
+fn refresh_request(
+    handle: *const c_char,
+    handle_len: usize,
+    resource: *const c_char,
+    resource_len: usize,
+    new_access_token_json: *const c_char,
+    new_access_token_json_len: usize,
+) -> Result<RefreshRequest, FfiError> {
+    let handle = handle_arg(handle, handle_len)?;
+    let resource = read::opt_text(resource, resource_len, "resource", RTC_MAX_STRING_LEN)?;
+    let new_access_token = read::opt_text(
+        new_access_token_json,
+        new_access_token_json_len,
+        "new_access_token_json",
+        RTC_MAX_JSON_LEN,
+    )?
+    .map(|t| json::access_token(t, "new_access_token_json"))
+    .transpose()?;
+    Ok(RefreshRequest {
+        handle: handle.to_owned(),
+        resource: resource.map(str::to_owned),
+        new_access_token,
+    })
+}
+
+/// `rtc_service_refresh` that returns before the store has answered: the arguments are read
+/// and checked now (a bad one fails this call, and `done` is never called); on
+/// `RTC_RESULT_OK` the refresh runs on, and `done` is called exactly once with its result
+/// (`rtc_outputs.handle`, `.rotated`, `.token_json`, `.access_token_json`), possibly before this
+/// call returns. See "Asynchronous storage" for where it runs.
+#[no_mangle]
+pub extern "C" fn rtc_service_refresh_begin(
+    service: *const rtc_service,
+    client_id: *const c_char,
+    client_id_len: usize,
+    handle: *const c_char,
+    handle_len: usize,
+    resource: *const c_char,
+    resource_len: usize,
+    new_access_token_json: *const c_char,
+    new_access_token_json_len: usize,
+    done: rtc_done_fn,
+    user_data: *mut c_void,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
+    call(out_error, || {
+        let (s, client) = service_and_client(service, client_id, client_id_len)?;
+        let done = done_arg(done, user_data)?;
+        let request = refresh_request(
+            handle,
+            handle_len,
+            resource,
+            resource_len,
+            new_access_token_json,
+            new_access_token_json_len,
+        )?;
+        let svc = s.service.clone();
+        Operation::start(
+            Box::pin(async move {
+                let outcome = svc.refresh_async(&client, request).await.map(|r| Produced {
+                    handle: Some(r.handle.as_str().to_owned()),
+                    rotated: r.rotated,
+                    token_json: Some(encode_inner(&r.token)),
+                    access_token_json: Some(encode_token(&r.access_token)),
+                });
+                done.call(outcome.map_err(FfiError::from));
+            }),
+            done,
+        );
+        Ok(())
+    })
+}
+
+/// `rtc_service_validate` that returns before the store has answered; as
+/// `rtc_service_refresh_begin`, with `rtc_outputs.token_json` on success.
+#[no_mangle]
+pub extern "C" fn rtc_service_validate_begin(
+    service: *const rtc_service,
+    client_id: *const c_char,
+    client_id_len: usize,
+    handle: *const c_char,
+    handle_len: usize,
+    done: rtc_done_fn,
+    user_data: *mut c_void,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
+    call(out_error, || {
+        let (s, client) = service_and_client(service, client_id, client_id_len)?;
+        let done = done_arg(done, user_data)?;
+        let handle = handle_arg(handle, handle_len)?.to_owned();
+        let svc = s.service.clone();
+        Operation::start(
+            Box::pin(async move {
+                let outcome = svc
+                    .validate_async(&handle, &client)
+                    .await
+                    .map(|v| Produced {
+                        token_json: Some(encode_inner(&v.token)),
+                        ..Produced::default()
+                    });
+                done.call(outcome.map_err(FfiError::from));
+            }),
+            done,
+        );
+        Ok(())
+    })
+}
+
+fn done_arg(done: rtc_done_fn, user_data: *mut c_void) -> Result<Done, FfiError> {
+    let callback = done.ok_or_else(|| FfiError::null("done"))?;
+    Ok(Done {
+        callback,
+        user_data,
     })
 }
 

@@ -195,26 +195,35 @@ void finalize(void *ud) { static_cast<AsyncStore *>(ud)->finalized++; }
 const std::string kClient = "app";
 const std::string kRequest = R"({"SubjectId":"alice","SessionId":"s1","AuthorizedScopes":["openid","offline_access"]})";
 
+// A service on the asynchronous store, with the one-time client `app`.
+rtc_service *build_on(AsyncStore &store, bool delete_mode, uint32_t capabilities) {
+    rtc_service_options o;
+    rtc_service_options_init(&o);
+    o.delete_one_time_only_refresh_tokens_on_use = delete_mode ? 1 : 0;
+    rtc_service_builder *b = nullptr;
+    rtc_service *svc = nullptr;
+    EXPECT_EQ(rtc_service_builder_new(&o, &b, nullptr), RTC_RESULT_OK);
+    EXPECT_EQ(rtc_service_builder_set_async_store(b, enqueue, capabilities, &store, finalize, nullptr), RTC_RESULT_OK);
+    rtc_client c;
+    rtc_client_init(&c, kClient.data(), kClient.size());
+    c.allow_offline_access = 1;
+    c.refresh_token_usage = RTC_TOKEN_USAGE_ONE_TIME_ONLY;
+    EXPECT_EQ(rtc_service_builder_add_client(b, &c, nullptr), RTC_RESULT_OK);
+    EXPECT_EQ(rtc_service_builder_build(b, &svc, nullptr), RTC_RESULT_OK);
+    return svc;
+}
+
 struct Service {
     rtc_service *svc = nullptr;
     AsyncStore &store;
     Service(AsyncStore &s, bool delete_mode, uint32_t capabilities = RTC_STORE_CAN_CONSUME | RTC_STORE_CAN_ROTATE)
-        : store(s) {
-        rtc_service_options o;
-        rtc_service_options_init(&o);
-        o.delete_one_time_only_refresh_tokens_on_use = delete_mode ? 1 : 0;
-        rtc_service_builder *b = nullptr;
-        EXPECT_EQ(rtc_service_builder_new(&o, &b, nullptr), RTC_RESULT_OK);
-        EXPECT_EQ(rtc_service_builder_set_async_store(b, enqueue, capabilities, &store, finalize, nullptr), RTC_RESULT_OK);
-        rtc_client c;
-        rtc_client_init(&c, kClient.data(), kClient.size());
-        c.allow_offline_access = 1;
-        c.refresh_token_usage = RTC_TOKEN_USAGE_ONE_TIME_ONLY;
-        EXPECT_EQ(rtc_service_builder_add_client(b, &c, nullptr), RTC_RESULT_OK);
-        EXPECT_EQ(rtc_service_builder_build(b, &svc, nullptr), RTC_RESULT_OK);
-    }
+        : svc(build_on(s, delete_mode, capabilities)), store(s) {}
     ~Service() {
         rtc_service_free(svc);
+        // A `_begin` operation releases the service just after its done callback returns, on
+        // the store's thread: the finalizer may come a moment after the last done.
+        for (int i = 0; i < 200 && store.finalized.load() == 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
         EXPECT_EQ(store.finalized.load(), 1);
     }
     rtc_result create(std::string *handle, rtc_error **err = nullptr) {
@@ -234,6 +243,118 @@ struct Service {
         return r;
     }
 };
+
+// What `_begin` operations report: results and handles, waited for with a condition variable.
+struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    int done = 0;
+    std::vector<rtc_result> results;
+    std::vector<std::string> handles;
+
+    void wait_for(int n) {
+        std::unique_lock<std::mutex> l(mu);
+        ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(60), [&] { return done >= n; })) << done << " of " << n;
+    }
+};
+
+void record_done(void *ud, rtc_result result, const rtc_outputs *outputs, const rtc_error *error) {
+    auto *w = static_cast<Waiter *>(ud);
+    std::lock_guard<std::mutex> l(w->mu);
+    EXPECT_EQ(result == RTC_RESULT_OK, outputs != nullptr);
+    EXPECT_EQ(result == RTC_RESULT_OK, error == nullptr);
+    w->results.push_back(result);
+    w->handles.push_back(outputs && outputs->handle ? outputs->handle : "");
+    w->done++;
+    w->cv.notify_all();
+}
+
+rtc_result refresh_begin(rtc_service *svc, const std::string &handle, Waiter *w) {
+    return rtc_service_refresh_begin(svc, kClient.data(), kClient.size(), handle.data(), handle.size(), nullptr, 0,
+                                     nullptr, 0, record_done, w, nullptr);
+}
+
+TEST(AsyncOperations, ARefreshBeginReturnsBeforeTheStoreAnswersAndReportsOnce) {
+    AsyncStore store(std::chrono::milliseconds(100), 1);
+    Service svc(store, true);
+    std::string handle;
+    ASSERT_EQ(svc.create(&handle), RTC_RESULT_OK);
+    Waiter w;
+    ASSERT_EQ(refresh_begin(svc.svc, handle, &w), RTC_RESULT_OK);
+    {
+        std::lock_guard<std::mutex> l(w.mu);
+        EXPECT_EQ(w.done, 0) << "the store has not answered yet";
+    }
+    w.wait_for(1);
+    ASSERT_EQ(w.results.size(), 1u);
+    EXPECT_EQ(w.results[0], RTC_RESULT_OK);
+    EXPECT_NE(w.handles[0], handle);
+    EXPECT_EQ(w.handles[0].size(), 66u);
+    // A bad argument fails the call itself, and done is never called.
+    EXPECT_EQ(rtc_service_refresh_begin(svc.svc, "nobody", 6, handle.data(), handle.size(), nullptr, 0, nullptr, 0,
+                                        record_done, &w, nullptr),
+              RTC_RESULT_UNKNOWN_CLIENT);
+    EXPECT_EQ(rtc_service_refresh_begin(svc.svc, kClient.data(), kClient.size(), handle.data(), handle.size(), nullptr,
+                                        0, nullptr, 0, nullptr, &w, nullptr),
+              RTC_RESULT_NULL_ARGUMENT);
+    // A refusal comes through done, as the synchronous form's result.
+    Waiter v;
+    ASSERT_EQ(rtc_service_validate_begin(svc.svc, kClient.data(), kClient.size(), "garbage", 7, record_done, &v, nullptr),
+              RTC_RESULT_OK);
+    v.wait_for(1);
+    EXPECT_EQ(v.results[0], RTC_RESULT_INVALID_GRANT);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(w.done, 1);
+}
+
+TEST(AsyncOperations, EightThreadsOfBeginRefreshesGetTheOneSuccessor) {
+    const int rounds = std::getenv("RTC_UNDER_VALGRIND") ? 20 : 1000;
+    AsyncStore store(std::chrono::microseconds(20));
+    Service svc(store, true);
+    int bad_rounds = bad_race_rounds(
+        rounds,
+        [&] {
+            std::string h;
+            EXPECT_EQ(svc.create(&h), RTC_RESULT_OK);
+            return h;
+        },
+        [&](const std::string &h, std::string *next) {
+            Waiter w;
+            rtc_result r = refresh_begin(svc.svc, h, &w);
+            if (r != RTC_RESULT_OK) return r;
+            w.wait_for(1);
+            *next = w.handles[0];
+            return w.results[0];
+        },
+        [&] { return store.live_refresh_tokens(); });
+    EXPECT_EQ(bad_rounds, 0);
+}
+
+TEST(AsyncOperations, FreeingTheServiceWhileOperationsArePendingIsSafe) {
+    AsyncStore store(std::chrono::milliseconds(20));
+    rtc_service *svc = build_on(store, true, RTC_STORE_CAN_CONSUME | RTC_STORE_CAN_ROTATE);
+    ASSERT_NE(svc, nullptr);
+    const int n = 50;
+    std::vector<std::string> handles(n);
+    for (auto &h : handles) {
+        char *out = nullptr;
+        ASSERT_EQ(rtc_service_create(svc, kClient.data(), kClient.size(), kRequest.data(), kRequest.size(), &out, nullptr,
+                                     nullptr),
+                  RTC_RESULT_OK);
+        h = out;
+        rtc_string_free(out);
+    }
+    Waiter w;
+    for (const auto &h : handles) ASSERT_EQ(refresh_begin(svc, h, &w), RTC_RESULT_OK);
+    rtc_service_free(svc);  // while the store has not answered
+    EXPECT_EQ(store.finalized.load(), 0) << "the pending operations keep the service";
+    w.wait_for(n);
+    for (rtc_result r : w.results) EXPECT_EQ(r, RTC_RESULT_OK);
+    // The last operation to finish released the service: its user data is finalized once.
+    for (int i = 0; i < 100 && store.finalized.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(store.finalized.load(), 1);
+    EXPECT_EQ(store.live_refresh_tokens(), static_cast<size_t>(n));
+}
 
 TEST(AsyncStorage, EightThreadsOnAStoreAnsweringFromItsOwnThreadsAllGetTheOneSuccessor) {
     const int rounds = std::getenv("RTC_UNDER_VALGRIND") ? 20 : 1000;

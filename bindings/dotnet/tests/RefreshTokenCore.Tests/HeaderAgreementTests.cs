@@ -106,6 +106,7 @@ public sealed class HeaderAgreementTests
             ["rtc_grant_filter"] = typeof(RtcGrantFilter),
             ["rtc_store_callbacks"] = typeof(RtcStoreCallbacks),
             ["rtc_store_request"] = typeof(RtcStoreRequest),
+            ["rtc_outputs"] = typeof(RtcOutputs),
         };
         Assert.Equal(Parsed.Value.Structs.Keys.OrderBy(k => k), mirrors.Keys.OrderBy(k => k));
 

@@ -124,6 +124,12 @@ internal static unsafe partial class NativeMethods
     internal static partial ResultCode rtc_service_builder_set_async_store(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, RtcStoreRequest*, ulong, void> callback, uint capabilities, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_service_refresh_begin(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte* resource, nuint resourceLen, byte* newAccessTokenJson, nuint newAccessTokenJsonLen, delegate* unmanaged[Cdecl]<nint, ResultCode, RtcOutputs*, nint, void> done, nint userData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_service_validate_begin(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, delegate* unmanaged[Cdecl]<nint, ResultCode, RtcOutputs*, nint, void> done, nint userData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial ResultCode rtc_completion_push_row(ulong completion, RtcGrantRow* row);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]

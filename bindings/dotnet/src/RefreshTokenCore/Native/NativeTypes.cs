@@ -75,6 +75,16 @@ internal unsafe struct RtcGrantFilter
     public nuint GrantTypesLen;
 }
 
+/// <summary>rtc_outputs: what a finished `_begin` operation produced.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct RtcOutputs
+{
+    public byte* Handle;
+    public byte Rotated;
+    public byte* TokenJson;
+    public byte* AccessTokenJson;
+}
+
 /// <summary>rtc_store_request: one request to an asynchronous store.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct RtcStoreRequest
