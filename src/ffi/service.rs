@@ -53,6 +53,17 @@ fn service_and_client<'a>(
     Ok((s, client))
 }
 
+/// The outputs of an operation that issues a handle: the handle, and the token record if asked.
+fn give_token(
+    out_handle: Out<*mut c_char>,
+    out_token_json: *mut *mut c_char,
+    handle: &crate::format::handle::Handle,
+    token: &crate::model::RefreshToken,
+) {
+    out_handle.set(out_string(handle.as_str().to_owned()));
+    OptOut::new(out_token_json).set(|| out_string(encode_inner(token)));
+}
+
 /// A refresh-token handle argument.
 fn handle_arg<'a>(ptr: *const c_char, len: usize) -> Result<&'a str, FfiError> {
     read::text(ptr, len, "handle", RTC_MAX_STRING_LEN)
@@ -110,8 +121,7 @@ pub extern "C" fn rtc_service_create(
         )?;
         let request = json::create_request(text, &client, s.service.now())?;
         let created = s.service.create(&client, request)?;
-        out_handle.set(out_string(created.handle.as_str().to_owned()));
-        OptOut::new(out_token_json).set(|| out_string(encode_inner(&created.token)));
+        give_token(out_handle, out_token_json, &created.handle, &created.token);
         Ok(())
     })
 }
@@ -322,8 +332,7 @@ pub extern "C" fn rtc_service_update(
         let text = read::text(token_json, token_json_len, "token_json", RTC_MAX_JSON_LEN)?;
         let token = json::token_record(text, "token_json")?;
         let u = s.service.update(handle, token, &client, must_update != 0)?;
-        out_handle.set(out_string(u.handle.as_str().to_owned()));
-        OptOut::new(out_token_json).set(|| out_string(encode_inner(&u.token)));
+        give_token(out_handle, out_token_json, &u.handle, &u.token);
         Ok(())
     })
 }

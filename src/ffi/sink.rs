@@ -147,13 +147,17 @@ pub extern "C" fn rtc_row_sink_push(
     sink: *mut rtc_row_sink,
     row: *const rtc_grant_row,
 ) -> rtc_result {
+    with_sink(sink, |sink| sink.push(read::opt_object(row)))
+}
+
+/// What both sink exports do first: the panic boundary and the sink itself (NULL is
+/// `RTC_RESULT_NULL_ARGUMENT`, with no error slot to fill: the sink is the answer's only path).
+fn with_sink<S>(sink: *mut S, answer: impl FnOnce(&mut S) -> rtc_result) -> rtc_result {
     guard(
         || rtc_result::RTC_RESULT_PANIC,
-        || {
-            let Ok(sink) = read::object_mut(sink, "sink") else {
-                return rtc_result::RTC_RESULT_NULL_ARGUMENT;
-            };
-            sink.push(read::opt_object(row))
+        || match read::object_mut(sink, "sink") {
+            Ok(sink) => answer(sink),
+            Err(_) => rtc_result::RTC_RESULT_NULL_ARGUMENT,
         },
     )
 }
@@ -172,23 +176,17 @@ pub extern "C" fn rtc_string_sink_set(
     text_ptr: *const c_char,
     text_len: usize,
 ) -> rtc_result {
-    guard(
-        || rtc_result::RTC_RESULT_PANIC,
-        || {
-            let Ok(sink) = read::object_mut(sink, "sink") else {
-                return rtc_result::RTC_RESULT_NULL_ARGUMENT;
-            };
-            match read::text(text_ptr, text_len, "text", RTC_MAX_JSON_LEN * 2) {
-                Ok(s) => {
-                    sink.value = Some(s.to_owned());
-                    rtc_result::RTC_RESULT_OK
-                }
-                Err(e) => {
-                    let code = e.code;
-                    sink.error.get_or_insert(e.message);
-                    code
-                }
+    with_sink(sink, |sink| {
+        match read::text(text_ptr, text_len, "text", RTC_MAX_JSON_LEN * 2) {
+            Ok(s) => {
+                sink.value = Some(s.to_owned());
+                rtc_result::RTC_RESULT_OK
             }
-        },
-    )
+            Err(e) => {
+                let code = e.code;
+                sink.error.get_or_insert(e.message);
+                code
+            }
+        }
+    })
 }

@@ -15,7 +15,7 @@ use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 use std::sync::LazyLock;
 
-use super::sql::{consume_on, rotate_in, SqlExec, Statements, INDEXES};
+use super::sql::{consume_on, rotate_in, rotate_once, SqlExec, Statements, INDEXES};
 use super::{check_filter, ConsumeAction, ConsumeOutcome, GrantStore, StoreError};
 use crate::model::{GrantFilter, PersistedGrant};
 
@@ -216,12 +216,13 @@ impl GrantStore for PostgresStore {
         successor: &PersistedGrant,
     ) -> Result<ConsumeOutcome, StoreError> {
         let mut conn = self.conn()?;
-        let mut tx = conn.transaction().map_err(unavailable)?;
-        let outcome = rotate_in(&mut tx, &SQL, key, action, successor).map_err(unavailable)?;
-        if outcome == ConsumeOutcome::Won {
-            tx.commit().map_err(unavailable)?;
-        }
-        Ok(outcome)
+        let tx = conn.transaction().map_err(unavailable)?;
+        rotate_once(
+            tx,
+            |tx| rotate_in(tx, &SQL, key, action, successor),
+            |tx| tx.commit(),
+        )
+        .map_err(unavailable)
     }
 
     fn remove_expired(&self, now: DateTime<Utc>, batch_size: usize) -> Result<u64, StoreError> {

@@ -140,6 +140,21 @@ pub(crate) fn consume_on<C: SqlExec>(
     Ok(ConsumeOutcome::AlreadyConsumed)
 }
 
+/// A rotation in one transaction of either dialect: `rotate` (which runs [`rotate_in`] on it),
+/// then `commit` only when it won; any other outcome changed nothing, and dropping the
+/// transaction rolls it back.
+pub(crate) fn rotate_once<T, E>(
+    mut tx: T,
+    rotate: impl FnOnce(&mut T) -> Result<ConsumeOutcome, E>,
+    commit: impl FnOnce(T) -> Result<(), E>,
+) -> Result<ConsumeOutcome, E> {
+    let outcome = rotate(&mut tx)?;
+    if outcome == ConsumeOutcome::Won {
+        commit(tx)?;
+    }
+    Ok(outcome)
+}
+
 /// A rotation inside the caller's open transaction: consume, then insert the successor only if
 /// this call won. The caller commits on `Won`; any other outcome changed nothing, and dropping
 /// the transaction rolls it back.

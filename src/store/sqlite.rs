@@ -16,7 +16,7 @@ use rusqlite::{
 use std::path::Path;
 use std::sync::LazyLock;
 
-use super::sql::{consume_on, rotate_in, SqlExec, Statements, INDEXES};
+use super::sql::{consume_on, rotate_in, rotate_once, SqlExec, Statements, INDEXES};
 use super::{check_filter, ConsumeAction, ConsumeOutcome, GrantStore, StoreError};
 use crate::format::datetime::truncate_to_tick;
 use crate::model::{GrantFilter, PersistedGrant};
@@ -316,12 +316,12 @@ impl GrantStore for SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(unavailable)?;
-        let outcome =
-            rotate_in(&mut Lite(&tx), &SQL, key, action, successor).map_err(unavailable)?;
-        if outcome == ConsumeOutcome::Won {
-            tx.commit().map_err(unavailable)?;
-        }
-        Ok(outcome)
+        rotate_once(
+            tx,
+            |tx| rotate_in(&mut Lite(tx), &SQL, key, action, successor),
+            |tx| tx.commit(),
+        )
+        .map_err(unavailable)
     }
 
     fn remove_expired(&self, now: DateTime<Utc>, batch_size: usize) -> Result<u64, StoreError> {
