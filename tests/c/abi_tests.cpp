@@ -2,6 +2,7 @@
 // callbacks, finalizers, and outputs left alone on failure.
 
 #include "refresh_token_core.h"
+#include "host_row.hpp"
 #include "one_successor_race.hpp"
 
 #include <algorithm>
@@ -24,11 +25,6 @@ namespace {
 
 // ---- a small host store, with knobs for misbehaviour ----------------------------------------
 
-struct Row {
-    std::string key, type, subject_id, session_id, client_id, data;
-    bool has_session = false;
-    int64_t creation = 0, expiration = RTC_TIME_NONE, consumed = RTC_TIME_NONE;
-};
 
 struct Store {
     std::mutex mu;
@@ -40,8 +36,6 @@ struct Store {
     std::atomic<int> finalized{0};
 };
 
-rtc_str v(const std::string &s) { return rtc_str{s.data(), s.size()}; }
-std::string s(rtc_str x) { return x.ptr ? std::string(x.ptr, x.len) : std::string(); }
 
 int32_t get(void *ud, const char *key, size_t len, rtc_row_sink *sink) {
     auto *st = static_cast<Store *>(ud);
@@ -57,21 +51,6 @@ int32_t get(void *ud, const char *key, size_t len, rtc_row_sink *sink) {
                       st->garbage_utf8 ? rtc_str{bad, sizeof bad} : v(r.data)};
     rtc_row_sink_push(sink, &row);
     return 0;
-}
-
-Row copy(const rtc_grant_row *g) {
-    Row r;
-    r.key = s(g->key);
-    r.type = s(g->grant_type);
-    r.subject_id = s(g->subject_id);
-    r.has_session = g->session_id.ptr != nullptr;
-    r.session_id = s(g->session_id);
-    r.client_id = s(g->client_id);
-    r.creation = g->creation_time;
-    r.expiration = g->expiration;
-    r.consumed = g->consumed_time;
-    r.data = s(g->data);
-    return r;
 }
 
 int32_t put(void *ud, const rtc_grant_row *g) {
