@@ -117,19 +117,20 @@ fn request() -> CreateRequest {
     CreateRequest::for_subject("alice", Some("s1"), &["openid", "offline_access"])
 }
 
-/// A one-time token just created on a recording store.
-struct OneTime {
-    store: Arc<Recording>,
-    s: RefreshTokenService,
-    clock: Arc<ManualClock>,
-    c: Client,
-    created: Created,
-}
+/// A one-time token just created on a recording store: the store, the service, the client, the
+/// created token and the service's clock.
+type OneTime = (
+    Arc<Recording>,
+    RefreshTokenService,
+    Client,
+    Created,
+    Arc<ManualClock>,
+);
 
 /// [`OneTime`] with the store's recorded calls cleared, so a test counts only its own.
 fn one_time(delete_on_use: bool) -> OneTime {
     let t = one_time_untouched(delete_on_use);
-    t.store.take_calls();
+    t.0.take_calls();
     t
 }
 
@@ -138,13 +139,7 @@ fn one_time_untouched(delete_on_use: bool) -> OneTime {
     let (s, clock) = service(store.clone(), delete_on_use);
     let c = client(TokenUsage::OneTimeOnly, TokenExpiration::Absolute);
     let created = s.create(&c, request()).unwrap();
-    OneTime {
-        store,
-        s,
-        clock,
-        c,
-        created,
-    }
+    (store, s, c, created, clock)
 }
 
 fn service(store: Arc<Recording>, delete_on_use: bool) -> (RefreshTokenService, Arc<ManualClock>) {
@@ -232,13 +227,7 @@ fn live(store: &Recording) -> Vec<String> {
 #[test]
 fn a_consume_that_fails_before_applying_is_retryable_and_the_retry_converges() {
     for delete in [true, false] {
-        let OneTime {
-            store,
-            s,
-            c,
-            created,
-            ..
-        } = one_time(delete);
+        let (store, s, c, created, _) = one_time(delete);
         // Calls: get (1), insert the successor (2), consume (3) fails, then the read-back.
         *store.fail_at.lock() = vec![3];
         let err = refresh(&s, &c, created.handle.as_str()).unwrap_err();
@@ -268,13 +257,7 @@ fn a_consume_that_fails_before_applying_is_retryable_and_the_retry_converges() {
 
 #[test]
 fn a_successor_left_by_a_failed_rotation_that_is_never_retried_goes_with_cleanup() {
-    let OneTime {
-        store,
-        s,
-        c,
-        created,
-        clock,
-    } = one_time(true);
+    let (store, s, c, created, clock) = one_time(true);
     // The consume (call 3) fails: the successor inserted first stays, nobody holds it.
     *store.fail_at.lock() = vec![3];
     assert!(refresh(&s, &c, created.handle.as_str()).is_err());
@@ -289,13 +272,7 @@ fn a_successor_left_by_a_failed_rotation_that_is_never_retried_goes_with_cleanup
 #[test]
 fn a_rotation_that_applies_and_then_reports_failure_is_answered_with_its_successor() {
     for delete in [true, false] {
-        let OneTime {
-            store,
-            s,
-            c,
-            created,
-            ..
-        } = one_time(delete);
+        let (store, s, c, created, _) = one_time(delete);
         // The consume (call 3) applies, then its answer is lost: the read-back finds out.
         *store.fail_after.lock() = vec![3];
         let next = refresh(&s, &c, created.handle.as_str()).unwrap();
@@ -319,13 +296,7 @@ fn a_rotation_that_applies_and_then_reports_failure_is_answered_with_its_success
 #[test]
 fn when_even_the_read_back_fails_the_retry_finds_the_successor() {
     for delete in [true, false] {
-        let OneTime {
-            store,
-            s,
-            c,
-            created,
-            clock,
-        } = one_time(delete);
+        let (store, s, c, created, clock) = one_time(delete);
         // The consume applies and fails; the two reads of the read-back fail too.
         *store.fail_after.lock() = vec![3];
         *store.fail_at.lock() = vec![4, 5];
@@ -348,13 +319,7 @@ fn when_even_the_read_back_fails_the_retry_finds_the_successor() {
 #[test]
 fn a_lost_consume_is_answered_with_the_winners_successor() {
     for delete in [true, false] {
-        let OneTime {
-            store,
-            s,
-            c,
-            created,
-            ..
-        } = one_time_untouched(delete);
+        let (store, s, c, created, _) = one_time_untouched(delete);
         // Both requests validated the token; the winner rotates first.
         let winner = s
             .update(created.handle.as_str(), created.token.clone(), &c, false)
