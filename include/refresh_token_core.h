@@ -78,9 +78,10 @@
  *   waiting for (never given, or already finished) is refused with RTC_RESULT_INVALID_ARGUMENT:
  *   answering twice or late is an error, not memory corruption.
  * - A synchronous rtc_service_* call waits for the answers on its own thread (the thread parks;
- *   no library lock is held). rtc_service_refresh_begin and rtc_service_validate_begin return at
- *   once instead: the operation resumes on the thread that finishes its request and reports
- *   through its rtc_done_fn, exactly once, possibly before the _begin call returns. A pending
+ *   no library lock is held). The _begin forms (rtc_service_refresh_begin, _validate_begin,
+ *   _create_begin, _update_begin, _revoke_begin, _remove_refresh_tokens_begin, _cleanup_begin)
+ *   return at once instead: the operation resumes on the thread that finishes its request and
+ *   reports through its rtc_done_fn, exactly once, possibly before the _begin call returns. A pending
  *   operation holds the service: rtc_service_free while operations are pending is safe, the
  *   service and its user data live until the last one has called its done callback.
  * - A request that is never finished keeps its operation waiting: finish every request, with a
@@ -641,14 +642,23 @@ typedef struct rtc_client {
 // (the library wipes and frees the strings afterwards); NULL when the operation does not
 // produce it or failed.
 typedef struct rtc_outputs {
-    // refresh: the refresh token to return (the same or a new handle). A bearer secret.
+    // refresh, create, update: the refresh token to return (the same or a new handle). A bearer
+    // secret.
     const char *handle;
     // refresh: whether `handle` is a new one.
     bool rotated;
-    // refresh, validate: the token record (the Data column's version-5 JSON).
+    // refresh, validate, create, update: the token record (the Data column's version-5 JSON).
     const char *token_json;
     // refresh: the access-token record to issue.
     const char *access_token_json;
+    // revoke: whether a token was removed.
+    bool revoked;
+    // remove_refresh_tokens: rows removed; cleanup: expired + consumed rows removed.
+    uint64_t removed;
+    // cleanup: expired rows removed.
+    uint64_t expired_removed;
+    // cleanup: consumed rows removed.
+    uint64_t consumed_removed;
 } rtc_outputs;
 
 // The done callback of an `rtc_service_*_begin` call: called exactly once, with `result`
@@ -920,6 +930,61 @@ rtc_result rtc_service_validate_begin(const struct rtc_service *service,
                                       rtc_done_fn done,
                                       void *user_data,
                                       struct rtc_error **out_error);
+
+// `rtc_service_create` that returns before the store has answered; as
+// `rtc_service_refresh_begin`, with `rtc_outputs.handle` and `.token_json` on success.
+rtc_result rtc_service_create_begin(const struct rtc_service *service,
+                                    const char *client_id,
+                                    size_t client_id_len,
+                                    const char *request_json,
+                                    size_t request_json_len,
+                                    rtc_done_fn done,
+                                    void *user_data,
+                                    struct rtc_error **out_error);
+
+// `rtc_service_update` that returns before the store has answered; as
+// `rtc_service_refresh_begin`, with `rtc_outputs.handle`, `.rotated` and `.token_json`.
+rtc_result rtc_service_update_begin(const struct rtc_service *service,
+                                    const char *client_id,
+                                    size_t client_id_len,
+                                    const char *handle,
+                                    size_t handle_len,
+                                    const char *token_json,
+                                    size_t token_json_len,
+                                    uint8_t must_update,
+                                    rtc_done_fn done,
+                                    void *user_data,
+                                    struct rtc_error **out_error);
+
+// `rtc_service_revoke` that returns before the store has answered; as
+// `rtc_service_refresh_begin`, with `rtc_outputs.revoked`.
+rtc_result rtc_service_revoke_begin(const struct rtc_service *service,
+                                    const char *client_id,
+                                    size_t client_id_len,
+                                    const char *handle,
+                                    size_t handle_len,
+                                    rtc_done_fn done,
+                                    void *user_data,
+                                    struct rtc_error **out_error);
+
+// `rtc_service_remove_refresh_tokens` that returns before the store has answered; as
+// `rtc_service_refresh_begin`, with `rtc_outputs.removed`.
+rtc_result rtc_service_remove_refresh_tokens_begin(const struct rtc_service *service,
+                                                   const char *subject_id,
+                                                   size_t subject_id_len,
+                                                   const char *client_id,
+                                                   size_t client_id_len,
+                                                   rtc_done_fn done,
+                                                   void *user_data,
+                                                   struct rtc_error **out_error);
+
+// `rtc_service_cleanup` that returns before the store has answered; as
+// `rtc_service_refresh_begin`, with `rtc_outputs.expired_removed`, `.consumed_removed` and
+// `.removed` (their sum).
+rtc_result rtc_service_cleanup_begin(const struct rtc_service *service,
+                                     rtc_done_fn done,
+                                     void *user_data,
+                                     struct rtc_error **out_error);
 
 // `UpdateRefreshTokenAsync` for hosts that run validation and access-token issuance
 // themselves: applies the update rules to `token_json` (a record from validate) under

@@ -25,14 +25,23 @@ use super::result::rtc_result;
 /// produce it or failed.
 #[repr(C)]
 pub struct rtc_outputs {
-    /// refresh: the refresh token to return (the same or a new handle). A bearer secret.
+    /// refresh, create, update: the refresh token to return (the same or a new handle). A bearer
+    /// secret.
     pub handle: *const c_char,
     /// refresh: whether `handle` is a new one.
     pub rotated: bool,
-    /// refresh, validate: the token record (the Data column's version-5 JSON).
+    /// refresh, validate, create, update: the token record (the Data column's version-5 JSON).
     pub token_json: *const c_char,
     /// refresh: the access-token record to issue.
     pub access_token_json: *const c_char,
+    /// revoke: whether a token was removed.
+    pub revoked: bool,
+    /// remove_refresh_tokens: rows removed; cleanup: expired + consumed rows removed.
+    pub removed: u64,
+    /// cleanup: expired rows removed.
+    pub expired_removed: u64,
+    /// cleanup: consumed rows removed.
+    pub consumed_removed: u64,
 }
 
 /// The done callback of an `rtc_service_*_begin` call: called exactly once, with `result`
@@ -57,6 +66,10 @@ pub(crate) struct Produced {
     pub rotated: bool,
     pub token_json: Option<String>,
     pub access_token_json: Option<String>,
+    pub revoked: bool,
+    pub removed: u64,
+    pub expired_removed: u64,
+    pub consumed_removed: u64,
 }
 
 /// The host's done callback and its user data (not owned: the host's to free after `done`).
@@ -107,6 +120,10 @@ impl Done {
                     rotated: p.rotated,
                     token_json: token.ptr(),
                     access_token_json: access.ptr(),
+                    revoked: p.revoked,
+                    removed: p.removed,
+                    expired_removed: p.expired_removed,
+                    consumed_removed: p.consumed_removed,
                 };
                 // SAFETY: the host's callback, with its user data and pointers valid for the call.
                 unsafe {

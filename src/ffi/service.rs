@@ -237,32 +237,34 @@ pub extern "C" fn rtc_service_refresh_begin(
     user_data: *mut c_void,
     out_error: *mut *mut rtc_error,
 ) -> rtc_result {
-    call(out_error, || {
-        let (s, client) = service_and_client(service, client_id, client_id_len)?;
-        let done = done_arg(done, user_data)?;
-        let request = refresh_request(
-            handle,
-            handle_len,
-            resource,
-            resource_len,
-            new_access_token_json,
-            new_access_token_json_len,
-        )?;
-        let svc = s.service.clone();
-        Operation::start(
-            Box::pin(async move {
-                let outcome = svc.refresh_async(&client, request).await.map(|r| Produced {
+    begin_for_client(
+        service,
+        client_id,
+        client_id_len,
+        done,
+        user_data,
+        out_error,
+        |svc, client| {
+            let request = refresh_request(
+                handle,
+                handle_len,
+                resource,
+                resource_len,
+                new_access_token_json,
+                new_access_token_json_len,
+            )?;
+            Ok(async move {
+                let r = svc.refresh_async(&client, request).await?;
+                Ok(Produced {
                     handle: Some(r.handle.as_str().to_owned()),
                     rotated: r.rotated,
                     token_json: Some(encode_inner(&r.token)),
                     access_token_json: Some(encode_token(&r.access_token)),
-                });
-                done.call(outcome.map_err(FfiError::from));
-            }),
-            done,
-        );
-        Ok(())
-    })
+                    ..Produced::default()
+                })
+            })
+        },
+    )
 }
 
 /// `rtc_service_validate` that returns before the store has answered; as
@@ -278,25 +280,237 @@ pub extern "C" fn rtc_service_validate_begin(
     user_data: *mut c_void,
     out_error: *mut *mut rtc_error,
 ) -> rtc_result {
+    begin_for_client(
+        service,
+        client_id,
+        client_id_len,
+        done,
+        user_data,
+        out_error,
+        |svc, client| {
+            let handle = handle_arg(handle, handle_len)?.to_owned();
+            Ok(async move {
+                let v = svc.validate_async(&handle, &client).await?;
+                Ok(Produced {
+                    token_json: Some(encode_inner(&v.token)),
+                    ..Produced::default()
+                })
+            })
+        },
+    )
+}
+
+/// What every `_begin` export does around its own argument reading (`read`, which returns the
+/// operation's future): the boundary, the service, the done callback, and the start of the
+/// pending operation, which reports to `done` (see `operation`). A failure in `read` fails the
+/// call, and `done` is never called.
+fn begin_for_service<F>(
+    service: *const rtc_service,
+    done: rtc_done_fn,
+    user_data: *mut c_void,
+    out_error: *mut *mut rtc_error,
+    read: impl FnOnce(Arc<RefreshTokenService>) -> Result<F, FfiError>,
+) -> rtc_result
+where
+    F: std::future::Future<Output = Result<Produced, crate::service::ServiceError>>
+        + Send
+        + 'static,
+{
     call(out_error, || {
-        let (s, client) = service_and_client(service, client_id, client_id_len)?;
+        let s = read::object(service, "service")?;
         let done = done_arg(done, user_data)?;
-        let handle = handle_arg(handle, handle_len)?.to_owned();
-        let svc = s.service.clone();
+        let work = read(s.service.clone())?;
         Operation::start(
-            Box::pin(async move {
-                let outcome = svc
-                    .validate_async(&handle, &client)
-                    .await
-                    .map(|v| Produced {
-                        token_json: Some(encode_inner(&v.token)),
-                        ..Produced::default()
-                    });
-                done.call(outcome.map_err(FfiError::from));
-            }),
+            Box::pin(async move { done.call(work.await.map_err(FfiError::from)) }),
             done,
         );
         Ok(())
+    })
+}
+
+/// [`begin_for_service`] for the per-client operations: the registered client is read first.
+fn begin_for_client<F>(
+    service: *const rtc_service,
+    client_id: *const c_char,
+    client_id_len: usize,
+    done: rtc_done_fn,
+    user_data: *mut c_void,
+    out_error: *mut *mut rtc_error,
+    read: impl FnOnce(Arc<RefreshTokenService>, Arc<Client>) -> Result<F, FfiError>,
+) -> rtc_result
+where
+    F: std::future::Future<Output = Result<Produced, crate::service::ServiceError>>
+        + Send
+        + 'static,
+{
+    begin_for_service(service, done, user_data, out_error, |svc| {
+        let (_, client) = service_and_client(service, client_id, client_id_len)?;
+        read(svc, client)
+    })
+}
+
+/// `rtc_service_create` that returns before the store has answered; as
+/// `rtc_service_refresh_begin`, with `rtc_outputs.handle` and `.token_json` on success.
+#[no_mangle]
+pub extern "C" fn rtc_service_create_begin(
+    service: *const rtc_service,
+    client_id: *const c_char,
+    client_id_len: usize,
+    request_json: *const c_char,
+    request_json_len: usize,
+    done: rtc_done_fn,
+    user_data: *mut c_void,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
+    begin_for_client(
+        service,
+        client_id,
+        client_id_len,
+        done,
+        user_data,
+        out_error,
+        |svc, client| {
+            let text = read::text(
+                request_json,
+                request_json_len,
+                "request_json",
+                RTC_MAX_JSON_LEN,
+            )?;
+            let request = json::create_request(text, &client, svc.now())?;
+            Ok(async move {
+                let c = svc.create_async(&client, request).await?;
+                Ok(Produced {
+                    handle: Some(c.handle.as_str().to_owned()),
+                    token_json: Some(encode_inner(&c.token)),
+                    ..Produced::default()
+                })
+            })
+        },
+    )
+}
+
+/// `rtc_service_update` that returns before the store has answered; as
+/// `rtc_service_refresh_begin`, with `rtc_outputs.handle`, `.rotated` and `.token_json`.
+#[no_mangle]
+pub extern "C" fn rtc_service_update_begin(
+    service: *const rtc_service,
+    client_id: *const c_char,
+    client_id_len: usize,
+    handle: *const c_char,
+    handle_len: usize,
+    token_json: *const c_char,
+    token_json_len: usize,
+    must_update: u8,
+    done: rtc_done_fn,
+    user_data: *mut c_void,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
+    begin_for_client(
+        service,
+        client_id,
+        client_id_len,
+        done,
+        user_data,
+        out_error,
+        |svc, client| {
+            let handle = handle_arg(handle, handle_len)?.to_owned();
+            let text = read::text(token_json, token_json_len, "token_json", RTC_MAX_JSON_LEN)?;
+            let token = json::token_record(text, "token_json")?;
+            Ok(async move {
+                let u = svc
+                    .update_async(&handle, token, &client, must_update != 0)
+                    .await?;
+                Ok(Produced {
+                    handle: Some(u.handle.as_str().to_owned()),
+                    rotated: u.rotated,
+                    token_json: Some(encode_inner(&u.token)),
+                    ..Produced::default()
+                })
+            })
+        },
+    )
+}
+
+/// `rtc_service_revoke` that returns before the store has answered; as
+/// `rtc_service_refresh_begin`, with `rtc_outputs.revoked`.
+#[no_mangle]
+pub extern "C" fn rtc_service_revoke_begin(
+    service: *const rtc_service,
+    client_id: *const c_char,
+    client_id_len: usize,
+    handle: *const c_char,
+    handle_len: usize,
+    done: rtc_done_fn,
+    user_data: *mut c_void,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
+    begin_for_client(
+        service,
+        client_id,
+        client_id_len,
+        done,
+        user_data,
+        out_error,
+        |svc, client| {
+            let handle = handle_arg(handle, handle_len)?.to_owned();
+            Ok(async move {
+                let revoked = svc.revoke_async(&client, &handle).await?;
+                Ok(Produced {
+                    revoked,
+                    ..Produced::default()
+                })
+            })
+        },
+    )
+}
+
+/// `rtc_service_remove_refresh_tokens` that returns before the store has answered; as
+/// `rtc_service_refresh_begin`, with `rtc_outputs.removed`.
+#[no_mangle]
+pub extern "C" fn rtc_service_remove_refresh_tokens_begin(
+    service: *const rtc_service,
+    subject_id: *const c_char,
+    subject_id_len: usize,
+    client_id: *const c_char,
+    client_id_len: usize,
+    done: rtc_done_fn,
+    user_data: *mut c_void,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
+    begin_for_service(service, done, user_data, out_error, |svc| {
+        let subject = read::text(subject_id, subject_id_len, "subject_id", RTC_MAX_STRING_LEN)?;
+        let client = read::text(client_id, client_id_len, "client_id", RTC_MAX_STRING_LEN)?;
+        let (subject, client) = (subject.to_owned(), client.to_owned());
+        Ok(async move {
+            let removed = svc.remove_refresh_tokens_async(&subject, &client).await?;
+            Ok(Produced {
+                removed,
+                ..Produced::default()
+            })
+        })
+    })
+}
+
+/// `rtc_service_cleanup` that returns before the store has answered; as
+/// `rtc_service_refresh_begin`, with `rtc_outputs.expired_removed`, `.consumed_removed` and
+/// `.removed` (their sum).
+#[no_mangle]
+pub extern "C" fn rtc_service_cleanup_begin(
+    service: *const rtc_service,
+    done: rtc_done_fn,
+    user_data: *mut c_void,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
+    begin_for_service(service, done, user_data, out_error, |svc| {
+        Ok(async move {
+            let r = svc.cleanup_async().await?;
+            Ok(Produced {
+                removed: r.total(),
+                expired_removed: r.expired_removed,
+                consumed_removed: r.consumed_removed,
+                ..Produced::default()
+            })
+        })
     })
 }
 

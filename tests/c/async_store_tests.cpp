@@ -304,6 +304,94 @@ TEST(AsyncOperations, EightThreadsOfBeginRefreshesGetTheOneSuccessor) {
     EXPECT_EQ(bad_rounds_on(svc, store, true), 0);
 }
 
+// Every `_begin` form, on a store that answers 5 ms later: the outputs match the synchronous forms'.
+struct Outputs {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    rtc_result result = RTC_RESULT_PANIC;
+    std::string handle, token_json;
+    bool rotated = false, revoked = false;
+    uint64_t removed = 0, expired = 0, consumed = 0;
+
+    void wait() {
+        std::unique_lock<std::mutex> l(mu);
+        ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(30), [&] { return done; }));
+    }
+};
+
+void keep_outputs(void *ud, rtc_result result, const rtc_outputs *o, const rtc_error *) {
+    auto *out = static_cast<Outputs *>(ud);
+    std::lock_guard<std::mutex> l(out->mu);
+    out->result = result;
+    if (o) {
+        out->handle = o->handle ? o->handle : "";
+        out->token_json = o->token_json ? o->token_json : "";
+        out->rotated = o->rotated;
+        out->revoked = o->revoked;
+        out->removed = o->removed;
+        out->expired = o->expired_removed;
+        out->consumed = o->consumed_removed;
+    }
+    out->done = true;
+    out->cv.notify_all();
+}
+
+TEST(AsyncOperations, EveryBeginFormReportsWhatItsSynchronousFormReturns) {
+    AsyncStore store(std::chrono::milliseconds(5));
+    Service svc(store, true);
+    const char *id = kClient.data();
+    const size_t id_len = kClient.size();
+
+    Outputs created;
+    ASSERT_EQ(rtc_service_create_begin(svc.svc, id, id_len, kRequest.data(), kRequest.size(), keep_outputs, &created, nullptr),
+              RTC_RESULT_OK);
+    created.wait();
+    ASSERT_EQ(created.result, RTC_RESULT_OK);
+    EXPECT_EQ(created.handle.size(), 66u);
+    EXPECT_NE(created.token_json.find("\"ClientId\":\"app\""), std::string::npos);
+
+    Outputs updated;
+    ASSERT_EQ(rtc_service_update_begin(svc.svc, id, id_len, created.handle.data(), created.handle.size(),
+                                       created.token_json.data(), created.token_json.size(), 0, keep_outputs, &updated,
+                                       nullptr),
+              RTC_RESULT_OK);
+    updated.wait();
+    ASSERT_EQ(updated.result, RTC_RESULT_OK);
+    EXPECT_TRUE(updated.rotated) << "a one-time token rotates on update";
+    EXPECT_NE(updated.handle, created.handle);
+
+    Outputs revoked;
+    ASSERT_EQ(rtc_service_revoke_begin(svc.svc, id, id_len, updated.handle.data(), updated.handle.size(), keep_outputs,
+                                       &revoked, nullptr),
+              RTC_RESULT_OK);
+    revoked.wait();
+    EXPECT_EQ(revoked.result, RTC_RESULT_OK);
+    EXPECT_TRUE(revoked.revoked);
+    EXPECT_EQ(store.live_refresh_tokens(), 0u);
+
+    std::string another;
+    ASSERT_EQ(svc.create(&another), RTC_RESULT_OK);
+    Outputs removed;
+    ASSERT_EQ(rtc_service_remove_refresh_tokens_begin(svc.svc, "alice", 5, id, id_len, keep_outputs, &removed, nullptr),
+              RTC_RESULT_OK);
+    removed.wait();
+    EXPECT_EQ(removed.result, RTC_RESULT_OK);
+    EXPECT_EQ(removed.removed, 1u);
+
+    Outputs cleaned;
+    ASSERT_EQ(rtc_service_cleanup_begin(svc.svc, keep_outputs, &cleaned, nullptr), RTC_RESULT_OK);
+    cleaned.wait();
+    EXPECT_EQ(cleaned.result, RTC_RESULT_OK);
+    EXPECT_EQ(cleaned.removed, cleaned.expired + cleaned.consumed);
+
+    // A bad argument fails the _begin call itself; done is never called.
+    Outputs never;
+    EXPECT_EQ(rtc_service_create_begin(svc.svc, id, id_len, "{", 1, keep_outputs, &never, nullptr), RTC_RESULT_INVALID_JSON);
+    EXPECT_EQ(rtc_service_cleanup_begin(nullptr, keep_outputs, &never, nullptr), RTC_RESULT_NULL_ARGUMENT);
+    EXPECT_FALSE(never.done);
+}
+
 TEST(AsyncOperations, FreeingTheServiceWhileOperationsArePendingIsSafe) {
     AsyncStore store(std::chrono::milliseconds(20));
     rtc_service *svc = build_on(store, true, RTC_STORE_CAN_CONSUME | RTC_STORE_CAN_ROTATE);

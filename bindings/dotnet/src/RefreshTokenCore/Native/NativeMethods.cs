@@ -127,6 +127,21 @@ internal static unsafe partial class NativeMethods
     internal static partial ResultCode rtc_service_refresh_begin(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte* resource, nuint resourceLen, byte* newAccessTokenJson, nuint newAccessTokenJsonLen, delegate* unmanaged[Cdecl]<nint, ResultCode, RtcOutputs*, nint, void> done, nint userData, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_service_create_begin(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* requestJson, nuint requestJsonLen, delegate* unmanaged[Cdecl]<nint, ResultCode, RtcOutputs*, nint, void> done, nint userData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_service_update_begin(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte* tokenJson, nuint tokenJsonLen, byte mustUpdate, delegate* unmanaged[Cdecl]<nint, ResultCode, RtcOutputs*, nint, void> done, nint userData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_service_revoke_begin(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, delegate* unmanaged[Cdecl]<nint, ResultCode, RtcOutputs*, nint, void> done, nint userData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_service_remove_refresh_tokens_begin(ServiceHandle service, byte* subjectId, nuint subjectIdLen, byte* clientId, nuint clientIdLen, delegate* unmanaged[Cdecl]<nint, ResultCode, RtcOutputs*, nint, void> done, nint userData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_service_cleanup_begin(ServiceHandle service, delegate* unmanaged[Cdecl]<nint, ResultCode, RtcOutputs*, nint, void> done, nint userData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial ResultCode rtc_service_validate_begin(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, delegate* unmanaged[Cdecl]<nint, ResultCode, RtcOutputs*, nint, void> done, nint userData, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]

@@ -83,6 +83,10 @@ internal unsafe struct RtcOutputs
     public byte Rotated;
     public byte* TokenJson;
     public byte* AccessTokenJson;
+    public byte Revoked;
+    public ulong Removed;
+    public ulong ExpiredRemoved;
+    public ulong ConsumedRemoved;
 }
 
 /// <summary>rtc_store_request: one request to an asynchronous store.</summary>
