@@ -90,6 +90,19 @@ fn an_identityserver4_row_is_upgraded_to_version_5() {
     assert!(!rewritten.contains("\"SessionId\""));
 }
 
+#[test]
+fn a_version_4_payload_keeps_its_own_session_id_on_upgrade() {
+    // Issue 15 item 10: a version-4 payload that carries SessionId (written by a later server
+    // that kept the old model version) keeps it, as the reference's deserializer reads it.
+    let inner: serde_json::Value = serde_json::from_str(IS4_ROW).unwrap();
+    let mut inner = inner;
+    inner["SessionId"] = serde_json::json!("sess-4");
+    let t = decode(&inner.to_string(), None).unwrap();
+    assert_eq!(t.version, 5);
+    assert_eq!(t.session_id.as_deref(), Some("sess-4"));
+    assert!(encode_inner(&t).contains("\"SessionId\":\"sess-4\""));
+}
+
 /// A stand-in for ASP.NET Core Data Protection: enough to show the protector's contract.
 struct Rot13Protector;
 

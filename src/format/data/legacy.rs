@@ -9,13 +9,15 @@ use crate::model::{Claim, RefreshToken, Subject, Token};
 
 /// Builds the version-5 record: Subject from the access token's `sub` and claims (duplicates
 /// dropped), ClientId and Description copied, AuthorizedScopes from its `scope` claims, the
-/// token moved to `AccessTokens[""]`. SessionId stays null: the reference takes it only from the
-/// payload's own SessionId, which a genuine version-4 row does not have.
+/// token moved to `AccessTokens[""]`. SessionId is the payload's own, whatever the version (as
+/// the reference's deserializer reads it), never derived from a `sid` claim: a genuine version-4
+/// row has none, so it stays null there.
 pub(super) fn upgrade(
     creation_time: DateTime<Utc>,
     lifetime: i32,
     consumed_time: Option<DateTime<Utc>>,
     access_token: Token,
+    session_id: Option<String>,
     extra: Vec<(String, Value)>,
 ) -> Result<RefreshToken, DecodeError> {
     let sub = access_token
@@ -49,7 +51,7 @@ pub(super) fn upgrade(
         },
         version: 5,
         client_id,
-        session_id: None,
+        session_id,
         authorized_resource_indicators: None,
         proof_type: None,
         lineage: None,

@@ -288,6 +288,7 @@ fn refresh_token(obj: &Map<String, Value>) -> Result<RefreshToken> {
             req_i32(obj, "Lifetime")?,
             opt_date(obj, "ConsumedTime")?,
             access_token.ok_or_else(|| bad("a version-4 token has no AccessToken"))?,
+            opt_str(obj, "SessionId")?,
             extras(obj, REFRESH_TOKEN_FIELDS),
         );
     }
