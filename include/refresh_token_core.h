@@ -88,6 +88,12 @@
  *   negative status when the store fails or times out.
  * - Capabilities: RTC_STORE_CAN_CONSUME (the library sends RTC_STORE_CONSUME; supply it, for the
  *   same reason as `consume` above) and RTC_STORE_CAN_ROTATE (RTC_STORE_ROTATE, one transaction).
+ * - Hooks that do I/O answer the same way: rtc_service_builder_set_async_is_active and
+ *   rtc_service_builder_set_async_accept_consumed give their callback a completion to finish
+ *   with 1 (yes), 0 (no) or a negative status (failed).
+ * - rtc_operation_current() returns, inside any callback, the user_data of the _begin operation
+ *   it serves (NULL for a synchronous call): tie a request to its operation's cancellation,
+ *   deadline or error report with it.
  *
  * TIMES
  * - rtc_time: 100 ns ticks since 1970-01-01T00:00:00Z (the .NET tick size); RTC_TIME_NONE = no value.
@@ -395,36 +401,6 @@ typedef struct rtc_service_builder rtc_service_builder;
 // Collects the text a protector callback returns. Only valid during that callback.
 typedef struct rtc_string_sink rtc_string_sink;
 
-// A borrowed UTF-8 string view in a struct. `ptr == NULL` means "no value" (null); a non-NULL
-// `ptr` with `len == 0` is the empty string.
-typedef struct rtc_str {
-    const char *ptr;
-    size_t len;
-} rtc_str;
-
-// 100 ns ticks since the Unix epoch, UTC. `RTC_TIME_NONE` means "no value".
-typedef int64_t rtc_time;
-
-// A persisted-grant row, as the host stores it. Strings are borrowed views (`ptr == NULL`
-// for a NULL column); times are `rtc_time` (`RTC_TIME_NONE` for NULL).
-typedef struct rtc_grant_row {
-    // The hashed key, never a handle. Required.
-    struct rtc_str key;
-    // "refresh_token", "reference_token", ... Required.
-    struct rtc_str grant_type;
-    struct rtc_str subject_id;
-    struct rtc_str session_id;
-    // Required.
-    struct rtc_str client_id;
-    struct rtc_str description;
-    // Required.
-    rtc_time creation_time;
-    rtc_time expiration;
-    rtc_time consumed_time;
-    // The serialised payload. Required.
-    struct rtc_str data;
-} rtc_grant_row;
-
 // Service-wide options. Fill with `rtc_service_options_init`, then change fields.
 // Boolean fields are `uint8_t`: 0 is false, anything else true.
 typedef struct rtc_service_options {
@@ -456,6 +432,36 @@ typedef int32_t (*rtc_store_get_fn)(void *user_data,
                                     const char *key,
                                     size_t key_len,
                                     struct rtc_row_sink *sink);
+
+// A borrowed UTF-8 string view in a struct. `ptr == NULL` means "no value" (null); a non-NULL
+// `ptr` with `len == 0` is the empty string.
+typedef struct rtc_str {
+    const char *ptr;
+    size_t len;
+} rtc_str;
+
+// 100 ns ticks since the Unix epoch, UTC. `RTC_TIME_NONE` means "no value".
+typedef int64_t rtc_time;
+
+// A persisted-grant row, as the host stores it. Strings are borrowed views (`ptr == NULL`
+// for a NULL column); times are `rtc_time` (`RTC_TIME_NONE` for NULL).
+typedef struct rtc_grant_row {
+    // The hashed key, never a handle. Required.
+    struct rtc_str key;
+    // "refresh_token", "reference_token", ... Required.
+    struct rtc_str grant_type;
+    struct rtc_str subject_id;
+    struct rtc_str session_id;
+    // Required.
+    struct rtc_str client_id;
+    struct rtc_str description;
+    // Required.
+    rtc_time creation_time;
+    rtc_time expiration;
+    rtc_time consumed_time;
+    // The serialised payload. Required.
+    struct rtc_str data;
+} rtc_grant_row;
 
 // The `store` callback of `rtc_store_callbacks`.
 typedef int32_t (*rtc_store_store_fn)(void *user_data, const struct rtc_grant_row *row);
@@ -591,6 +597,15 @@ typedef int32_t (*rtc_is_active_fn)(void *user_data,
                                     const char *client_id,
                                     size_t client_id_len);
 
+// `rtc_is_active_fn`, answered through `completion`: finish it with 1 (active), 0 (inactive)
+// or a negative status (failed). The views stay valid until the completion is finished.
+typedef void (*rtc_async_is_active_fn)(void *user_data,
+                                       const char *subject_id,
+                                       size_t subject_id_len,
+                                       const char *client_id,
+                                       size_t client_id_len,
+                                       uint64_t completion);
+
 // Should this consumed token be accepted (`AcceptConsumedTokenAsync`)? `token_json` is the
 // token record (version-5 JSON, as in the Data column). Return 1 to accept, 0 to refuse, a
 // negative value on failure. It may call back into the service (for example
@@ -602,6 +617,19 @@ typedef int32_t (*rtc_accept_consumed_fn)(void *user_data,
                                           size_t token_json_len,
                                           rtc_time consumed_time,
                                           rtc_time now);
+
+// `rtc_accept_consumed_fn`, answered through `completion`: finish it with 1 (accept), 0
+// (refuse) or a negative status (failed). The views stay valid until the completion is
+// finished. To act on the service from here (revoke on replay), use the `_begin` forms, or the
+// synchronous ones from another thread: the operation waits on this answer.
+typedef void (*rtc_async_accept_consumed_fn)(void *user_data,
+                                             const char *client_id,
+                                             size_t client_id_len,
+                                             const char *token_json,
+                                             size_t token_json_len,
+                                             rtc_time consumed_time,
+                                             rtc_time now,
+                                             uint64_t completion);
 
 // Receives one event as a JSON object (`{"type": "...", ...}`; see the header comment). Must
 // not fail or block for long. The view is valid during the call only.
@@ -680,22 +708,6 @@ typedef void (*rtc_done_fn)(void *user_data,
 extern "C" {
 #endif // __cplusplus
 
-// Adds a row to the answer of an `RTC_STORE_GET` or `RTC_STORE_GET_ALL` request (copied and
-// checked; it need only live for this call). Returns `RTC_RESULT_INVALID_ARGUMENT` for a
-// completion the library is not waiting for (unknown or already finished) and
-// `RTC_RESULT_STORAGE_BAD_RESPONSE` for an invalid row, a second row for GET or any row for
-// another request; the request then fails with that error whatever it is finished with.
-rtc_result rtc_completion_push_row(uint64_t completion, const struct rtc_grant_row *row);
-
-// Finishes a request: `status` as the synchronous callbacks return it (0, or an
-// `rtc_consume_outcome` for CONSUME and ROTATE; negative: the store failed, and the library
-// answers `RTC_RESULT_STORAGE_UNAVAILABLE`, reading back a rotation whose outcome is unknown),
-// `count` the rows removed (REMOVE_ALL, REMOVE_EXPIRED, REMOVE_CONSUMED; otherwise ignored).
-// After it returns the completion and the request are invalid. May be called from any thread,
-// also before the store callback returns. Returns `RTC_RESULT_INVALID_ARGUMENT` for a
-// completion the library is not waiting for (unknown or already finished).
-rtc_result rtc_completion_finish(uint64_t completion, int32_t status, uint64_t count);
-
 // Starts a service configuration. `options` may be NULL for the reference defaults. Without a
 // store callback set, the service uses the built-in in-memory store.
 rtc_result rtc_service_builder_new(const struct rtc_service_options *options,
@@ -740,6 +752,16 @@ rtc_result rtc_service_builder_set_is_active(struct rtc_service_builder *builder
                                              rtc_free_fn free_user_data,
                                              struct rtc_error **out_error);
 
+// `rtc_service_builder_set_is_active` for a check that answers later: the callback is given a
+// completion to finish (`rtc_completion_finish`, 1 active, 0 inactive, negative failed), now or
+// later, from any thread. Replaces an is-active check set before. Ownership of `user_data` as
+// for `rtc_service_builder_set_store`.
+rtc_result rtc_service_builder_set_async_is_active(struct rtc_service_builder *builder,
+                                                   rtc_async_is_active_fn callback,
+                                                   void *user_data,
+                                                   rtc_free_fn free_user_data,
+                                                   struct rtc_error **out_error);
+
 // Asks the host whether a consumed token is accepted (the policy becomes
 // `RTC_ACCEPT_CONSUMED_HOST`). Ownership of `user_data` as for `rtc_service_builder_set_store`.
 rtc_result rtc_service_builder_set_accept_consumed(struct rtc_service_builder *builder,
@@ -747,6 +769,16 @@ rtc_result rtc_service_builder_set_accept_consumed(struct rtc_service_builder *b
                                                    void *user_data,
                                                    rtc_free_fn free_user_data,
                                                    struct rtc_error **out_error);
+
+// `rtc_service_builder_set_accept_consumed` for a decision that answers later: the callback is
+// given a completion to finish (`rtc_completion_finish`, 1 accept, 0 refuse, negative failed),
+// now or later, from any thread. Replaces an accept-consumed hook set before. Ownership of
+// `user_data` as for `rtc_service_builder_set_store`.
+rtc_result rtc_service_builder_set_async_accept_consumed(struct rtc_service_builder *builder,
+                                                         rtc_async_accept_consumed_fn callback,
+                                                         void *user_data,
+                                                         rtc_free_fn free_user_data,
+                                                         struct rtc_error **out_error);
 
 // Receives events as JSON. Ownership of `user_data` as for `rtc_service_builder_set_store`.
 rtc_result rtc_service_builder_set_event_sink(struct rtc_service_builder *builder,
@@ -810,6 +842,24 @@ rtc_result rtc_service_builder_build(struct rtc_service_builder *builder,
 // Frees a builder that was not built, finalizing the user data it holds. NULL is ignored.
 void rtc_service_builder_free(struct rtc_service_builder *builder);
 
+// Adds a row to the answer of an `RTC_STORE_GET` or `RTC_STORE_GET_ALL` request (copied and
+// checked; it need only live for this call). Returns `RTC_RESULT_INVALID_ARGUMENT` for a
+// completion the library is not waiting for (unknown or already finished) and
+// `RTC_RESULT_STORAGE_BAD_RESPONSE` for an invalid row, a second row for GET or any row for
+// another request; the request then fails with that error whatever it is finished with.
+rtc_result rtc_completion_push_row(uint64_t completion, const struct rtc_grant_row *row);
+
+// Finishes an asynchronous callback. For a store request: `status` as the synchronous callbacks
+// return it (0, or an `rtc_consume_outcome` for CONSUME and ROTATE; negative: the store failed,
+// and the library answers `RTC_RESULT_STORAGE_UNAVAILABLE`, reading back a rotation whose
+// outcome is unknown), `count` the rows removed (REMOVE_ALL, REMOVE_EXPIRED, REMOVE_CONSUMED;
+// otherwise ignored). For an is-active check or an accept-consumed decision: 1 or 0 as the
+// synchronous hook returns it (negative: the hook failed); `count` ignored. After it returns
+// the completion and what the callback was given are invalid. May be called from any thread,
+// also before the callback returns. Returns `RTC_RESULT_INVALID_ARGUMENT` for a completion the
+// library is not waiting for (unknown or already finished).
+rtc_result rtc_completion_finish(uint64_t completion, int32_t status, uint64_t count);
+
 // Fills `options` with the reference defaults (Duende IdentityServer 7). NULL is ignored.
 void rtc_service_options_init(struct rtc_service_options *options);
 
@@ -844,6 +894,13 @@ const char *rtc_result_name(uint32_t code);
 
 // The persisted-grant key of a refresh-token handle (what the store's Key column holds).
 rtc_result rtc_grant_key(const char *handle, size_t handle_len, char **out_key, struct rtc_error **out_error);
+
+// The `user_data` of the `_begin` operation whose work this thread is doing right now (a store
+// request, a hook, any callback the library makes while resuming it), or NULL outside one (a
+// synchronous `rtc_service_*` call, or no call at all). Lets a host tie a callback to the
+// operation it serves (its cancellation, its deadline, where to report a host error) without
+// a lookup of its own.
+void *rtc_operation_current(void);
 
 // Frees a service, finalizing every user data it holds. No synchronous call on it may be running
 // or start afterwards; operations started with a `_begin` form and still pending keep the

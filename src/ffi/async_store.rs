@@ -1,30 +1,17 @@
 //! The host's storage, answered later: one callback receives each request with a completion id
-//! and returns at once; the host answers through `rtc_completion_push_row` /
-//! `rtc_completion_finish`, before returning or later, from any thread. In Rust it is an
-//! [`AsyncGrantStore`]: the operation waits on the answer without holding a thread (through the
-//! synchronous exports, the calling thread parks until the answer comes).
-//!
-//! A completion id, not a pointer: an id the library does not know (never given, or already
-//! finished) is refused with `RTC_RESULT_INVALID_ARGUMENT`, so a host that answers twice or late
-//! gets an error instead of corrupting memory.
+//! and returns at once; the host answers through the completion ([`super::completion`]), before
+//! returning or later, from any thread. In Rust it is an [`AsyncGrantStore`]: the operation waits
+//! on the answer without holding a thread (through the synchronous exports, the calling thread
+//! parks until the answer comes).
 
-use std::collections::HashMap;
 use std::ffi::c_void;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
-use std::task::{Context, Poll, Waker};
 
 use chrono::{DateTime, Utc};
-use parking_lot::Mutex;
 
-use super::boundary::guard;
 use super::callback_store::{outcome, raw_filter, removed, rtc_grant_filter, status};
+use super::completion::{self, Answer, Waiting};
 use super::foreign::{Required, UserData};
-use super::read;
-use super::result::rtc_result;
-use super::sink::{rtc_grant_row, rtc_row_sink};
+use super::sink::rtc_grant_row;
 use super::text::rtc_str;
 use super::time::{rtc_time, to_ticks};
 use crate::model::{GrantFilter, PersistedGrant};
@@ -163,49 +150,6 @@ unsafe impl Send for Owned {}
 // SAFETY: as above; shared access is read-only.
 unsafe impl Sync for Owned {}
 
-/// The host's answer to one request.
-struct Answer {
-    status: i32,
-    count: u64,
-    rows: Result<Vec<PersistedGrant>, StoreError>,
-}
-
-struct State {
-    sink: rtc_row_sink,
-    answer: Option<Answer>,
-    waker: Option<Waker>,
-}
-
-/// One request in flight: shared by the waiting future and the registry, so that what the request
-/// points to lives until both the host has finished and the operation has stopped waiting.
-struct Slot {
-    owned: Box<Owned>,
-    state: Mutex<State>,
-}
-
-/// The requests the host has not finished, by completion id.
-static PENDING: LazyLock<Mutex<HashMap<u64, Arc<Slot>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// Waits for a slot's answer.
-struct Waiting(Arc<Slot>);
-
-impl Future for Waiting {
-    type Output = Answer;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Answer> {
-        let mut state = self.0.state.lock();
-        match state.answer.take() {
-            Some(a) => Poll::Ready(a),
-            None => {
-                state.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
-    }
-}
-
 /// The host's asynchronous store.
 pub(crate) struct FfiAsyncStore {
     callback: Required<rtc_async_store_fn>,
@@ -228,20 +172,14 @@ impl FfiAsyncStore {
 
     /// Hands a request to the host and waits for its answer.
     fn ask(&self, owned: Owned, max_rows: usize) -> Waiting {
-        let slot = Arc::new(Slot {
-            owned: Box::new(owned).seal(),
-            state: Mutex::new(State {
-                sink: rtc_row_sink::new(max_rows),
-                answer: None,
-                waker: None,
-            }),
-        });
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        PENDING.lock().insert(id, slot.clone());
+        let owned = Box::new(owned).seal();
+        let request: *const rtc_store_request = &owned.request;
+        let (id, waiting) = completion::open(owned, max_rows);
         // SAFETY: the callback is the host's, called with its user data and a request that stays
-        // valid until the completion is finished (the registry holds the slot until then).
-        unsafe { (self.callback)(self.user_data.ptr, &slot.owned.request, id) };
-        Waiting(slot)
+        // valid until the completion is finished (the registry keeps the box, whose heap data
+        // does not move, until then).
+        unsafe { (self.callback)(self.user_data.ptr, request, id) };
+        waiting
     }
 
     fn keyed(op: rtc_store_op, key: &str) -> Owned {
@@ -392,62 +330,4 @@ fn counted(name: &str, a: Answer, batch: Option<usize>) -> Result<u64, StoreErro
 fn decided(name: &str, a: Answer) -> Result<ConsumeOutcome, StoreError> {
     let o = outcome(name, a.status)?;
     a.rows.map(|_| o)
-}
-
-/// The slot of a completion the host names, if the library is waiting for it.
-fn pending(completion: u64) -> Option<Arc<Slot>> {
-    PENDING.lock().get(&completion).cloned()
-}
-
-/// Adds a row to the answer of an `RTC_STORE_GET` or `RTC_STORE_GET_ALL` request (copied and
-/// checked; it need only live for this call). Returns `RTC_RESULT_INVALID_ARGUMENT` for a
-/// completion the library is not waiting for (unknown or already finished) and
-/// `RTC_RESULT_STORAGE_BAD_RESPONSE` for an invalid row, a second row for GET or any row for
-/// another request; the request then fails with that error whatever it is finished with.
-#[no_mangle]
-pub extern "C" fn rtc_completion_push_row(
-    completion: u64,
-    row: *const rtc_grant_row,
-) -> rtc_result {
-    guard(
-        || rtc_result::RTC_RESULT_PANIC,
-        || match pending(completion) {
-            Some(slot) => slot.state.lock().sink.push(read::opt_object(row)),
-            None => rtc_result::RTC_RESULT_INVALID_ARGUMENT,
-        },
-    )
-}
-
-/// Finishes a request: `status` as the synchronous callbacks return it (0, or an
-/// `rtc_consume_outcome` for CONSUME and ROTATE; negative: the store failed, and the library
-/// answers `RTC_RESULT_STORAGE_UNAVAILABLE`, reading back a rotation whose outcome is unknown),
-/// `count` the rows removed (REMOVE_ALL, REMOVE_EXPIRED, REMOVE_CONSUMED; otherwise ignored).
-/// After it returns the completion and the request are invalid. May be called from any thread,
-/// also before the store callback returns. Returns `RTC_RESULT_INVALID_ARGUMENT` for a
-/// completion the library is not waiting for (unknown or already finished).
-#[no_mangle]
-pub extern "C" fn rtc_completion_finish(completion: u64, status: i32, count: u64) -> rtc_result {
-    guard(
-        || rtc_result::RTC_RESULT_PANIC,
-        || {
-            let Some(slot) = PENDING.lock().remove(&completion) else {
-                return rtc_result::RTC_RESULT_INVALID_ARGUMENT;
-            };
-            let waker = {
-                let mut state = slot.state.lock();
-                let sink = std::mem::replace(&mut state.sink, rtc_row_sink::new(0));
-                state.answer = Some(Answer {
-                    status,
-                    count,
-                    rows: sink.finish(),
-                });
-                state.waker.take()
-            };
-            // Woken outside the lock: the operation may resume on this thread.
-            if let Some(w) = waker {
-                w.wake();
-            }
-            rtc_result::RTC_RESULT_OK
-        },
-    )
 }

@@ -4,6 +4,9 @@ use std::collections::HashMap;
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
+use super::async_hooks::{
+    rtc_async_accept_consumed_fn, rtc_async_is_active_fn, FfiAsyncAcceptConsumed, FfiAsyncIsActive,
+};
 use super::async_store::{rtc_async_store_fn, FfiAsyncStore};
 use super::boundary::{call, guard};
 use super::callback_hooks::{
@@ -21,7 +24,9 @@ use super::text::RTC_MAX_STRING_LEN;
 use super::write::{give, Out};
 use crate::format::successor::SuccessorSecrets;
 use crate::model::{Client, ServiceOptions};
-use crate::service::{AcceptConsumedPolicy, RefreshTokenService};
+use crate::service::{
+    AcceptConsumedPolicy, AsyncProfileService, ProfileService, RefreshTokenService,
+};
 use crate::store::memory::MemoryStore;
 use crate::store::{AsyncGrantStore, GrantStore};
 
@@ -29,6 +34,12 @@ use crate::store::{AsyncGrantStore, GrantStore};
 enum BuilderStore {
     Sync(Arc<dyn GrantStore>),
     Async(Arc<dyn AsyncGrantStore>),
+}
+
+/// The is-active check a builder was given.
+enum BuilderProfile {
+    Sync(Arc<dyn ProfileService>),
+    Async(Arc<dyn AsyncProfileService>),
 }
 
 /// Collects the configuration of a service. Not thread-safe: configure it from one thread, then
@@ -39,8 +50,9 @@ pub struct rtc_service_builder {
     grace_seconds: u32,
     store: Option<BuilderStore>,
     clock: Option<FfiClock>,
-    is_active: Option<FfiIsActive>,
-    accept_consumed: Option<FfiAcceptConsumed>,
+    is_active: Option<BuilderProfile>,
+    /// `Host` or `HostAsync`, when the host set an accept-consumed hook.
+    accept_consumed: Option<AcceptConsumedPolicy>,
     protector: Option<FfiProtector>,
     events: Option<FfiEvents>,
     secrets: Option<SuccessorSecrets>,
@@ -53,7 +65,7 @@ impl rtc_service_builder {
     fn policy(&mut self) -> Result<AcceptConsumedPolicy, FfiError> {
         use rtc_accept_consumed_policy::*;
         if let Some(hook) = self.accept_consumed.take() {
-            return Ok(AcceptConsumedPolicy::Host(Arc::new(hook)));
+            return Ok(hook);
         }
         Ok(match self.policy {
             RTC_ACCEPT_CONSUMED_REJECT => AcceptConsumedPolicy::Reject,
@@ -61,12 +73,11 @@ impl rtc_service_builder {
                 seconds: self.grace_seconds,
             },
             RTC_ACCEPT_CONSUMED_REVOKE_ON_REPLAY => AcceptConsumedPolicy::RevokeOnReplay,
-            RTC_ACCEPT_CONSUMED_HOST => {
-                return Err(FfiError::new(
-                    rtc_result::RTC_RESULT_INVALID_ARGUMENT,
-                    "policy RTC_ACCEPT_CONSUMED_HOST needs rtc_service_builder_set_accept_consumed",
-                ))
-            }
+            RTC_ACCEPT_CONSUMED_HOST => return Err(FfiError::new(
+                rtc_result::RTC_RESULT_INVALID_ARGUMENT,
+                "policy RTC_ACCEPT_CONSUMED_HOST needs rtc_service_builder_set_accept_consumed \
+                     or rtc_service_builder_set_async_accept_consumed",
+            )),
         })
     }
 }
@@ -245,7 +256,31 @@ pub extern "C" fn rtc_service_builder_set_is_active(
         user_data,
         free_user_data,
         out_error,
-        |b, f, ud| b.is_active = Some(FfiIsActive(f, ud)),
+        |b, f, ud| b.is_active = Some(BuilderProfile::Sync(Arc::new(FfiIsActive(f, ud)))),
+    )
+}
+
+/// `rtc_service_builder_set_is_active` for a check that answers later: the callback is given a
+/// completion to finish (`rtc_completion_finish`, 1 active, 0 inactive, negative failed), now or
+/// later, from any thread. Replaces an is-active check set before. Ownership of `user_data` as
+/// for `rtc_service_builder_set_store`.
+#[no_mangle]
+pub extern "C" fn rtc_service_builder_set_async_is_active(
+    builder: *mut rtc_service_builder,
+    callback: rtc_async_is_active_fn,
+    user_data: *mut c_void,
+    free_user_data: rtc_free_fn,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
+    set_hook(
+        builder,
+        callback,
+        user_data,
+        free_user_data,
+        out_error,
+        |b, f, ud| {
+            b.is_active = Some(BuilderProfile::Async(Arc::new(FfiAsyncIsActive(f, ud))));
+        },
     )
 }
 
@@ -265,7 +300,37 @@ pub extern "C" fn rtc_service_builder_set_accept_consumed(
         user_data,
         free_user_data,
         out_error,
-        |b, f, ud| b.accept_consumed = Some(FfiAcceptConsumed(f, ud)),
+        |b, f, ud| {
+            b.accept_consumed = Some(AcceptConsumedPolicy::Host(Arc::new(FfiAcceptConsumed(
+                f, ud,
+            ))));
+        },
+    )
+}
+
+/// `rtc_service_builder_set_accept_consumed` for a decision that answers later: the callback is
+/// given a completion to finish (`rtc_completion_finish`, 1 accept, 0 refuse, negative failed),
+/// now or later, from any thread. Replaces an accept-consumed hook set before. Ownership of
+/// `user_data` as for `rtc_service_builder_set_store`.
+#[no_mangle]
+pub extern "C" fn rtc_service_builder_set_async_accept_consumed(
+    builder: *mut rtc_service_builder,
+    callback: rtc_async_accept_consumed_fn,
+    user_data: *mut c_void,
+    free_user_data: rtc_free_fn,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
+    set_hook(
+        builder,
+        callback,
+        user_data,
+        free_user_data,
+        out_error,
+        |b, f, ud| {
+            b.accept_consumed = Some(AcceptConsumedPolicy::HostAsync(Arc::new(
+                FfiAsyncAcceptConsumed(f, ud),
+            )));
+        },
     )
 }
 
@@ -467,8 +532,10 @@ pub extern "C" fn rtc_service_builder_build(
         if let Some(c) = b.clock {
             sb = sb.clock(Arc::new(c));
         }
-        if let Some(p) = b.is_active {
-            sb = sb.profile(Arc::new(p));
+        match b.is_active {
+            Some(BuilderProfile::Sync(p)) => sb = sb.profile(p),
+            Some(BuilderProfile::Async(p)) => sb = sb.profile_async(p),
+            None => {}
         }
         if let Some(p) = b.protector {
             sb = sb.protector(Arc::new(p));

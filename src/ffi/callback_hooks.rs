@@ -86,7 +86,7 @@ impl ProfileService for FfiIsActive {
         let sub = subject.subject_id().unwrap_or_default();
         let id = &client.client_id;
         // SAFETY: the host's callback; the views live until it returns.
-        match unsafe {
+        decision("is_active", unsafe {
             (self.0)(
                 self.1.ptr,
                 sub.as_ptr().cast(),
@@ -94,16 +94,7 @@ impl ProfileService for FfiIsActive {
                 id.as_ptr().cast(),
                 id.len(),
             )
-        } {
-            1 => Ok(true),
-            0 => Ok(false),
-            s if s < 0 => Err(HookError(format!(
-                "is_active callback failed with status {s}"
-            ))),
-            s => Err(HookError(format!(
-                "is_active callback returned unknown value {s}"
-            ))),
-        }
+        })
     }
 }
 
@@ -125,16 +116,19 @@ impl AcceptConsumedHook for FfiAcceptConsumed {
                 to_ticks(ctx.now),
             )
         };
-        match s {
-            1 => Ok(true),
-            0 => Ok(false),
-            s if s < 0 => Err(HookError(format!(
-                "accept_consumed callback failed with status {s}"
-            ))),
-            s => Err(HookError(format!(
-                "accept_consumed callback returned unknown value {s}"
-            ))),
-        }
+        decision("accept_consumed", s)
+    }
+}
+
+/// A yes / no hook's answer: 1 yes, 0 no, negative the hook failed; anything else is a bad answer.
+pub(super) fn decision(name: &str, s: i32) -> Result<bool, HookError> {
+    match s {
+        1 => Ok(true),
+        0 => Ok(false),
+        s if s < 0 => Err(HookError(format!("{name} callback failed with status {s}"))),
+        s => Err(HookError(format!(
+            "{name} callback returned unknown value {s}"
+        ))),
     }
 }
 

@@ -8,8 +8,8 @@
 //! operations), [`error`] (the error object), [`text`] (strings), [`config`] (the option and
 //! client value structs), [`sink`] (what host callbacks answer through), [`grant_key`] and
 //! [`version`]. The host's callbacks, adapted to the service's traits: [`callback_store`] (a
-//! synchronous store), [`async_store`] (a store that answers later, through completions) and
-//! [`callback_hooks`].
+//! synchronous store), [`async_store`] (a store that answers later, through [`completion`]s),
+//! [`callback_hooks`] and [`async_hooks`] (is-active and accept-consumed answered later).
 //!
 //! This layer makes no token decision: it converts arguments, calls the service, and converts
 //! the answer.
@@ -20,11 +20,13 @@
 // Exports mirror the C signatures (inputs, then outputs, then the error slot).
 #![allow(clippy::too_many_arguments)]
 
+pub mod async_hooks;
 pub mod async_store;
 mod boundary;
 pub mod builder;
 pub mod callback_hooks;
 pub mod callback_store;
+pub mod completion;
 pub mod config;
 pub mod error;
 pub mod foreign;
@@ -40,8 +42,10 @@ pub mod time;
 pub mod version;
 mod write;
 
+pub use async_hooks::*;
 pub use async_store::*;
 pub use builder::*;
+pub use completion::*;
 pub use config::*;
 pub use error::*;
 pub use grant_key::*;

@@ -6,6 +6,7 @@
 //! The operation holds the service (an `Arc`), so freeing the service while operations are
 //! pending is safe: the service, its store and its hooks stay alive until the last one finishes.
 
+use std::cell::Cell;
 use std::ffi::{c_char, c_void, CString};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -17,6 +18,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use parking_lot::Mutex;
 use zeroize::Zeroize;
 
+use super::boundary::guard;
 use super::error::{rtc_error, FfiError};
 use super::result::rtc_result;
 
@@ -201,6 +203,7 @@ impl Operation {
                 return;
             };
             let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                let _current = Current::enter(self.done.user_data);
                 task.as_mut().poll(&mut Context::from_waker(&waker))
             }));
             match polled {
@@ -237,6 +240,37 @@ impl Operation {
             self.state.store(RUNNING, Ordering::Release);
         }
     }
+}
+
+thread_local! {
+    /// The user data of the `_begin` operation this thread is running, null outside one.
+    static CURRENT: Cell<*mut c_void> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// Marks this thread as running an operation while it is polled; restores the outer one after
+/// (a hook may start another operation from inside a poll).
+struct Current(*mut c_void);
+
+impl Current {
+    fn enter(user_data: *mut c_void) -> Self {
+        Self(CURRENT.with(|c| c.replace(user_data)))
+    }
+}
+
+impl Drop for Current {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
+    }
+}
+
+/// The `user_data` of the `_begin` operation whose work this thread is doing right now (a store
+/// request, a hook, any callback the library makes while resuming it), or NULL outside one (a
+/// synchronous `rtc_service_*` call, or no call at all). Lets a host tie a callback to the
+/// operation it serves (its cancellation, its deadline, where to report a host error) without
+/// a lookup of its own.
+#[no_mangle]
+pub extern "C" fn rtc_operation_current() -> *mut c_void {
+    guard(std::ptr::null_mut, || CURRENT.with(|c| c.get()))
 }
 
 impl Wake for Operation {

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -42,6 +43,7 @@ struct AsyncStore {
     std::chrono::microseconds delay;
     std::atomic<int> finalized{0};
     std::atomic<int> late_finish_refused{0};
+    std::atomic<void *> last_operation{nullptr};  // rtc_operation_current() in the last request
 
     // Misbehaviour knobs.
     std::atomic<int> fail_next{0};         // finish the next N requests with a negative status
@@ -152,6 +154,7 @@ struct AsyncStore {
 
 void enqueue(void *ud, const rtc_store_request *request, uint64_t completion) {
     auto *s = static_cast<AsyncStore *>(ud);
+    s->last_operation = rtc_operation_current();
     {
         std::lock_guard<std::mutex> l(s->qmu);
         s->queue.emplace_back(request, completion);
@@ -164,8 +167,11 @@ void finalize(void *ud) { static_cast<AsyncStore *>(ud)->finalized++; }
 const std::string kClient = "app";
 const std::string kRequest = R"({"SubjectId":"alice","SessionId":"s1","AuthorizedScopes":["openid","offline_access"]})";
 
-// A service on the asynchronous store, with the one-time client `app`.
-rtc_service *build_on(AsyncStore &store, bool delete_mode, uint32_t capabilities) {
+using Configure = std::function<void(rtc_service_builder *, rtc_client *)>;
+
+// A service on the asynchronous store, with the one-time client `app` (and whatever `configure`
+// adds to the builder and the client).
+rtc_service *build_on(AsyncStore &store, bool delete_mode, uint32_t capabilities, const Configure &configure = {}) {
     rtc_service_options o;
     rtc_service_options_init(&o);
     o.delete_one_time_only_refresh_tokens_on_use = delete_mode ? 1 : 0;
@@ -177,6 +183,7 @@ rtc_service *build_on(AsyncStore &store, bool delete_mode, uint32_t capabilities
     rtc_client_init(&c, kClient.data(), kClient.size());
     c.allow_offline_access = 1;
     c.refresh_token_usage = RTC_TOKEN_USAGE_ONE_TIME_ONLY;
+    if (configure) configure(b, &c);
     EXPECT_EQ(rtc_service_builder_add_client(b, &c, nullptr), RTC_RESULT_OK);
     EXPECT_EQ(rtc_service_builder_build(b, &svc, nullptr), RTC_RESULT_OK);
     return svc;
@@ -185,8 +192,9 @@ rtc_service *build_on(AsyncStore &store, bool delete_mode, uint32_t capabilities
 struct Service {
     rtc_service *svc = nullptr;
     AsyncStore &store;
-    Service(AsyncStore &s, bool delete_mode, uint32_t capabilities = RTC_STORE_CAN_CONSUME | RTC_STORE_CAN_ROTATE)
-        : svc(build_on(s, delete_mode, capabilities)), store(s) {}
+    Service(AsyncStore &s, bool delete_mode, uint32_t capabilities = RTC_STORE_CAN_CONSUME | RTC_STORE_CAN_ROTATE,
+            const Configure &configure = {})
+        : svc(build_on(s, delete_mode, capabilities, configure)), store(s) {}
     ~Service() {
         rtc_service_free(svc);
         // A `_begin` operation releases the service just after its done callback returns, on
@@ -486,6 +494,132 @@ TEST(AsyncStorage, WithoutTheConsumeCapabilityTheReferencesReadThenWriteIsUsed) 
     EXPECT_EQ(svc.refresh(handle, &next), RTC_RESULT_OK);
     EXPECT_NE(next, handle);
     EXPECT_EQ(store.live_refresh_tokens(), 1u);
+}
+
+// ---- hooks answered later (rtc_service_builder_set_async_is_active / _accept_consumed) ----------
+
+// A yes / no hook that answers every question 5 ms later from a thread of its own.
+struct LateAnswers {
+    std::atomic<int32_t> answer{1};
+    std::atomic<int> asked{0};
+    std::atomic<int> finalized{0};
+    std::atomic<void *> operation{nullptr};  // rtc_operation_current() when last asked
+    std::mutex mu;
+    std::string seen;  // the subject, or the token record, of the last question
+    std::vector<std::thread> threads;
+
+    void later(const char *text, size_t n, uint64_t completion) {
+        asked++;
+        operation = rtc_operation_current();
+        std::lock_guard<std::mutex> l(mu);
+        seen.assign(text, n);
+        const int32_t a = answer.load();
+        threads.emplace_back([completion, a] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            EXPECT_EQ(rtc_completion_finish(completion, a, 0), RTC_RESULT_OK);
+            EXPECT_EQ(rtc_completion_finish(completion, a, 0), RTC_RESULT_INVALID_ARGUMENT) << "answered twice";
+        });
+    }
+    std::string last() {
+        std::lock_guard<std::mutex> l(mu);
+        return seen;
+    }
+    ~LateAnswers() {
+        for (auto &t : threads) t.join();
+    }
+};
+
+void is_active_later(void *ud, const char *subject, size_t subject_len, const char *, size_t, uint64_t completion) {
+    static_cast<LateAnswers *>(ud)->later(subject, subject_len, completion);
+}
+
+void accept_later(void *ud, const char *, size_t, const char *json, size_t json_len, rtc_time, rtc_time,
+                  uint64_t completion) {
+    static_cast<LateAnswers *>(ud)->later(json, json_len, completion);
+}
+
+void finalize_answers(void *ud) { static_cast<LateAnswers *>(ud)->finalized++; }
+
+TEST(AsyncHooks, AnIsActiveCheckAnsweredFromAnotherThreadDecidesTheRefresh) {
+    AsyncStore store(std::chrono::microseconds(0), 1);
+    LateAnswers active;
+    {
+        Service svc(store, true, RTC_STORE_CAN_CONSUME | RTC_STORE_CAN_ROTATE, [&](rtc_service_builder *b, rtc_client *) {
+            EXPECT_EQ(rtc_service_builder_set_async_is_active(b, is_active_later, &active, finalize_answers, nullptr),
+                      RTC_RESULT_OK);
+        });
+        std::string handle, next;
+        ASSERT_EQ(svc.create(&handle), RTC_RESULT_OK);
+        ASSERT_EQ(svc.refresh(handle, &next), RTC_RESULT_OK);
+        EXPECT_EQ(active.asked.load(), 1);
+        EXPECT_EQ(active.last(), "alice");
+        EXPECT_EQ(active.operation.load(), nullptr) << "a synchronous call serves no _begin operation";
+
+        // Through `_begin`: the check knows the operation it serves.
+        Waiter w;
+        ASSERT_EQ(refresh_begin(svc.svc, next, &w), RTC_RESULT_OK);
+        w.wait_for(1);
+        EXPECT_EQ(w.results[0], RTC_RESULT_OK);
+        EXPECT_EQ(active.operation.load(), &w);
+        EXPECT_EQ(store.last_operation.load(), &w) << "and so does every store request";
+        next = w.handles[0];
+
+        // Inactive: refused, nothing consumed; failed: a hook failure, nothing consumed.
+        active.answer = 0;
+        std::string none;
+        EXPECT_EQ(svc.refresh(next, &none), RTC_RESULT_INVALID_GRANT);
+        active.answer = -3;
+        EXPECT_EQ(svc.refresh(next, &none), RTC_RESULT_CALLBACK_FAILED);
+        active.answer = 7;
+        EXPECT_EQ(svc.refresh(next, &none), RTC_RESULT_CALLBACK_FAILED) << "an unknown answer is not a yes";
+        EXPECT_TRUE(none.empty());
+        active.answer = 1;
+        EXPECT_EQ(svc.refresh(next, &none), RTC_RESULT_OK);
+        EXPECT_EQ(store.live_refresh_tokens(), 1u);
+    }
+    EXPECT_EQ(active.finalized.load(), 1);
+}
+
+TEST(AsyncHooks, AnAcceptConsumedDecisionAnsweredLaterDecidesAConsumedToken) {
+    AsyncStore store(std::chrono::microseconds(0), 1);
+    LateAnswers accept;
+    {
+        Service svc(store, false, RTC_STORE_CAN_CONSUME | RTC_STORE_CAN_ROTATE,
+                    [&](rtc_service_builder *b, rtc_client *c) {
+                        c->reuse_window_seconds = 0;  // every second presentation is a question
+                        EXPECT_EQ(rtc_service_builder_set_async_accept_consumed(b, accept_later, &accept,
+                                                                                finalize_answers, nullptr),
+                                  RTC_RESULT_OK);
+                    });
+        std::string handle, next, again;
+        ASSERT_EQ(svc.create(&handle), RTC_RESULT_OK);
+        ASSERT_EQ(svc.refresh(handle, &next), RTC_RESULT_OK);
+        EXPECT_EQ(accept.asked.load(), 0);
+        accept.answer = 0;
+        EXPECT_EQ(svc.refresh(handle, &again), RTC_RESULT_INVALID_GRANT);
+        EXPECT_EQ(accept.asked.load(), 1);
+        EXPECT_NE(accept.last().find(R"("ClientId":"app")"), std::string::npos) << accept.last();
+        EXPECT_NE(accept.last().find(R"("ConsumedTime")"), std::string::npos) << accept.last();
+        accept.answer = 1;
+        EXPECT_EQ(svc.refresh(handle, &again), RTC_RESULT_OK);
+        EXPECT_EQ(accept.asked.load(), 2);
+        EXPECT_EQ(store.live_refresh_tokens(), 1u) << "accepting never forks the chain";
+    }
+    EXPECT_EQ(accept.finalized.load(), 1);
+}
+
+TEST(AsyncHooks, NullCallbacksAreRefusedAndKeepTheUserData) {
+    rtc_service_builder *b = nullptr;
+    ASSERT_EQ(rtc_service_builder_new(nullptr, &b, nullptr), RTC_RESULT_OK);
+    LateAnswers a;
+    EXPECT_EQ(rtc_service_builder_set_async_is_active(b, nullptr, &a, finalize_answers, nullptr), RTC_RESULT_NULL_ARGUMENT);
+    EXPECT_EQ(rtc_service_builder_set_async_accept_consumed(b, nullptr, &a, finalize_answers, nullptr),
+              RTC_RESULT_NULL_ARGUMENT);
+    EXPECT_EQ(rtc_service_builder_set_async_is_active(nullptr, is_active_later, &a, finalize_answers, nullptr),
+              RTC_RESULT_NULL_ARGUMENT);
+    rtc_service_builder_free(b);
+    EXPECT_EQ(a.finalized.load(), 0);
+    EXPECT_EQ(rtc_operation_current(), nullptr);
 }
 
 }  // namespace

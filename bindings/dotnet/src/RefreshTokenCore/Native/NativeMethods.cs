@@ -118,8 +118,16 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial ResultCode rtc_grant_key(byte* handle, nuint handleLen, byte** outKey, nint* outError);
 
-    // The asynchronous store (the header's "Asynchronous storage"); declared for the header
-    // agreement, used by the asynchronous .NET path (issue 13's next step).
+    // The asynchronous store, hooks and operations (the header's "Asynchronous storage").
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_service_builder_set_async_is_active(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, byte*, nuint, byte*, nuint, ulong, void> callback, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_service_builder_set_async_accept_consumed(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, byte*, nuint, byte*, nuint, long, long, ulong, void> callback, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial nint rtc_operation_current();
+
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial ResultCode rtc_service_builder_set_async_store(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, RtcStoreRequest*, ulong, void> callback, uint capabilities, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
 
