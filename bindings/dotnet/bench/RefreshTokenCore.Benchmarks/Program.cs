@@ -11,6 +11,12 @@ using RefreshTokenCore;
 using RefreshTokenCore.Benchmarks;
 using RefreshTokenCore.EntityFramework;
 
+if (args.Length > 0 && args[0] == "threads")
+{
+    // Not BenchmarkDotNet: what 1,000 concurrent refreshes do to the thread pool (issue 13).
+    await ThreadPoolComparison.Run(args.Length > 1 ? int.Parse(args[1]) : 1000);
+    return;
+}
 BenchmarkRunner.Run<RefreshBenchmarks>(
     DefaultConfig.Instance.AddJob(Job.ShortRun).WithArtifactsPath(args.Length > 0 ? args[0] : "BenchmarkDotNet.Artifacts"));
 

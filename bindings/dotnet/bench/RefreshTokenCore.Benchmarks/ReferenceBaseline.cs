@@ -19,9 +19,9 @@ namespace RefreshTokenCore.Benchmarks;
 public sealed class ReferenceLikeService
 {
     private static readonly JsonSerializerOptions Options = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
-    private readonly IPersistedGrantStore store;
+    private readonly IBlockingGrantStore store;
 
-    public ReferenceLikeService(IPersistedGrantStore store) => this.store = store;
+    public ReferenceLikeService(IBlockingGrantStore store) => this.store = store;
 
     public static string Key(string handle)
     {
@@ -85,7 +85,7 @@ public sealed class ReferenceLikeService
 }
 
 /// <summary>The reference's EF Core store behaviour: every write first selects the row by key.</summary>
-public sealed class SelectBeforeWriteEfStore : IPersistedGrantStore
+public sealed class SelectBeforeWriteEfStore : IBlockingGrantStore
 {
     private readonly Func<PersistedGrantDbContext> contexts;
 

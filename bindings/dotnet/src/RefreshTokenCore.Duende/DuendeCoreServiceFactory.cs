@@ -52,7 +52,7 @@ internal static class DuendeCoreServiceFactory
                 "refresh-token-core: IdentityServerOptions.PersistentGrants.DataProtectData is true but no IDataProtectionProvider is registered. "
                 + "Add services.AddDataProtection() (with the key ring Duende used), or set DataProtectData = false only if no stored row is protected.");
         }
-        if (options.Store is null && options.SqlitePath is null && options.PostgresUrl is null)
+        if (options.Store is null && options.BlockingStore is null && options.SqlitePath is null && options.PostgresUrl is null)
         {
             options.Store = DeploymentStore(sp, log);
         }
@@ -61,7 +61,7 @@ internal static class DuendeCoreServiceFactory
 
     /// <summary>The deployment's own store: Duende's EF operational store with a conditional
     /// consume on its own DbContext, else any other Duende store through its interface.</summary>
-    private static IPersistedGrantStore DeploymentStore(IServiceProvider sp, ILogger log)
+    private static IGrantStore DeploymentStore(IServiceProvider sp, ILogger log)
     {
         IServiceScopeFactory scopes = sp.GetRequiredService<IServiceScopeFactory>();
         IServiceProviderIsService? isService = sp.GetService<IServiceProviderIsService>();
@@ -78,7 +78,7 @@ internal static class DuendeCoreServiceFactory
             log.LogWarning(
                 "refresh-token-core uses the registered Duende IPersistedGrantStore through its interface, which has no conditional consume: "
                 + "parallel refreshes of one OneTimeOnly token can both succeed, as under stock Duende. Use Duende's EF operational store "
-                + "(AddOperationalStore) or set RefreshTokenServiceOptions.Store to a store with IConditionalConsumeStore.");
+                + "(AddOperationalStore) or set RefreshTokenServiceOptions.Store to a store with IConditionalConsumeGrantStore.");
             return new DuendePersistedGrantStore(scopes);
         }
         throw new InvalidOperationException(

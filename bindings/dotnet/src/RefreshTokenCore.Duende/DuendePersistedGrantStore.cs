@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
 using Microsoft.Extensions.DependencyInjection;
 using DGrant = global::Duende.IdentityServer.Models.PersistedGrant;
 using DFilter = global::Duende.IdentityServer.Stores.PersistedGrantFilter;
@@ -16,25 +18,25 @@ namespace RefreshTokenCore.Duende;
 /// one-time token is consumed with the reference's read-then-write (two parallel refreshes can
 /// both win, as under stock Duende; the adapter logs a warning at start-up), and it has no
 /// cleanup calls, so expired rows are left to the store's own cleanup (Duende's
-/// <c>TokenCleanupService</c> for its EF store). Duende's store is asynchronous and the core's
-/// callbacks are not yet: each call waits for the task on the calling thread.
+/// <c>TokenCleanupService</c> for its EF store). Both are asynchronous: each call is awaited,
+/// no thread waits on Duende's store. Duende's interface takes no cancellation token.
 /// </summary>
-internal sealed class DuendePersistedGrantStore : IPersistedGrantStore
+internal sealed class DuendePersistedGrantStore : IGrantStore
 {
     private readonly IServiceScopeFactory scopes;
 
     public DuendePersistedGrantStore(IServiceScopeFactory scopes) => this.scopes = scopes;
 
-    private T With<T>(Func<IDuendeStore, System.Threading.Tasks.Task<T>> call)
+    private async ValueTask<T> With<T>(Func<IDuendeStore, Task<T>> call)
     {
-        using IServiceScope scope = scopes.CreateScope();
-        return call(scope.ServiceProvider.GetRequiredService<IDuendeStore>()).GetAwaiter().GetResult();
+        await using AsyncServiceScope scope = scopes.CreateAsyncScope();
+        return await call(scope.ServiceProvider.GetRequiredService<IDuendeStore>()).ConfigureAwait(false);
     }
 
-    private void With(Func<IDuendeStore, System.Threading.Tasks.Task> call)
+    private async ValueTask With(Func<IDuendeStore, Task> call)
     {
-        using IServiceScope scope = scopes.CreateScope();
-        call(scope.ServiceProvider.GetRequiredService<IDuendeStore>()).GetAwaiter().GetResult();
+        await using AsyncServiceScope scope = scopes.CreateAsyncScope();
+        await call(scope.ServiceProvider.GetRequiredService<IDuendeStore>()).ConfigureAwait(false);
     }
 
     private static PersistedGrant ToCore(DGrant g) => new()
@@ -75,25 +77,26 @@ internal sealed class DuendePersistedGrantStore : IPersistedGrantStore
         Types = f.Types.Count == 0 ? null : f.Types,
     };
 
-    public PersistedGrant? Get(string key) => With(s => s.GetAsync(key)) is { } g ? ToCore(g) : null;
+    public async ValueTask<PersistedGrant?> GetAsync(string key, CancellationToken cancellationToken) =>
+        await With(s => s.GetAsync(key)).ConfigureAwait(false) is { } g ? ToCore(g) : null;
 
-    public void Store(PersistedGrant grant) => With(s => s.StoreAsync(ToDuende(grant)));
+    public ValueTask StoreAsync(PersistedGrant grant, CancellationToken cancellationToken) => With(s => s.StoreAsync(ToDuende(grant)));
 
-    public void Remove(string key) => With(s => s.RemoveAsync(key));
+    public ValueTask RemoveAsync(string key, CancellationToken cancellationToken) => With(s => s.RemoveAsync(key));
 
-    public IReadOnlyList<PersistedGrant> GetAll(PersistedGrantFilter filter) =>
-        With(s => s.GetAllAsync(ToDuende(filter))).Select(ToCore).ToList();
+    public async ValueTask<IReadOnlyList<PersistedGrant>> GetAllAsync(PersistedGrantFilter filter, CancellationToken cancellationToken) =>
+        (await With(s => s.GetAllAsync(ToDuende(filter))).ConfigureAwait(false)).Select(ToCore).ToList();
 
-    public long RemoveAll(PersistedGrantFilter filter)
+    public async ValueTask<long> RemoveAllAsync(PersistedGrantFilter filter, CancellationToken cancellationToken)
     {
         DFilter f = ToDuende(filter);
         // Duende's RemoveAllAsync does not say how many went: count them first.
-        long n = With(s => s.GetAllAsync(f)).LongCount();
-        With(s => s.RemoveAllAsync(f));
+        long n = (await With(s => s.GetAllAsync(f)).ConfigureAwait(false)).LongCount();
+        await With(s => s.RemoveAllAsync(f)).ConfigureAwait(false);
         return n;
     }
 
-    public int RemoveExpired(DateTime now, int batchSize) => 0;
+    public ValueTask<int> RemoveExpiredAsync(DateTime now, int batchSize, CancellationToken cancellationToken) => new(0);
 
-    public int RemoveConsumed(DateTime before, int batchSize) => 0;
+    public ValueTask<int> RemoveConsumedAsync(DateTime before, int batchSize, CancellationToken cancellationToken) => new(0);
 }

@@ -2,27 +2,30 @@ using System;
 using System.Collections.Generic;
 using System.Data.Common;
 using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace RefreshTokenCore.EntityFramework;
 
 /// <summary>
-/// An <see cref="IPersistedGrantStore"/> on Duende's <c>PersistedGrants</c> table, through any
+/// An <see cref="IGrantStore"/> on Duende's <c>PersistedGrants</c> table, through any
 /// DbContext that maps it: this package's <see cref="PersistedGrantDbContext"/> or Duende's own
 /// operational-store context. Each call uses a fresh context from the factory, so the store is
 /// thread-safe. The conditional consume is one <c>UPDATE ... WHERE Key = @k AND ConsumedTime IS
 /// NULL</c> (or one <c>DELETE ... WHERE Key = @k</c>): the rows affected say who won, on any
 /// database, without serializable isolation. Works on EF Core 8, 9 and 10 (see
-/// <see cref="GrantTable"/> for why no version-specific API is used).
+/// <see cref="GrantTable"/> for why no version-specific API is used). Every call is EF Core's
+/// asynchronous API: no thread waits on the database.
 /// </summary>
-public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, IConditionalConsumeStore, IRotatingStore
+public sealed class EntityFrameworkPersistedGrantStore : IGrantStore, IConditionalConsumeGrantStore, IRotatingGrantStore
 {
     private readonly Func<Lease> contexts;
     private readonly GrantTable table;
 
     /// <summary>A context for one call, and what to dispose after it (the context, or its DI scope).</summary>
-    private readonly struct Lease : IDisposable
+    private readonly struct Lease : IDisposable, IAsyncDisposable
     {
         public readonly DbContext Context;
         private readonly IDisposable owner;
@@ -34,6 +37,16 @@ public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, I
         }
 
         public void Dispose() => owner.Dispose();
+
+        public ValueTask DisposeAsync()
+        {
+            if (owner is IAsyncDisposable a)
+            {
+                return a.DisposeAsync();
+            }
+            owner.Dispose();
+            return ValueTask.CompletedTask;
+        }
     }
 
     /// <summary>
@@ -64,7 +77,7 @@ public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, I
         ArgumentNullException.ThrowIfNull(contextService);
         contexts = () =>
         {
-            IServiceScope scope = scopes.CreateScope();
+            AsyncServiceScope scope = scopes.CreateAsyncScope();
             if (scope.ServiceProvider.GetRequiredService(contextService) is not DbContext db)
             {
                 scope.Dispose();
@@ -100,42 +113,45 @@ public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, I
     private IQueryable<GrantRow> Rows(DbContext db) => db.Database.SqlQueryRaw<GrantRow>(table.SelectAll);
 
     /// <inheritdoc/>
-    public PersistedGrant? Get(string key)
+    public async ValueTask<PersistedGrant?> GetAsync(string key, CancellationToken cancellationToken)
     {
-        using Lease lease = contexts();
+        await using Lease lease = contexts();
         DbContext db = lease.Context;
+        List<GrantRow> rows = await Rows(db).Where(x => x.Key == key).ToListAsync(cancellationToken).ConfigureAwait(false);
         // The database may compare case-insensitively; the match is ordinal, as in the reference.
-        return Rows(db).Where(x => x.Key == key).AsEnumerable()
-            .Where(x => string.Equals(x.Key, key, StringComparison.Ordinal)).Select(x => x.ToModel()).FirstOrDefault();
+        return rows.Where(x => string.Equals(x.Key, key, StringComparison.Ordinal)).Select(x => x.ToModel()).FirstOrDefault();
     }
 
     /// <inheritdoc/>
-    public void Store(PersistedGrant grant)
+    public async ValueTask StoreAsync(PersistedGrant grant, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(grant);
-        using Lease lease = contexts();
+        await using Lease lease = contexts();
         DbContext db = lease.Context;
         object?[] values = GrantTable.Values(grant);
-        if (db.Database.ExecuteSqlRaw(table.UpdateByKey(onlyIfUnconsumed: false), values!) > 0)
+        if (await db.Database.ExecuteSqlRawAsync(table.UpdateByKey(onlyIfUnconsumed: false), values!, cancellationToken).ConfigureAwait(false) > 0)
         {
             return;
         }
         try
         {
-            db.Database.ExecuteSqlRaw(table.Insert(), values!);
+            await db.Database.ExecuteSqlRawAsync(table.Insert(), values!, cancellationToken).ConfigureAwait(false);
         }
-        catch (DbException) when (db.Database.ExecuteSqlRaw(table.UpdateByKey(onlyIfUnconsumed: false), values!) == 1)
+        catch (DbException)
         {
-            // Inserted concurrently by someone else: the update overwrote it, as an upsert.
+            // Inserted concurrently by someone else: overwrite it, as an upsert.
+            if (await db.Database.ExecuteSqlRawAsync(table.UpdateByKey(onlyIfUnconsumed: false), values!, cancellationToken).ConfigureAwait(false) != 1)
+            {
+                throw;
+            }
         }
     }
 
     /// <inheritdoc/>
-    public void Remove(string key)
+    public async ValueTask RemoveAsync(string key, CancellationToken cancellationToken)
     {
-        using Lease lease = contexts();
-        DbContext db = lease.Context;
-        db.Database.ExecuteSqlRaw(table.DeleteByKey(), key);
+        await using Lease lease = contexts();
+        await lease.Context.Database.ExecuteSqlRawAsync(table.DeleteByKey(), new object[] { key }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The filter's SQL condition and parameters (blank values ignored; lists unioned).</summary>
@@ -164,46 +180,50 @@ public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, I
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<PersistedGrant> GetAll(PersistedGrantFilter filter)
+    public async ValueTask<IReadOnlyList<PersistedGrant>> GetAllAsync(PersistedGrantFilter filter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        using Lease lease = contexts();
+        await using Lease lease = contexts();
         DbContext db = lease.Context;
         var args = new List<object?>();
         string sql = $"{table.SelectAll} WHERE {Where(filter, args)}";
+        List<GrantRow> rows = await db.Database.SqlQueryRaw<GrantRow>(sql, args.ToArray()!).ToListAsync(cancellationToken).ConfigureAwait(false);
         // Applied in SQL and again in memory (ordinal), as the reference does.
-        return db.Database.SqlQueryRaw<GrantRow>(sql, args.ToArray()!).AsEnumerable()
-            .Select(x => x.ToModel()).Where(filter.Matches).ToList();
+        return rows.Select(x => x.ToModel()).Where(filter.Matches).ToList();
     }
 
     /// <inheritdoc/>
-    public long RemoveAll(PersistedGrantFilter filter)
+    public async ValueTask<long> RemoveAllAsync(PersistedGrantFilter filter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        using Lease lease = contexts();
-        DbContext db = lease.Context;
+        await using Lease lease = contexts();
         var args = new List<object?>();
         string sql = $"DELETE FROM {table.Table} WHERE {Where(filter, args)}";
-        return db.Database.ExecuteSqlRaw(sql, args.ToArray()!);
+        return await lease.Context.Database.ExecuteSqlRawAsync(sql, args.ToArray()!, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The conditional consume's one statement: how many rows it changed (0 or 1).</summary>
+    private Task<int> ConsumeStatement(DbContext db, string key, PersistedGrant? replacement, CancellationToken cancellationToken) =>
+        replacement is null
+            ? db.Database.ExecuteSqlRawAsync(table.DeleteByKey(), new object[] { key }, cancellationToken)
+            : db.Database.ExecuteSqlRawAsync(table.UpdateByKey(onlyIfUnconsumed: true), GrantTable.Values(replacement)!, cancellationToken);
+
+    /// <summary>Why a consume changed nothing: the row is there (consumed) or not.</summary>
+    private async Task<ConsumeOutcome> Lost(DbContext db, string key, PersistedGrant? replacement, CancellationToken cancellationToken) =>
+        replacement is not null && await Rows(db).AnyAsync(x => x.Key == key, cancellationToken).ConfigureAwait(false)
+            ? ConsumeOutcome.AlreadyConsumed
+            : ConsumeOutcome.NotFound;
+
     /// <inheritdoc/>
-    public ConsumeOutcome TryConsume(string key, PersistedGrant? replacement)
+    public async ValueTask<ConsumeOutcome> TryConsumeAsync(string key, PersistedGrant? replacement, CancellationToken cancellationToken)
     {
-        using Lease lease = contexts();
+        await using Lease lease = contexts();
         DbContext db = lease.Context;
-        int affected = replacement is null
-            ? db.Database.ExecuteSqlRaw(table.DeleteByKey(), key)
-            : db.Database.ExecuteSqlRaw(table.UpdateByKey(onlyIfUnconsumed: true), GrantTable.Values(replacement)!);
-        if (affected == 1)
+        if (await ConsumeStatement(db, key, replacement, cancellationToken).ConfigureAwait(false) == 1)
         {
             return ConsumeOutcome.Won;
         }
-        if (replacement is null)
-        {
-            return ConsumeOutcome.NotFound;
-        }
-        return Rows(db).Any(x => x.Key == key) ? ConsumeOutcome.AlreadyConsumed : ConsumeOutcome.NotFound;
+        return await Lost(db, key, replacement, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -211,58 +231,56 @@ public sealed class EntityFrameworkPersistedGrantStore : IPersistedGrantStore, I
     /// the successor inserted unless its key exists, committed together. A commit that fails is
     /// thrown: the library reads back whether it applied.
     /// </summary>
-    public ConsumeOutcome TryRotate(string key, PersistedGrant? replacement, PersistedGrant successor)
+    public async ValueTask<ConsumeOutcome> TryRotateAsync(string key, PersistedGrant? replacement, PersistedGrant successor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(successor);
-        using Lease lease = contexts();
+        await using Lease lease = contexts();
         DbContext db = lease.Context;
-        using Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction tx = db.Database.BeginTransaction();
-        int affected = replacement is null
-            ? db.Database.ExecuteSqlRaw(table.DeleteByKey(), key)
-            : db.Database.ExecuteSqlRaw(table.UpdateByKey(onlyIfUnconsumed: true), GrantTable.Values(replacement)!);
-        if (affected != 1)
+        await using Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction tx =
+            await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (await ConsumeStatement(db, key, replacement, cancellationToken).ConfigureAwait(false) != 1)
         {
             // Lost: nothing changed; the transaction rolls back when disposed.
-            return replacement is not null && Rows(db).Any(x => x.Key == key) ? ConsumeOutcome.AlreadyConsumed : ConsumeOutcome.NotFound;
+            return await Lost(db, key, replacement, cancellationToken).ConfigureAwait(false);
         }
-        db.Database.ExecuteSqlRaw(table.InsertIfAbsent(), GrantTable.Values(successor)!);
-        tx.Commit();
+        await db.Database.ExecuteSqlRawAsync(table.InsertIfAbsent(), GrantTable.Values(successor)!, cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return ConsumeOutcome.Won;
     }
 
     /// <inheritdoc/>
-    public int RemoveExpired(DateTime now, int batchSize)
+    public ValueTask<int> RemoveExpiredAsync(DateTime now, int batchSize, CancellationToken cancellationToken)
     {
         DateTime t = GrantTable.AsUtc(now);
-        return RemoveOldest(7, t, batchSize, rows => rows.Where(x => x.Expiration != null && x.Expiration < t).OrderBy(x => x.Expiration));
+        return RemoveOldest(7, t, batchSize, rows => rows.Where(x => x.Expiration != null && x.Expiration < t).OrderBy(x => x.Expiration), cancellationToken);
     }
 
     /// <inheritdoc/>
-    public int RemoveConsumed(DateTime before, int batchSize)
+    public ValueTask<int> RemoveConsumedAsync(DateTime before, int batchSize, CancellationToken cancellationToken)
     {
         DateTime t = GrantTable.AsUtc(before);
-        return RemoveOldest(8, t, batchSize, rows => rows.Where(x => x.ConsumedTime != null && x.ConsumedTime < t).OrderBy(x => x.ConsumedTime));
+        return RemoveOldest(8, t, batchSize, rows => rows.Where(x => x.ConsumedTime != null && x.ConsumedTime < t).OrderBy(x => x.ConsumedTime), cancellationToken);
     }
 
     /// <summary>
     /// A batch of keys in due order (served by the Expiration / ConsumedTime index), then one
     /// delete of those keys that re-checks the condition, so a row rewritten in between stays.
     /// </summary>
-    private int RemoveOldest(int column, DateTime limit, int batchSize, Func<IQueryable<GrantRow>, IQueryable<GrantRow>> due)
+    private async ValueTask<int> RemoveOldest(int column, DateTime limit, int batchSize, Func<IQueryable<GrantRow>, IQueryable<GrantRow>> due, CancellationToken cancellationToken)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be at least 1.");
-        using Lease lease = contexts();
+        await using Lease lease = contexts();
         DbContext db = lease.Context;
         // Composed over the raw SELECT: the provider writes its own paging (LIMIT, TOP, FETCH).
-        List<string> keys = due(Rows(db)).Take(batchSize).Select(x => x.Key).AsEnumerable().OfType<string>().ToList();
+        List<string?> keys = await due(Rows(db)).Take(batchSize).Select(x => x.Key).ToListAsync(cancellationToken).ConfigureAwait(false);
         int removed = 0;
         // At most 1000 keys a statement: SQL Server takes 2100 parameters.
-        foreach (string[] chunk in keys.Chunk(1000))
+        foreach (string[] chunk in keys.OfType<string>().Chunk(1000))
         {
             var args = new List<object?> { limit };
             args.AddRange(chunk);
             string sql = $"DELETE FROM {table.Table} WHERE {table.Column(column)} < {{0}} AND {table.Key} IN ({string.Join(", ", chunk.Select((_, i) => $"{{{i + 1}}}"))})";
-            removed += db.Database.ExecuteSqlRaw(sql, args.ToArray()!);
+            removed += await db.Database.ExecuteSqlRawAsync(sql, args.ToArray()!, cancellationToken).ConfigureAwait(false);
         }
         return removed;
     }

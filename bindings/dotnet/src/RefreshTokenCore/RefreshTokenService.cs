@@ -11,16 +11,18 @@ namespace RefreshTokenCore;
 
 /// <summary>
 /// The refresh-token service (the job of Duende's <c>IRefreshTokenService</c>), running in the
-/// native library. Thread-safe: share one instance. The work is synchronous native code (plus the
-/// host's store callbacks); the Task-returning methods complete when it is done.
+/// native library. Thread-safe: share one instance. Every operation is asynchronous end to end:
+/// the native operation waits on the host's store and hooks without holding a thread, and its
+/// Task completes when the operation's last answer comes (at once, for a store that never waits).
 /// </summary>
 /// <remarks>
 /// This class is the public API only: construction of the native service is
 /// <see cref="NativeServiceBuilder"/> (one <see cref="HostObjects"/> handle for the store and
-/// every hook), each operation is <c>Begin</c>, one native call, <c>End</c>, and the mapping of
-/// native results is <see cref="Results"/>.
+/// every hook), each operation is <c>Begin</c>, then <c>Start</c> of its native
+/// <c>_begin</c> form with a <see cref="PendingOperation{T}"/>, and the mapping of native
+/// results is <see cref="Results"/>.
 /// </remarks>
-public sealed unsafe class RefreshTokenService : IDisposable
+public sealed class RefreshTokenService : IDisposable
 {
     private readonly ServiceHandle handle;
     private readonly ConcurrentDictionary<string, Client> registered = new(StringComparer.Ordinal);
@@ -30,12 +32,29 @@ public sealed unsafe class RefreshTokenService : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         AbiCheck.Ensure();
+        if (options.Store is not null && options.BlockingStore is not null)
+        {
+            throw new ArgumentException("Set Store or BlockingStore, not both.", nameof(options));
+        }
+        if (options.IsActive is not null && options.IsActiveAsync is not null)
+        {
+            throw new ArgumentException("Set IsActive or IsActiveAsync, not both.", nameof(options));
+        }
+        if (options.AcceptConsumedToken is not null && options.AcceptConsumedTokenAsync is not null)
+        {
+            throw new ArgumentException("Set AcceptConsumedToken or AcceptConsumedTokenAsync, not both.", nameof(options));
+        }
+        // A store that is also blocking says it never waits: the synchronous callbacks are cheaper.
+        IBlockingGrantStore? blocking = options.BlockingStore ?? options.Store as IBlockingGrantStore;
         var host = new HostObjects
         {
-            Store = options.Store,
+            Store = blocking is null ? options.Store : null,
+            BlockingStore = blocking,
             Time = options.TimeProvider,
             IsActive = options.IsActive,
+            IsActiveAsync = options.IsActiveAsync,
             AcceptConsumed = options.AcceptConsumedToken,
+            AcceptConsumedAsync = options.AcceptConsumedTokenAsync,
             Protector = options.Protector,
             Events = options.Logger is { } logger ? json => LogEvent(logger, json) : null,
             Service = new WeakReference<RefreshTokenService>(this),
@@ -56,7 +75,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
     }
 
     /// <summary>The native library's version.</summary>
-    public static string NativeVersion
+    public static unsafe string NativeVersion
     {
         get
         {
@@ -66,7 +85,7 @@ public sealed unsafe class RefreshTokenService : IDisposable
     }
 
     /// <summary>The persisted-grant key (the Key column) of a refresh-token handle.</summary>
-    public static string GetPersistedGrantKey(string handle)
+    public static unsafe string GetPersistedGrantKey(string handle)
     {
         ArgumentNullException.ThrowIfNull(handle);
         AbiCheck.Ensure();
@@ -81,34 +100,29 @@ public sealed unsafe class RefreshTokenService : IDisposable
     }
 
     /// <summary>ValidateRefreshTokenAsync: the six checks in the reference's order.</summary>
-    public Task<TokenValidationResult> ValidateRefreshTokenAsync(string token, Client client, CancellationToken cancellationToken = default)
+    public unsafe Task<TokenValidationResult> ValidateRefreshTokenAsync(string token, Client client, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(token);
         Begin(client, cancellationToken);
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(token);
-        byte* json = null;
-        nint err = 0;
-        ResultCode r;
-        fixed (byte* pid = id, ph = h)
-        {
-            r = NativeMethods.rtc_service_validate(handle, pid, (nuint)id.Length, ph, (nuint)h.Length, &json, &err);
-        }
-        if (End(r, err) is { } refused)
-        {
-            return Task.FromResult(new TokenValidationResult { IsError = true, Error = refused.Error, Reason = refused.Reason });
-        }
-        return Task.FromResult(new TokenValidationResult { RefreshToken = Json.ReadRefreshToken(Utf8.Take(json)!) });
+        return Start(cancellationToken,
+            o => new TokenValidationResult { RefreshToken = Json.ReadRefreshToken(Utf8.Peek(o->TokenJson)) },
+            refused => new TokenValidationResult { IsError = true, Error = refused.Error, Reason = refused.Reason },
+            (ud, err) =>
+            {
+                fixed (byte* pid = id, ph = h)
+                {
+                    return NativeMethods.rtc_service_validate_begin(handle, pid, (nuint)id.Length, ph, (nuint)h.Length, PendingOperation.DoneCallback, ud, err);
+                }
+            });
     }
 
     /// <summary>CreateRefreshTokenAsync: stores a new refresh token and returns its handle (a bearer secret).</summary>
-    public Task<string> CreateRefreshTokenAsync(RefreshTokenCreationRequest request, CancellationToken cancellationToken = default) =>
-        Task.FromResult(Create(request, cancellationToken).Handle);
+    public async Task<string> CreateRefreshTokenAsync(RefreshTokenCreationRequest request, CancellationToken cancellationToken = default) =>
+        (await CreateAsync(request, cancellationToken).ConfigureAwait(false)).Handle;
 
     /// <summary>Stores a new refresh token; returns its handle (a bearer secret) and the stored record.</summary>
-    public Task<(string Handle, RefreshToken Token)> CreateAsync(RefreshTokenCreationRequest request, CancellationToken cancellationToken = default) =>
-        Task.FromResult(Create(request, cancellationToken));
-
-    private (string Handle, RefreshToken Token) Create(RefreshTokenCreationRequest request, CancellationToken cancellationToken)
+    public unsafe Task<(string Handle, RefreshToken Token)> CreateAsync(RefreshTokenCreationRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         Begin(request.Client, cancellationToken);
@@ -124,120 +138,107 @@ public sealed unsafe class RefreshTokenService : IDisposable
             AccessToken = request.AccessToken,
         };
         byte[] id = Utf8.Bytes(request.Client.ClientId), body = Utf8.Bytes(Json.Write(dto));
-        byte* h = null, json = null;
-        nint err = 0;
-        ResultCode r;
-        fixed (byte* pid = id, pb = body)
-        {
-            r = NativeMethods.rtc_service_create(handle, pid, (nuint)id.Length, pb, (nuint)body.Length, &h, &json, &err);
-        }
-        EndOrThrow(r, err);
-        string created = Utf8.Take(h)!;
-        return (created, Json.ReadRefreshToken(Utf8.Take(json)!));
+        return Start<(string, RefreshToken)>(cancellationToken,
+            o => (Utf8.Peek(o->Handle), Json.ReadRefreshToken(Utf8.Peek(o->TokenJson))),
+            null,
+            (ud, err) =>
+            {
+                fixed (byte* pid = id, pb = body)
+                {
+                    return NativeMethods.rtc_service_create_begin(handle, pid, (nuint)id.Length, pb, (nuint)body.Length, PendingOperation.DoneCallback, ud, err);
+                }
+            });
     }
 
     /// <summary>UpdateRefreshTokenAsync: applies the update rules (rotation, sliding, MustUpdate) to a
     /// validated token and returns the handle to give the client.</summary>
-    public Task<string> UpdateRefreshTokenAsync(string handleText, RefreshToken refreshToken, Client client, bool mustUpdate = false, CancellationToken cancellationToken = default)
+    public unsafe Task<string> UpdateRefreshTokenAsync(string handleText, RefreshToken refreshToken, Client client, bool mustUpdate = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(handleText);
         ArgumentNullException.ThrowIfNull(refreshToken);
         Begin(client, cancellationToken);
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(handleText), body = Utf8.Bytes(Json.Write(refreshToken));
-        byte* outHandle = null;
-        nint err = 0;
-        ResultCode r;
-        fixed (byte* pid = id, ph = h, pb = body)
+        return Start(cancellationToken, o => Utf8.Peek(o->Handle), null, (ud, err) =>
         {
-            r = NativeMethods.rtc_service_update(handle, pid, (nuint)id.Length, ph, (nuint)h.Length, pb, (nuint)body.Length, (byte)(mustUpdate ? 1 : 0), &outHandle, null, &err);
-        }
-        EndOrThrow(r, err);
-        return Task.FromResult(Utf8.Take(outHandle)!);
+            fixed (byte* pid = id, ph = h, pb = body)
+            {
+                return NativeMethods.rtc_service_update_begin(handle, pid, (nuint)id.Length, ph, (nuint)h.Length, pb, (nuint)body.Length, (byte)(mustUpdate ? 1 : 0), PendingOperation.DoneCallback, ud, err);
+            }
+        });
     }
 
     /// <summary>The refresh_token grant: validate, re-issue the access token, update.</summary>
-    public Task<RefreshResult> RefreshAsync(Client client, string refreshToken, string? resource = null, Token? newAccessToken = null, CancellationToken cancellationToken = default)
+    public unsafe Task<RefreshResult> RefreshAsync(Client client, string refreshToken, string? resource = null, Token? newAccessToken = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(refreshToken);
         Begin(client, cancellationToken);
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(refreshToken), res = Utf8.Bytes(resource);
         byte[] at = newAccessToken is null ? Array.Empty<byte>() : Utf8.Bytes(Json.Write(newAccessToken));
-        byte* outHandle = null, tokenJson = null, atJson = null;
-        byte rotated = 0;
-        nint err = 0;
-        ResultCode r;
-        fixed (byte* pid = id, ph = h, pr = res, pa = at)
-        {
-            r = NativeMethods.rtc_service_refresh(handle, pid, (nuint)id.Length, ph, (nuint)h.Length,
-                // An empty (not absent) resource needs a non-null pointer; with length 0 it is never read.
-                resource is null ? null : (pr == null ? (byte*)1 : pr), (nuint)res.Length,
-                newAccessToken is null ? null : pa, (nuint)at.Length,
-                &outHandle, &rotated, &tokenJson, &atJson, &err);
-        }
-        if (End(r, err) is { } refused)
-        {
-            return Task.FromResult(new RefreshResult { IsError = true, Error = refused.Error, Reason = refused.Reason });
-        }
-        return Task.FromResult(new RefreshResult
-        {
-            Handle = Utf8.Take(outHandle),
-            Rotated = rotated != 0,
-            RefreshToken = Json.ReadRefreshToken(Utf8.Take(tokenJson)!),
-            AccessToken = Json.ReadToken(Utf8.Take(atJson)!),
-        });
+        return Start(cancellationToken,
+            o => new RefreshResult
+            {
+                Handle = Utf8.Peek(o->Handle),
+                Rotated = o->Rotated != 0,
+                RefreshToken = Json.ReadRefreshToken(Utf8.Peek(o->TokenJson)),
+                AccessToken = Json.ReadToken(Utf8.Peek(o->AccessTokenJson)),
+            },
+            refused => new RefreshResult { IsError = true, Error = refused.Error, Reason = refused.Reason },
+            (ud, err) =>
+            {
+                fixed (byte* pid = id, ph = h, pr = res, pa = at)
+                {
+                    return NativeMethods.rtc_service_refresh_begin(handle, pid, (nuint)id.Length, ph, (nuint)h.Length,
+                        // An empty (not absent) resource needs a non-null pointer; with length 0 it is never read.
+                        resource is null ? null : (pr == null ? (byte*)1 : pr), (nuint)res.Length,
+                        newAccessToken is null ? null : pa, (nuint)at.Length,
+                        PendingOperation.DoneCallback, ud, err);
+                }
+            });
     }
 
     /// <summary>RFC 7009 revocation by a client; true when a token was removed (answer 200 either way).</summary>
-    public Task<bool> RevokeRefreshTokenAsync(string token, Client client, CancellationToken cancellationToken = default)
+    public unsafe Task<bool> RevokeRefreshTokenAsync(string token, Client client, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(token);
         Begin(client, cancellationToken);
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(token);
-        byte revoked = 0;
-        nint err = 0;
-        ResultCode r;
-        fixed (byte* pid = id, ph = h)
+        return Start(cancellationToken, o => o->Revoked != 0, null, (ud, err) =>
         {
-            r = NativeMethods.rtc_service_revoke(handle, pid, (nuint)id.Length, ph, (nuint)h.Length, &revoked, &err);
-        }
-        EndOrThrow(r, err);
-        return Task.FromResult(revoked != 0);
+            fixed (byte* pid = id, ph = h)
+            {
+                return NativeMethods.rtc_service_revoke_begin(handle, pid, (nuint)id.Length, ph, (nuint)h.Length, PendingOperation.DoneCallback, ud, err);
+            }
+        });
     }
 
     /// <summary>RemoveRefreshTokensAsync: removes every refresh token of a subject and client.</summary>
-    public Task<long> RemoveRefreshTokensAsync(string subjectId, string clientId, CancellationToken cancellationToken = default)
+    public unsafe Task<long> RemoveRefreshTokensAsync(string subjectId, string clientId, CancellationToken cancellationToken = default)
     {
         Begin(null, cancellationToken);
         byte[] sub = Utf8.Bytes(subjectId), id = Utf8.Bytes(clientId);
-        ulong removed = 0;
-        nint err = 0;
-        ResultCode r;
-        fixed (byte* ps = sub, pid = id)
+        return Start(cancellationToken, o => (long)o->Removed, null, (ud, err) =>
         {
-            r = NativeMethods.rtc_service_remove_refresh_tokens(handle, ps, (nuint)sub.Length, pid, (nuint)id.Length, &removed, &err);
-        }
-        EndOrThrow(r, err);
-        return Task.FromResult((long)removed);
+            fixed (byte* ps = sub, pid = id)
+            {
+                return NativeMethods.rtc_service_remove_refresh_tokens_begin(handle, ps, (nuint)sub.Length, pid, (nuint)id.Length, PendingOperation.DoneCallback, ud, err);
+            }
+        });
     }
 
     /// <summary>One token-cleanup pass.</summary>
-    public Task<CleanupResult> CleanupAsync(CancellationToken cancellationToken = default)
+    public unsafe Task<CleanupResult> CleanupAsync(CancellationToken cancellationToken = default)
     {
         Begin(null, cancellationToken);
-        ulong expired = 0, consumed = 0;
-        nint err = 0;
-        ResultCode r = NativeMethods.rtc_service_cleanup(handle, &expired, &consumed, &err);
-        EndOrThrow(r, err);
-        return Task.FromResult(new CleanupResult((long)expired, (long)consumed));
+        return Start(cancellationToken, o => new CleanupResult((long)o->ExpiredRemoved, (long)o->ConsumedRemoved), null,
+            (ud, err) => NativeMethods.rtc_service_cleanup_begin(handle, PendingOperation.DoneCallback, ud, err));
     }
 
     /// <summary>Frees the native service and finalizes every host object it held.</summary>
     public void Dispose() => handle.Dispose();
 
     /// <summary>
-    /// The first half of every operation: cancellation, a disposed service, the client
-    /// registered (or re-registered when its settings changed), and no host exception left over
-    /// from an earlier call on this thread.
+    /// The first half of every operation: cancellation, a disposed service, and the client
+    /// registered (or re-registered when its settings changed).
     /// </summary>
     private void Begin(Client? client, CancellationToken cancellationToken)
     {
@@ -247,32 +248,47 @@ public sealed unsafe class RefreshTokenService : IDisposable
         {
             EnsureClient(client);
         }
-        CallbackErrors.Take();
     }
 
-    /// <summary>The second half: the one mapping of the native result (<see cref="Results"/>).</summary>
-    private Refused? End(ResultCode r, nint err)
+    private unsafe delegate ResultCode BeginCall(nint userData, nint* error);
+
+    /// <summary>
+    /// The second half: starts the native operation (<paramref name="begin"/>, an
+    /// <c>rtc_service_*_begin</c> call) and returns its task, completed by the done callback on
+    /// whichever thread finishes the operation's last callback, or at once when the store
+    /// answered at once. The operation holds the native service, so disposing this object while
+    /// it runs is safe. A call refused before it starts (an unknown client, a bad argument)
+    /// throws here, or returns the refusal for the operations whose result carries one.
+    /// </summary>
+    private unsafe Task<T> Start<T>(CancellationToken cancellationToken, OutputsReader<T> read, Func<Refused, T>? refused, BeginCall begin)
     {
-        if (r != ResultCode.Ok && handle.IsClosed)
+        var op = new PendingOperation<T>(cancellationToken, read, refused);
+        nint err = 0;
+        ResultCode r;
+        try
         {
-            // Disposed while the call ran: that, not the native code's answer, is the news.
+            r = begin(op.UserData, &err);
+        }
+        catch
+        {
+            op.Abandon();
+            throw;
+        }
+        if (r == ResultCode.Ok)
+        {
+            return op.Task;
+        }
+        op.Abandon();
+        if (handle.IsClosed)
+        {
             using var e = new ErrorHandle(err);
-            CallbackErrors.Take();
             throw new ObjectDisposedException(nameof(RefreshTokenService));
         }
-        return Results.Map(r, err);
+        Refused no = Results.Map(r, err)!;
+        return refused is not null ? Task.FromResult(refused(no)) : throw no.AsException();
     }
 
-    /// <summary>For the operations whose .NET shape has no refusal result: a refusal throws too.</summary>
-    private void EndOrThrow(ResultCode r, nint err)
-    {
-        if (End(r, err) is { } refused)
-        {
-            throw refused.AsException();
-        }
-    }
-
-    private void EnsureClient(Client client)
+    private unsafe void EnsureClient(Client client)
     {
         ArgumentNullException.ThrowIfNull(client);
         if (registered.TryGetValue(client.ClientId, out Client? known) && known == client)

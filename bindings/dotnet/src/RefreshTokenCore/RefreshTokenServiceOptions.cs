@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 
 namespace RefreshTokenCore;
@@ -56,23 +58,36 @@ public sealed class RefreshTokenServiceOptions
     /// <summary>A previous <see cref="SuccessorSecret"/>, still tried on lookups while chains
     /// rotated under it may be retried.</summary>
     public byte[]? PreviousSuccessorSecret { get; set; }
-    /// <summary>The host's own AcceptConsumedTokenAsync: true accepts the consumed token. Runs on the
-    /// calling thread; may call back into the service.</summary>
+    /// <summary>The host's own AcceptConsumedTokenAsync, for a decision that waits on I/O: true
+    /// accepts the consumed token. Awaited without holding a thread; may call back into the
+    /// service. At most one of this and <see cref="AcceptConsumedToken"/>.</summary>
+    public Func<ConsumedTokenContext, CancellationToken, ValueTask<bool>>? AcceptConsumedTokenAsync { get; set; }
+    /// <summary>The host's own accept-consumed decision, synchronous (it blocks the thread doing
+    /// the operation): true accepts the consumed token. May call back into the service.</summary>
     public Func<ConsumedTokenContext, bool>? AcceptConsumedToken { get; set; }
-    /// <summary>IProfileService.IsActiveAsync: (subjectId, clientId) → active. Default: everyone is active.</summary>
+    /// <summary>IProfileService.IsActiveAsync: (subjectId, clientId, cancellation) → active,
+    /// awaited without holding a thread. Default: everyone is active. At most one of this and
+    /// <see cref="IsActive"/>.</summary>
+    public Func<string, string, CancellationToken, ValueTask<bool>>? IsActiveAsync { get; set; }
+    /// <summary>The is-active check, synchronous: (subjectId, clientId) → active.</summary>
     public Func<string, string, bool>? IsActive { get; set; }
     /// <summary>The clock; default the system clock.</summary>
     public TimeProvider? TimeProvider { get; set; }
     /// <summary>The payload protector (e.g. <see cref="DataProtectionPayloadProtector"/>); default none.</summary>
     public IPayloadProtector? Protector { get; set; }
-    /// <summary>The host's persisted-grant store. When neither this nor <see cref="SqlitePath"/> is
-    /// set, the native in-memory store is used.</summary>
-    public IPersistedGrantStore? Store { get; set; }
+    /// <summary>The host's persisted-grant store, awaited without holding a thread (for example
+    /// RefreshTokenCore.EntityFramework's store). A store that also implements
+    /// <see cref="IBlockingGrantStore"/> says it never waits, and is called synchronously. When
+    /// none of the stores is set, the native in-memory store is used.</summary>
+    public IGrantStore? Store { get; set; }
+    /// <summary>A store that never waits (memory), called synchronously on the thread doing the
+    /// operation. At most one of this and <see cref="Store"/>.</summary>
+    public IBlockingGrantStore? BlockingStore { get; set; }
     /// <summary>Use the native SQLite store on this file (Duende's <c>PersistedGrants</c> table;
-    /// a database Duende's EF Core store created is used as it is). Ignored when <see cref="Store"/> is set.</summary>
+    /// a database Duende's EF Core store created is used as it is). Ignored when a store is set.</summary>
     public string? SqlitePath { get; set; }
     /// <summary>Use the native PostgreSQL store (postgres://user:password@host:port/database),
-    /// for several server instances sharing one database. Ignored when <see cref="Store"/> or
+    /// for several server instances sharing one database. Ignored when a store or
     /// <see cref="SqlitePath"/> is set.</summary>
     public string? PostgresUrl { get; set; }
     /// <summary>Receives the library's events (never a handle).</summary>

@@ -9,7 +9,7 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="RefreshTokenService"/> as a singleton. What the options leave unset is
-    /// taken from the container when registered there: <see cref="IPersistedGrantStore"/>,
+    /// taken from the container when registered there: <see cref="IGrantStore"/> (or <see cref="IBlockingGrantStore"/>),
     /// <see cref="IPayloadProtector"/>, <see cref="TimeProvider"/> and the logger.
     /// </summary>
     public static IServiceCollection AddRefreshTokenCore(this IServiceCollection services, Action<RefreshTokenServiceOptions>? configure = null)
@@ -19,7 +19,11 @@ public static class ServiceCollectionExtensions
         {
             var options = new RefreshTokenServiceOptions();
             configure?.Invoke(options);
-            options.Store ??= sp.GetService<IPersistedGrantStore>();
+            if (options.Store is null && options.BlockingStore is null)
+            {
+                options.Store = sp.GetService<IGrantStore>();
+                options.BlockingStore = options.Store is null ? sp.GetService<IBlockingGrantStore>() : null;
+            }
             options.Protector ??= sp.GetService<IPayloadProtector>();
             options.TimeProvider ??= sp.GetService<TimeProvider>();
             options.Logger ??= sp.GetService<ILoggerFactory>()?.CreateLogger("RefreshTokenCore");

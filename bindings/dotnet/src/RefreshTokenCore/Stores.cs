@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
 
 namespace RefreshTokenCore;
 
@@ -75,13 +77,69 @@ public enum ConsumeOutcome
 }
 
 /// <summary>
-/// The host's persisted-grant storage, shaped like Duende's <c>IPersistedGrantStore</c>. The
-/// native library calls it synchronously, on the thread of the service call, possibly from many
-/// threads at once: implementations must be thread-safe. An exception thrown here makes the
-/// service call fail with a retryable <see cref="RefreshTokenCoreException"/> whose
-/// InnerException it is; nothing is consumed.
+/// The host's persisted-grant storage (Duende's <c>PersistedGrants</c> table), asynchronous: the
+/// library waits on each call without holding a thread, so a store that does I/O (a database, a
+/// network) never blocks the token endpoint. Calls may come from many threads at once:
+/// implementations must be thread-safe.
 /// </summary>
-public interface IPersistedGrantStore
+/// <remarks>
+/// <para>Cancellation: reads get the token of the service call until the operation's first
+/// write starts; a write, and every call after it, gets <see cref="CancellationToken.None"/>, so
+/// a cancelled call either changed nothing (it ends with <see cref="OperationCanceledException"/>)
+/// or completes (never half a rotation).</para>
+/// <para>An exception thrown here (or a faulted task) makes the service call fail with a
+/// retryable <see cref="RefreshTokenCoreException"/> whose InnerException it is; nothing is
+/// consumed.</para>
+/// </remarks>
+public interface IGrantStore
+{
+    /// <summary>The row with this key (ordinal), or null.</summary>
+    ValueTask<PersistedGrant?> GetAsync(string key, CancellationToken cancellationToken);
+    /// <summary>Insert or overwrite every column.</summary>
+    ValueTask StoreAsync(PersistedGrant grant, CancellationToken cancellationToken);
+    /// <summary>Delete; a missing row is not an error.</summary>
+    ValueTask RemoveAsync(string key, CancellationToken cancellationToken);
+    /// <summary>Every row matching the filter.</summary>
+    ValueTask<IReadOnlyList<PersistedGrant>> GetAllAsync(PersistedGrantFilter filter, CancellationToken cancellationToken);
+    /// <summary>Delete every row matching the filter; how many.</summary>
+    ValueTask<long> RemoveAllAsync(PersistedGrantFilter filter, CancellationToken cancellationToken);
+    /// <summary>Delete up to <paramref name="batchSize"/> rows with Expiration &lt; now, oldest first.</summary>
+    ValueTask<int> RemoveExpiredAsync(DateTime now, int batchSize, CancellationToken cancellationToken);
+    /// <summary>Delete up to <paramref name="batchSize"/> rows with ConsumedTime &lt; before, oldest first.</summary>
+    ValueTask<int> RemoveConsumedAsync(DateTime before, int batchSize, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The conditional consume that makes "a OneTimeOnly token is redeemed at most once" hold: with
+/// a null replacement delete the row if present, otherwise overwrite it only if its ConsumedTime
+/// is null; atomically. A store without it gets the reference's racy read-then-write.
+/// </summary>
+public interface IConditionalConsumeGrantStore
+{
+    /// <summary>Consumes the row; see the interface.</summary>
+    ValueTask<ConsumeOutcome> TryConsumeAsync(string key, PersistedGrant? replacement, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A rotation as one transaction: consume the key exactly as
+/// <see cref="IConditionalConsumeGrantStore.TryConsumeAsync"/> does and, only if that won, insert
+/// the successor unless a row with its key exists; all or nothing. Throw when the outcome is
+/// unknown (a commit whose answer was lost, a timeout): the library then reads back what
+/// happened. Without it the library inserts the successor first and then consumes; a failure
+/// between the two leaves a successor row that the next retry of the same token completes.
+/// </summary>
+public interface IRotatingGrantStore
+{
+    /// <summary>Rotates; see the interface.</summary>
+    ValueTask<ConsumeOutcome> TryRotateAsync(string key, PersistedGrant? replacement, PersistedGrant successor, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// <see cref="IGrantStore"/> for a store that never waits (memory, a local cache): the library
+/// calls it synchronously, on the thread doing the operation, which it blocks for as long as the
+/// call takes. A store that does I/O should implement <see cref="IGrantStore"/> instead.
+/// </summary>
+public interface IBlockingGrantStore
 {
     /// <summary>The row with this key (ordinal), or null.</summary>
     PersistedGrant? Get(string key);
@@ -99,34 +157,25 @@ public interface IPersistedGrantStore
     int RemoveConsumed(DateTime before, int batchSize);
 }
 
-/// <summary>
-/// The conditional consume that makes "a OneTimeOnly token is redeemed at most once" hold: with
-/// a null replacement delete the row if present, otherwise overwrite it only if
-/// its ConsumedTime is null; atomically. A store without it gets the reference's racy read-then-write.
-/// </summary>
-public interface IConditionalConsumeStore
+/// <summary><see cref="IConditionalConsumeGrantStore"/> for an <see cref="IBlockingGrantStore"/>.</summary>
+public interface IBlockingConditionalConsumeStore
 {
-    /// <summary>Consumes the row; see the interface.</summary>
+    /// <summary>Consumes the row; see <see cref="IConditionalConsumeGrantStore"/>.</summary>
     ConsumeOutcome TryConsume(string key, PersistedGrant? replacement);
 }
 
-/// <summary>
-/// A rotation as one transaction: consume the key exactly as
-/// <see cref="IConditionalConsumeStore.TryConsume"/> does and, only if that won, insert
-/// the successor unless a row with its key exists; all or nothing. Throw when the
-/// outcome is unknown (a commit whose answer was lost, a timeout): the library then reads back
-/// what happened. Without it the library inserts the successor first and then consumes; a failure
-/// between the two leaves a successor row that the next retry of the same token completes.
-/// </summary>
-public interface IRotatingStore
+/// <summary><see cref="IRotatingGrantStore"/> for an <see cref="IBlockingGrantStore"/>.</summary>
+public interface IBlockingRotatingStore
 {
-    /// <summary>Rotates; see the interface.</summary>
+    /// <summary>Rotates; see <see cref="IRotatingGrantStore"/>.</summary>
     ConsumeOutcome TryRotate(string key, PersistedGrant? replacement, PersistedGrant successor);
 }
 
 /// <summary>A thread-safe in-memory store with an atomic conditional consume and rotation: for
-/// tests, demos and single-process hosts.</summary>
-public sealed class InMemoryPersistedGrantStore : IPersistedGrantStore, IConditionalConsumeStore, IRotatingStore
+/// tests, demos and single-process hosts. Blocking (it never waits), and asynchronous for code
+/// written against <see cref="IGrantStore"/>; the service calls it synchronously.</summary>
+public sealed class InMemoryPersistedGrantStore : IBlockingGrantStore, IBlockingConditionalConsumeStore, IBlockingRotatingStore,
+    IGrantStore, IConditionalConsumeGrantStore, IRotatingGrantStore
 {
     private readonly object gate = new();
     private readonly Dictionary<string, PersistedGrant> rows = new(StringComparer.Ordinal);
@@ -215,4 +264,32 @@ public sealed class InMemoryPersistedGrantStore : IPersistedGrantStore, IConditi
             return ConsumeOutcome.Won;
         }
     }
+
+    ValueTask<PersistedGrant?> IGrantStore.GetAsync(string key, CancellationToken cancellationToken) => new(Get(key));
+
+    ValueTask IGrantStore.StoreAsync(PersistedGrant grant, CancellationToken cancellationToken)
+    {
+        Store(grant);
+        return ValueTask.CompletedTask;
+    }
+
+    ValueTask IGrantStore.RemoveAsync(string key, CancellationToken cancellationToken)
+    {
+        Remove(key);
+        return ValueTask.CompletedTask;
+    }
+
+    ValueTask<IReadOnlyList<PersistedGrant>> IGrantStore.GetAllAsync(PersistedGrantFilter filter, CancellationToken cancellationToken) => new(GetAll(filter));
+
+    ValueTask<long> IGrantStore.RemoveAllAsync(PersistedGrantFilter filter, CancellationToken cancellationToken) => new(RemoveAll(filter));
+
+    ValueTask<int> IGrantStore.RemoveExpiredAsync(DateTime now, int batchSize, CancellationToken cancellationToken) => new(RemoveExpired(now, batchSize));
+
+    ValueTask<int> IGrantStore.RemoveConsumedAsync(DateTime before, int batchSize, CancellationToken cancellationToken) => new(RemoveConsumed(before, batchSize));
+
+    ValueTask<ConsumeOutcome> IConditionalConsumeGrantStore.TryConsumeAsync(string key, PersistedGrant? replacement, CancellationToken cancellationToken) =>
+        new(TryConsume(key, replacement));
+
+    ValueTask<ConsumeOutcome> IRotatingGrantStore.TryRotateAsync(string key, PersistedGrant? replacement, PersistedGrant successor, CancellationToken cancellationToken) =>
+        new(TryRotate(key, replacement, successor));
 }

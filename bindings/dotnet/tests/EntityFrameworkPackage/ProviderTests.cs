@@ -151,19 +151,19 @@ public class ProviderTests
         string handle = await Create(service);
         RefreshResult next = await service.RefreshAsync(Spa(), handle);
         Assert.False(next.IsError);
-        PersistedGrant old = store.Get(RefreshTokenService.GetPersistedGrantKey(handle))!;
+        PersistedGrant old = (await store.GetAsync(RefreshTokenService.GetPersistedGrantKey(handle), default))!;
         Assert.NotNull(old.ConsumedTime);
         Assert.Equal(DateTimeKind.Utc, old.CreationTime.Kind);
         Assert.Equal(RefusalReason.Consumed, (await service.RefreshAsync(Spa(), handle)).Reason);
-        Assert.Equal(ConsumeOutcome.AlreadyConsumed, store.TryConsume(old.Key, old with { Data = "x" }));
-        Assert.Equal(ConsumeOutcome.NotFound, store.TryConsume("missing", null));
+        Assert.Equal(ConsumeOutcome.AlreadyConsumed, (await store.TryConsumeAsync(old.Key, old with { Data = "x" }, default)));
+        Assert.Equal(ConsumeOutcome.NotFound, (await store.TryConsumeAsync("missing", null, default)));
         // Store is an upsert: a second write of the same key overwrites every column.
-        store.Store(old with { Description = "rewritten" });
-        Assert.Equal("rewritten", store.Get(old.Key)!.Description);
-        Assert.Equal(2, store.GetAll(new PersistedGrantFilter { SubjectId = "alice", ClientIds = new[] { "spa", "other" } }).Count);
-        Assert.Empty(store.GetAll(new PersistedGrantFilter { SubjectId = "alice", Type = "reference_token" }));
-        Assert.Equal(2, store.RemoveAll(new PersistedGrantFilter { SubjectId = "alice", ClientId = "spa" }));
-        Assert.Null(store.Get(old.Key));
+        await store.StoreAsync(old with { Description = "rewritten" }, default);
+        Assert.Equal("rewritten", (await store.GetAsync(old.Key, default))!.Description);
+        Assert.Equal(2, (await store.GetAllAsync(new PersistedGrantFilter { SubjectId = "alice", ClientIds = new[] { "spa", "other" } }, default)).Count);
+        Assert.Empty((await store.GetAllAsync(new PersistedGrantFilter { SubjectId = "alice", Type = "reference_token" }, default)));
+        Assert.Equal(2, (await store.RemoveAllAsync(new PersistedGrantFilter { SubjectId = "alice", ClientId = "spa" }, default)));
+        Assert.Null((await store.GetAsync(old.Key, default)));
     }
 
     [Theory]
@@ -186,7 +186,7 @@ public class ProviderTests
             // Every caller is answered with the one successor (the losers get the winner's).
             Assert.All(results, r => Assert.False(r.IsError, r.Reason.ToString()));
             Assert.Single(results.Select(r => r.Handle).Distinct());
-            PersistedGrant live = Assert.Single(db.Store().GetAll(new PersistedGrantFilter { SubjectId = $"user-{round}" }));
+            PersistedGrant live = Assert.Single((await db.Store().GetAllAsync(new PersistedGrantFilter { SubjectId = $"user-{round}" }, default)));
             Assert.Equal(RefreshTokenService.GetPersistedGrantKey(results[0].Handle!), live.Key);
         }
     }
@@ -194,29 +194,29 @@ public class ProviderTests
     [Theory]
     [InlineData("sqlite")]
     [InlineData("postgres")]
-    public void Cleanup_removes_due_rows_in_batches_and_keeps_the_rest(string provider)
+    public async Task Cleanup_removes_due_rows_in_batches_and_keeps_the_rest(string provider)
     {
         using var db = new Database(provider);
         db.EnsureCreated();
         EntityFrameworkPersistedGrantStore store = db.Store();
         DateTime now = new(2026, 6, 1, 12, 0, 0, DateTimeKind.Utc);
-        for (int i = 0; i < 5; i++) store.Store(Row($"expired-{i}", now.AddDays(-2), now.AddSeconds(-1 - i), null));
-        store.Store(Row("live", now.AddDays(-2), now.AddSeconds(1), null));
-        store.Store(Row("never-expires", now.AddDays(-2), null, null));
-        store.Store(Row("consumed-old", now.AddDays(-2), now.AddDays(1), now.AddMinutes(-10)));
-        store.Store(Row("consumed-new", now.AddDays(-2), now.AddDays(1), now.AddMinutes(-1)));
-        Assert.Equal(2, store.RemoveExpired(now, 2));
+        for (int i = 0; i < 5; i++) await store.StoreAsync(Row($"expired-{i}", now.AddDays(-2), now.AddSeconds(-1 - i), null), default);
+        await store.StoreAsync(Row("live", now.AddDays(-2), now.AddSeconds(1), null), default);
+        await store.StoreAsync(Row("never-expires", now.AddDays(-2), null, null), default);
+        await store.StoreAsync(Row("consumed-old", now.AddDays(-2), now.AddDays(1), now.AddMinutes(-10)), default);
+        await store.StoreAsync(Row("consumed-new", now.AddDays(-2), now.AddDays(1), now.AddMinutes(-1)), default);
+        Assert.Equal(2, (await store.RemoveExpiredAsync(now, 2, default)));
         // Oldest first: the two with the earliest Expiration went.
-        Assert.Null(store.Get("expired-4"));
-        Assert.Null(store.Get("expired-3"));
-        Assert.Equal(3, store.RemoveExpired(now, 100));
-        Assert.Equal(0, store.RemoveExpired(now, 100));
-        Assert.NotNull(store.Get("live"));
-        Assert.NotNull(store.Get("never-expires"));
-        Assert.Equal(1, store.RemoveConsumed(now.AddMinutes(-5), 100));
-        Assert.Null(store.Get("consumed-old"));
-        Assert.NotNull(store.Get("consumed-new"));
-        Assert.Throws<ArgumentOutOfRangeException>(() => store.RemoveExpired(now, 0));
+        Assert.Null((await store.GetAsync("expired-4", default)));
+        Assert.Null((await store.GetAsync("expired-3", default)));
+        Assert.Equal(3, (await store.RemoveExpiredAsync(now, 100, default)));
+        Assert.Equal(0, (await store.RemoveExpiredAsync(now, 100, default)));
+        Assert.NotNull((await store.GetAsync("live", default)));
+        Assert.NotNull((await store.GetAsync("never-expires", default)));
+        Assert.Equal(1, (await store.RemoveConsumedAsync(now.AddMinutes(-5), 100, default)));
+        Assert.Null((await store.GetAsync("consumed-old", default)));
+        Assert.NotNull((await store.GetAsync("consumed-new", default)));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.RemoveExpiredAsync(now, 0, default));
     }
 
     [Theory]
@@ -232,10 +232,10 @@ public class ProviderTests
         string handle = await Create(service);
         RefreshResult next = await service.RefreshAsync(Spa(), handle);
         Assert.False(next.IsError);
-        Assert.Null(store.Get(RefreshTokenService.GetPersistedGrantKey(handle)));
-        Assert.NotNull(store.Get(RefreshTokenService.GetPersistedGrantKey(next.Handle!)));
-        store.Store(Row("expired", DateTime.UtcNow.AddDays(-2), DateTime.UtcNow.AddDays(-1), null));
-        Assert.Equal(1, store.RemoveExpired(DateTime.UtcNow, 10));
+        Assert.Null((await store.GetAsync(RefreshTokenService.GetPersistedGrantKey(handle), default)));
+        Assert.NotNull((await store.GetAsync(RefreshTokenService.GetPersistedGrantKey(next.Handle!), default)));
+        await store.StoreAsync(Row("expired", DateTime.UtcNow.AddDays(-2), DateTime.UtcNow.AddDays(-1), null), default);
+        Assert.Equal(1, (await store.RemoveExpiredAsync(DateTime.UtcNow, 10, default)));
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using System.Threading;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -18,23 +19,24 @@ using Xunit;
 namespace RefreshTokenCore.EndToEnd.Tests;
 
 /// <summary>The EF store with a switch that takes the database away.</summary>
-public sealed class OutageStore : IPersistedGrantStore, IConditionalConsumeStore
+public sealed class OutageStore : IGrantStore, IConditionalConsumeGrantStore
 {
     private readonly EntityFrameworkPersistedGrantStore inner;
     public volatile bool Down;
 
     public OutageStore(EntityFrameworkPersistedGrantStore inner) => this.inner = inner;
 
-    private T Call<T>(Func<T> f) => Down ? throw new IOException("database unreachable") : f();
+    private ValueTask<T> Call<T>(Func<ValueTask<T>> f) => Down ? throw new IOException("database unreachable") : f();
+    private ValueTask Call(Func<ValueTask> f) => Down ? throw new IOException("database unreachable") : f();
 
-    public PersistedGrant? Get(string key) => Call(() => inner.Get(key));
-    public void Store(PersistedGrant grant) => Call(() => { inner.Store(grant); return 0; });
-    public void Remove(string key) => Call(() => { inner.Remove(key); return 0; });
-    public IReadOnlyList<PersistedGrant> GetAll(PersistedGrantFilter filter) => Call(() => inner.GetAll(filter));
-    public long RemoveAll(PersistedGrantFilter filter) => Call(() => inner.RemoveAll(filter));
-    public int RemoveExpired(DateTime now, int batchSize) => Call(() => inner.RemoveExpired(now, batchSize));
-    public int RemoveConsumed(DateTime before, int batchSize) => Call(() => inner.RemoveConsumed(before, batchSize));
-    public ConsumeOutcome TryConsume(string key, PersistedGrant? replacement) => Call(() => inner.TryConsume(key, replacement));
+    public ValueTask<PersistedGrant?> GetAsync(string key, CancellationToken ct) => Call(() => inner.GetAsync(key, ct));
+    public ValueTask StoreAsync(PersistedGrant grant, CancellationToken ct) => Call(() => inner.StoreAsync(grant, ct));
+    public ValueTask RemoveAsync(string key, CancellationToken ct) => Call(() => inner.RemoveAsync(key, ct));
+    public ValueTask<IReadOnlyList<PersistedGrant>> GetAllAsync(PersistedGrantFilter filter, CancellationToken ct) => Call(() => inner.GetAllAsync(filter, ct));
+    public ValueTask<long> RemoveAllAsync(PersistedGrantFilter filter, CancellationToken ct) => Call(() => inner.RemoveAllAsync(filter, ct));
+    public ValueTask<int> RemoveExpiredAsync(DateTime now, int batchSize, CancellationToken ct) => Call(() => inner.RemoveExpiredAsync(now, batchSize, ct));
+    public ValueTask<int> RemoveConsumedAsync(DateTime before, int batchSize, CancellationToken ct) => Call(() => inner.RemoveConsumedAsync(before, batchSize, ct));
+    public ValueTask<ConsumeOutcome> TryConsumeAsync(string key, PersistedGrant? replacement, CancellationToken ct) => Call(() => inner.TryConsumeAsync(key, replacement, ct));
 }
 
 public sealed class EndToEndTests : IAsyncLifetime
@@ -60,7 +62,7 @@ public sealed class EndToEndTests : IAsyncLifetime
 
         WebApplicationBuilder builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
-        builder.Services.AddSingleton<IPersistedGrantStore>(store);
+        builder.Services.AddSingleton<IGrantStore>(store);
         builder.Services.AddRefreshTokenCore();
         app = builder.Build();
         TokenEndpoint.Map(app, clients);

@@ -59,7 +59,16 @@ internal sealed class LoseNextCommitAnswer : Microsoft.EntityFrameworkCore.Diagn
 {
     public volatile bool Armed;
 
-    public override void TransactionCommitted(System.Data.Common.DbTransaction transaction, Microsoft.EntityFrameworkCore.Diagnostics.TransactionEndEventData eventData)
+    public override void TransactionCommitted(System.Data.Common.DbTransaction transaction, Microsoft.EntityFrameworkCore.Diagnostics.TransactionEndEventData eventData) => Lose();
+
+    // The store commits through EF Core's asynchronous API.
+    public override Task TransactionCommittedAsync(System.Data.Common.DbTransaction transaction, Microsoft.EntityFrameworkCore.Diagnostics.TransactionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Lose();
+        return Task.CompletedTask;
+    }
+
+    private void Lose()
     {
         if (Armed)
         {
@@ -87,7 +96,7 @@ public class EntityFrameworkStoreTests
             RefreshResult r = await service.RefreshAsync(spa, handle);
             Assert.False(r.IsError, r.Reason.ToString());
             Assert.False(lost.Armed);
-            PersistedGrant live = Assert.Single(store.GetAll(new PersistedGrantFilter { SubjectId = "alice" }), x => x.ConsumedTime is null);
+            PersistedGrant live = Assert.Single((await store.GetAllAsync(new PersistedGrantFilter { SubjectId = "alice" }, default)), x => x.ConsumedTime is null);
             Assert.Equal(RefreshTokenService.GetPersistedGrantKey(r.Handle!), live.Key);
             // The client never saw that answer and retries: the same successor, no dead chain.
             Assert.Equal(r.Handle, (await service.RefreshAsync(spa, handle)).Handle);
@@ -119,15 +128,15 @@ public class EntityFrameworkStoreTests
         string handle = await service.CreateAsync(spa);
         RefreshResult next = await service.RefreshAsync(spa, handle);
         Assert.False(next.IsError);
-        PersistedGrant old = store.Get(RefreshTokenService.GetPersistedGrantKey(handle))!;
+        PersistedGrant old = (await store.GetAsync(RefreshTokenService.GetPersistedGrantKey(handle), default))!;
         Assert.NotNull(old.ConsumedTime);
         Assert.Equal(DateTimeKind.Utc, old.CreationTime.Kind);
         Assert.Equal(RefusalReason.Consumed, (await service.RefreshAsync(spa, handle)).Reason);
         // A second conditional consume of a consumed row loses; of a missing one finds nothing.
-        Assert.Equal(ConsumeOutcome.AlreadyConsumed, store.TryConsume(old.Key, old with { Data = "x" }));
-        Assert.Equal(ConsumeOutcome.NotFound, store.TryConsume("missing", null));
-        Assert.Equal(2, store.GetAll(new PersistedGrantFilter { SubjectId = "alice" }).Count);
-        Assert.Equal(2, store.RemoveAll(new PersistedGrantFilter { SubjectId = "alice", ClientId = "spa" }));
+        Assert.Equal(ConsumeOutcome.AlreadyConsumed, (await store.TryConsumeAsync(old.Key, old with { Data = "x" }, default)));
+        Assert.Equal(ConsumeOutcome.NotFound, (await store.TryConsumeAsync("missing", null, default)));
+        Assert.Equal(2, (await store.GetAllAsync(new PersistedGrantFilter { SubjectId = "alice" }, default)).Count);
+        Assert.Equal(2, (await store.RemoveAllAsync(new PersistedGrantFilter { SubjectId = "alice", ClientId = "spa" }, default)));
     }
 
     [Fact]
@@ -150,7 +159,7 @@ public class EntityFrameworkStoreTests
             // Every caller gets the one successor (the losers of the consume get the winner's).
             Assert.All(results, r => Assert.False(r.IsError, $"round {round}: {r.Error} {r.Reason}"));
             Assert.True(results.Select(r => r.Handle).Distinct().Count() == 1, $"round {round}: a fork, {results.Select(r => r.Handle).Distinct().Count()} handles");
-            IReadOnlyList<PersistedGrant> rows = db.Store().GetAll(new PersistedGrantFilter { SubjectId = subject });
+            IReadOnlyList<PersistedGrant> rows = (await db.Store().GetAllAsync(new PersistedGrantFilter { SubjectId = subject }, default));
             PersistedGrant live = Assert.Single(rows);
             Assert.Equal(RefreshTokenService.GetPersistedGrantKey(results[0].Handle!), live.Key);
         }

@@ -26,7 +26,7 @@ public class InteropTests
         }
 
         // EF Core reads what Rust wrote: the old row consumed, the successor live.
-        var rows = ef.GetAll(new PersistedGrantFilter { SubjectId = "alice" }).OrderBy(r => r.ConsumedTime is null).ToList();
+        var rows = (await ef.GetAllAsync(new PersistedGrantFilter { SubjectId = "alice" }, default)).OrderBy(r => r.ConsumedTime is null).ToList();
         Assert.Equal(2, rows.Count);
         Assert.NotNull(rows[0].ConsumedTime);
         Assert.Null(rows[1].ConsumedTime);

@@ -53,7 +53,7 @@ public class ServiceTests
     public async Task A_throwing_store_surfaces_as_the_inner_exception_and_loses_nothing()
     {
         var store = new FlakyStore();
-        using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store });
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions { BlockingStore = store });
         Client spa = TestSupport.Spa();
         string handle = await service.CreateAsync(spa);
 
@@ -84,7 +84,7 @@ public class ServiceTests
         foreach (bool delete in new[] { true, false })
         {
             var store = new FlakyStore();
-            using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store, DeleteOneTimeOnlyRefreshTokensOnUse = delete });
+            using var service = new RefreshTokenService(new RefreshTokenServiceOptions { BlockingStore = store, DeleteOneTimeOnlyRefreshTokensOnUse = delete });
             Client spa = TestSupport.Spa();
             string handle = await service.CreateAsync(spa);
             store.LoseConsumeAnswer = true;
@@ -245,7 +245,7 @@ public class ServiceTests
         };
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions
         {
-            Store = store,
+            BlockingStore = store,
             IsActive = (_, _) =>
             {
                 GC.Collect();

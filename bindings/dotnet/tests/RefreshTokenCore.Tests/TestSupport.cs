@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Security.Claims;
+using System.Threading;
 using System.Threading.Tasks;
 
 namespace RefreshTokenCore.Tests;
@@ -28,7 +29,7 @@ internal static class TestSupport
 }
 
 /// <summary>A store that throws on demand, to show what the caller sees.</summary>
-internal sealed class FlakyStore : IPersistedGrantStore, IConditionalConsumeStore
+internal sealed class FlakyStore : IBlockingGrantStore, IBlockingConditionalConsumeStore
 {
     public readonly InMemoryPersistedGrantStore Inner = new();
     public Exception? ThrowOnGet;
@@ -85,5 +86,100 @@ internal sealed class FlakyStore : IPersistedGrantStore, IConditionalConsumeStor
             throw new TimeoutException("the commit was sent; its answer never came");
         }
         return outcome;
+    }
+}
+
+/// <summary>
+/// An asynchronous store whose every call first waits <see cref="Delay"/> (a database round trip:
+/// reads honour the cancellation token they are given, as a driver does; with
+/// <see cref="IgnoreCancellation"/> they do not), then answers from memory. Counts the threads it
+/// is answered on, and can run an action when a rotation starts.
+/// </summary>
+internal sealed class DelayedStore : IGrantStore, IConditionalConsumeGrantStore, IRotatingGrantStore
+{
+    public readonly InMemoryPersistedGrantStore Inner = new();
+    public TimeSpan Delay = TimeSpan.FromMilliseconds(50);
+    public bool IgnoreCancellation;
+    public Exception? ThrowOnGet;
+    public Action? OnRotate;
+    private int calls, inFlight, mostInFlight;
+
+    public int Calls => Volatile.Read(ref calls);
+
+    /// <summary>The most calls that were waiting at one moment.</summary>
+    public int MostInFlight => Volatile.Read(ref mostInFlight);
+
+    private async ValueTask Wait(CancellationToken ct)
+    {
+        Interlocked.Increment(ref calls);
+        int now = Interlocked.Increment(ref inFlight);
+        for (int seen = Volatile.Read(ref mostInFlight); now > seen; seen = Volatile.Read(ref mostInFlight))
+        {
+            Interlocked.CompareExchange(ref mostInFlight, now, seen);
+        }
+        try
+        {
+            await Task.Delay(Delay, IgnoreCancellation ? CancellationToken.None : ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref inFlight);
+        }
+    }
+
+    public async ValueTask<PersistedGrant?> GetAsync(string key, CancellationToken ct)
+    {
+        await Wait(ct);
+        if (ThrowOnGet is { } e) throw e;
+        return Inner.Get(key);
+    }
+
+    public async ValueTask StoreAsync(PersistedGrant grant, CancellationToken ct)
+    {
+        await Wait(ct);
+        Inner.Store(grant);
+    }
+
+    public async ValueTask RemoveAsync(string key, CancellationToken ct)
+    {
+        await Wait(ct);
+        Inner.Remove(key);
+    }
+
+    public async ValueTask<IReadOnlyList<PersistedGrant>> GetAllAsync(PersistedGrantFilter filter, CancellationToken ct)
+    {
+        await Wait(ct);
+        return Inner.GetAll(filter);
+    }
+
+    public async ValueTask<long> RemoveAllAsync(PersistedGrantFilter filter, CancellationToken ct)
+    {
+        await Wait(ct);
+        return Inner.RemoveAll(filter);
+    }
+
+    public async ValueTask<int> RemoveExpiredAsync(DateTime now, int batchSize, CancellationToken ct)
+    {
+        await Wait(ct);
+        return Inner.RemoveExpired(now, batchSize);
+    }
+
+    public async ValueTask<int> RemoveConsumedAsync(DateTime before, int batchSize, CancellationToken ct)
+    {
+        await Wait(ct);
+        return Inner.RemoveConsumed(before, batchSize);
+    }
+
+    public async ValueTask<ConsumeOutcome> TryConsumeAsync(string key, PersistedGrant? replacement, CancellationToken ct)
+    {
+        await Wait(ct);
+        return Inner.TryConsume(key, replacement);
+    }
+
+    public async ValueTask<ConsumeOutcome> TryRotateAsync(string key, PersistedGrant? replacement, PersistedGrant successor, CancellationToken ct)
+    {
+        OnRotate?.Invoke();
+        await Wait(ct);
+        return Inner.TryRotate(key, replacement, successor);
     }
 }

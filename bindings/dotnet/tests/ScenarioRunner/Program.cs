@@ -1,8 +1,10 @@
 // The `dotnet` runner of the cross-language scenarios (../shared/spec/scenarios.md): executes the
 // judge's plans (tests/scenarios/judge) through the C# bindings, with the storage, clock,
 // is-active and accept-consumed callbacks written in C#.
-//   dotnet ScenarioRunner.dll < PLANS   (one plan per line; tests/scenarios/run pipes them through the judge)
+//   dotnet ScenarioRunner.dll [--async] < PLANS   (one plan per line; tests/scenarios/run pipes them through the judge)
 // Writes one observation per step as a JSON line; it checks no expectation: the judge does.
+// With --async the same store and hooks are asynchronous (IGrantStore, IsActiveAsync,
+// AcceptConsumedTokenAsync): every answer completes later, on a thread-pool thread.
 
 using System;
 using System.Collections.Generic;
@@ -11,13 +13,16 @@ using System.Linq;
 using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Threading;
+using System.Threading.Tasks;
 using RefreshTokenCore;
 
+bool answerLater = args.Length > 0 && args[0] == "--async";
 string? line;
 while ((line = Console.In.ReadLine()) is not null)
 {
     using JsonDocument plan = JsonDocument.Parse(line);
-    using var scenario = new Scenario(plan.RootElement);
+    using var scenario = new Scenario(plan.RootElement, answerLater);
     foreach (JsonObject o in scenario.Run())
     {
         o["scenario"] = plan.RootElement.GetProperty("index").GetInt32();
@@ -32,8 +37,32 @@ sealed class Fault : Exception
     public Fault(string message) : base(message) { }
 }
 
+/// <summary>The scenario store, asynchronous: every call answers later, from a thread-pool thread.</summary>
+sealed class LaterStore : IGrantStore, IConditionalConsumeGrantStore, IRotatingGrantStore
+{
+    private readonly ScenarioStore inner;
+
+    public LaterStore(ScenarioStore inner) => this.inner = inner;
+
+    private static async ValueTask<T> Later<T>(Func<T> answer)
+    {
+        await Task.Yield();
+        return answer();
+    }
+
+    public ValueTask<PersistedGrant?> GetAsync(string key, CancellationToken ct) => Later(() => inner.Get(key));
+    public async ValueTask StoreAsync(PersistedGrant grant, CancellationToken ct) => await Later(() => { inner.Store(grant); return 0; });
+    public async ValueTask RemoveAsync(string key, CancellationToken ct) => await Later(() => { inner.Remove(key); return 0; });
+    public ValueTask<IReadOnlyList<PersistedGrant>> GetAllAsync(PersistedGrantFilter filter, CancellationToken ct) => Later(() => inner.GetAll(filter));
+    public ValueTask<long> RemoveAllAsync(PersistedGrantFilter filter, CancellationToken ct) => Later(() => inner.RemoveAll(filter));
+    public ValueTask<int> RemoveExpiredAsync(DateTime now, int batchSize, CancellationToken ct) => Later(() => inner.RemoveExpired(now, batchSize));
+    public ValueTask<int> RemoveConsumedAsync(DateTime before, int batchSize, CancellationToken ct) => Later(() => inner.RemoveConsumed(before, batchSize));
+    public ValueTask<ConsumeOutcome> TryConsumeAsync(string key, PersistedGrant? replacement, CancellationToken ct) => Later(() => inner.TryConsume(key, replacement));
+    public ValueTask<ConsumeOutcome> TryRotateAsync(string key, PersistedGrant? replacement, PersistedGrant successor, CancellationToken ct) => Later(() => inner.TryRotate(key, replacement, successor));
+}
+
 /// <summary>The host's store, written in C#, with fault injection for fail_store.</summary>
-sealed class ScenarioStore : IPersistedGrantStore, IConditionalConsumeStore, IRotatingStore
+sealed class ScenarioStore : IBlockingGrantStore, IBlockingConditionalConsumeStore, IBlockingRotatingStore
 {
     public enum Kind { Any, Get, Store, Remove }
 
@@ -187,9 +216,14 @@ sealed class Scenario : IDisposable
     private readonly Dictionary<string, bool> active = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Client> clients = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> names = new(StringComparer.Ordinal);
+    private readonly bool answerLater;
     private RefreshTokenService? service;
 
-    public Scenario(JsonElement plan) => this.plan = plan;
+    public Scenario(JsonElement plan, bool answerLater)
+    {
+        this.plan = plan;
+        this.answerLater = answerLater;
+    }
 
     public void Dispose() => service?.Dispose();
 
@@ -222,7 +256,22 @@ sealed class Scenario : IDisposable
     private RefreshTokenServiceOptions Options()
     {
         // The scenario format's defaults are the reference's: no reuse window.
-        var options = new RefreshTokenServiceOptions { Store = store, TimeProvider = time, IsActive = (sub, _) => !active.TryGetValue(sub, out bool a) || a, ReuseWindowSeconds = 0 };
+        var options = new RefreshTokenServiceOptions { TimeProvider = time, ReuseWindowSeconds = 0 };
+        bool IsActive(string sub) => !active.TryGetValue(sub, out bool a) || a;
+        if (answerLater)
+        {
+            options.Store = new LaterStore(store);
+            options.IsActiveAsync = async (sub, _, _) =>
+            {
+                await Task.Yield();
+                return IsActive(sub);
+            };
+        }
+        else
+        {
+            options.BlockingStore = store;
+            options.IsActive = (sub, _) => IsActive(sub);
+        }
         JsonElement o = plan.GetProperty("options");
         if (Has(o, "delete_one_time_only_refresh_tokens_on_use", out var d)) options.DeleteOneTimeOnlyRefreshTokensOnUse = d.GetBoolean();
         if (Has(o, "accept_consumed", out var ac))
@@ -237,6 +286,17 @@ sealed class Scenario : IDisposable
                 case "host":
                     long within = ac.GetProperty("accept_within_seconds").GetInt64();
                     bool revoke = ac.GetProperty("revoke_on_reject").GetBoolean();
+                    if (answerLater)
+                    {
+                        options.AcceptConsumedTokenAsync = async (ctx, ct) =>
+                        {
+                            await Task.Yield();
+                            if (ctx.Now <= ctx.ConsumedTime.AddSeconds(within)) return true;
+                            if (revoke) await ctx.Service.RemoveRefreshTokensAsync(ctx.RefreshToken.SubjectId ?? "", ctx.RefreshToken.ClientId, ct);
+                            return false;
+                        };
+                        break;
+                    }
                     options.AcceptConsumedToken = ctx =>
                     {
                         if (ctx.Now <= ctx.ConsumedTime.AddSeconds(within)) return true;

@@ -47,23 +47,28 @@ internal static unsafe class HookBridges
         try
         {
             HostObjects hooks = Hooks(ud);
-            if (hooks.Service is null || !hooks.Service.TryGetTarget(out RefreshTokenService? service))
-            {
-                throw new ObjectDisposedException(nameof(RefreshTokenService));
-            }
-            var ctx = new ConsumedTokenContext(
-                service,
-                Utf8.Read(client, clientLen),
-                Json.ReadRefreshToken(Utf8.Read(tokenJson, tokenJsonLen)),
-                RtcTime.To(consumed),
-                RtcTime.To(now));
-            return hooks.AcceptConsumed!(ctx) ? 1 : 0;
+            return hooks.AcceptConsumed!(Context(hooks, client, clientLen, tokenJson, tokenJsonLen, consumed, now)) ? 1 : 0;
         }
         catch (Exception e)
         {
             CallbackErrors.Capture(e);
             return -1;
         }
+    }
+
+    /// <summary>What an accept-consumed hook (synchronous or not) is given.</summary>
+    internal static ConsumedTokenContext Context(HostObjects hooks, byte* client, nuint clientLen, byte* tokenJson, nuint tokenJsonLen, long consumed, long now)
+    {
+        if (hooks.Service is null || !hooks.Service.TryGetTarget(out RefreshTokenService? service))
+        {
+            throw new ObjectDisposedException(nameof(RefreshTokenService));
+        }
+        return new ConsumedTokenContext(
+            service,
+            Utf8.Read(client, clientLen),
+            Json.ReadRefreshToken(Utf8.Read(tokenJson, tokenJsonLen)),
+            RtcTime.To(consumed),
+            RtcTime.To(now));
     }
 
     private static int Protect(nint ud, byte* input, nuint len, nint sink, bool protect)

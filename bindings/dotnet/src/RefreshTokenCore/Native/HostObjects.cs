@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
+using System.Threading.Tasks;
 
 namespace RefreshTokenCore.Native;
 
@@ -18,10 +19,15 @@ namespace RefreshTokenCore.Native;
 /// </remarks>
 internal sealed class HostObjects
 {
-    public IPersistedGrantStore? Store;
+    /// <summary>The host's asynchronous store (the asynchronous store callback).</summary>
+    public IGrantStore? Store;
+    /// <summary>The host's blocking store (the synchronous store callbacks).</summary>
+    public IBlockingGrantStore? BlockingStore;
     public TimeProvider? Time;
     public Func<string, string, bool>? IsActive;
+    public Func<string, string, CancellationToken, ValueTask<bool>>? IsActiveAsync;
     public Func<ConsumedTokenContext, bool>? AcceptConsumed;
+    public Func<ConsumedTokenContext, CancellationToken, ValueTask<bool>>? AcceptConsumedAsync;
     public IPayloadProtector? Protector;
     public Action<string>? Events;
     /// <summary>Weak, so the GCHandle root does not keep the service alive.</summary>

@@ -37,13 +37,18 @@ internal static unsafe class NativeServiceBuilder
             }
             Results.Check(r, err);
         }
-        if (host.Store is { } store)
+        if (host.BlockingStore is { } blocking)
         {
             // The callback table is copied by the library during the call.
             RtcStoreCallbacks* cb = stackalloc RtcStoreCallbacks[1];
-            *cb = StoreBridge.Callbacks(store);
+            *cb = StoreBridge.Callbacks(blocking);
             nint table = (nint)cb;
             Register(host, (ud, e) => NativeMethods.rtc_service_builder_set_store(builder, (RtcStoreCallbacks*)table, ud, &HostObjects.Release, e));
+        }
+        else if (host.Store is { } store)
+        {
+            uint capabilities = AsyncStoreBridge.Capabilities(store);
+            Register(host, (ud, e) => NativeMethods.rtc_service_builder_set_async_store(builder, AsyncStoreBridge.Callback, capabilities, ud, &HostObjects.Release, e));
         }
         else if (options.SqlitePath is { } path)
         {
@@ -57,11 +62,19 @@ internal static unsafe class NativeServiceBuilder
         {
             Register(host, (ud, e) => NativeMethods.rtc_service_builder_set_clock(builder, &HookBridges.Now, ud, &HostObjects.Release, e));
         }
-        if (host.IsActive is not null)
+        if (host.IsActiveAsync is not null)
+        {
+            Register(host, (ud, e) => NativeMethods.rtc_service_builder_set_async_is_active(builder, AsyncHookBridges.IsActiveCallback, ud, &HostObjects.Release, e));
+        }
+        else if (host.IsActive is not null)
         {
             Register(host, (ud, e) => NativeMethods.rtc_service_builder_set_is_active(builder, &HookBridges.IsActive, ud, &HostObjects.Release, e));
         }
-        if (host.AcceptConsumed is not null)
+        if (host.AcceptConsumedAsync is not null)
+        {
+            Register(host, (ud, e) => NativeMethods.rtc_service_builder_set_async_accept_consumed(builder, AsyncHookBridges.AcceptConsumedCallback, ud, &HostObjects.Release, e));
+        }
+        else if (host.AcceptConsumed is not null)
         {
             Register(host, (ud, e) => NativeMethods.rtc_service_builder_set_accept_consumed(builder, &HookBridges.AcceptConsumed, ud, &HostObjects.Release, e));
         }

@@ -16,19 +16,26 @@ internal sealed record Refused(string Error, RefusalReason Reason, ResultCode Co
 /// </summary>
 internal static unsafe class Results
 {
+    /// <summary>For a synchronous call: frees the error object it returned, and takes the host
+    /// exception its callbacks left on this thread.</summary>
     public static Refused? Map(ResultCode r, nint err)
+    {
+        using var e = new ErrorHandle(err);
+        return Map(r, e, CallbackErrors.Take());
+    }
+
+    /// <summary>The mapping itself; <paramref name="e"/> is read, not freed (a done callback's
+    /// error belongs to the library), <paramref name="inner"/> the host exception to report.</summary>
+    public static Refused? Map(ResultCode r, ErrorHandle e, Exception? inner)
     {
         if (r is ResultCode.InvalidGrant or ResultCode.InvalidRequest)
         {
-            using var e = new ErrorHandle(err);
-            CallbackErrors.Take();
             return new Refused(r == ResultCode.InvalidGrant ? "invalid_grant" : "invalid_request", (RefusalReason)NativeMethods.rtc_error_reason(e), r);
         }
         if (r != ResultCode.Ok)
         {
-            throw Failure(r, err);
+            throw Failure(r, e, inner);
         }
-        CallbackErrors.Take();
         return null;
     }
 
@@ -41,13 +48,10 @@ internal static unsafe class Results
         }
     }
 
-    /// <summary>The exception for a failed call (frees the error object).</summary>
-    public static RefreshTokenCoreException Failure(ResultCode r, nint err)
+    private static RefreshTokenCoreException Failure(ResultCode r, ErrorHandle e, Exception? inner)
     {
-        Exception? inner = CallbackErrors.Take();
-        using var e = new ErrorHandle(err);
-        string message = err == 0 ? Utf8.Peek(NativeMethods.rtc_result_name((uint)r)) : Utf8.Peek(NativeMethods.rtc_error_message(e));
-        bool retryable = err != 0 && NativeMethods.rtc_error_retryable(e);
+        string message = e.IsInvalid ? Utf8.Peek(NativeMethods.rtc_result_name((uint)r)) : Utf8.Peek(NativeMethods.rtc_error_message(e));
+        bool retryable = !e.IsInvalid && NativeMethods.rtc_error_retryable(e);
         return new RefreshTokenCoreException(message, r, retryable, inner);
     }
 }

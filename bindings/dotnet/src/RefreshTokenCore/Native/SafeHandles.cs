@@ -45,12 +45,15 @@ internal sealed class BuilderHandle : SafeHandle
     }
 }
 
-/// <summary>An rtc_error, read then freed.</summary>
+/// <summary>An rtc_error, read then freed (or only read: one a done callback is given belongs
+/// to the library).</summary>
 internal sealed class ErrorHandle : SafeHandle
 {
     public ErrorHandle() : base(IntPtr.Zero, ownsHandle: true) { }
 
     internal ErrorHandle(nint handle) : this() => SetHandle(handle);
+
+    internal ErrorHandle(nint handle, bool owned) : base(IntPtr.Zero, owned) => SetHandle(handle);
 
     public override bool IsInvalid => handle == IntPtr.Zero;
 
