@@ -39,13 +39,13 @@ namespace RefreshTokenCore.Benchmarks
     [MemoryDiagnoser]
     public class RefreshBenchmarks
     {
-        private static readonly Client Client = new() { ClientId = "bench", AllowOfflineAccess = true, RefreshTokenUsage = TokenUsage.OneTimeOnly };
+        private static readonly ClientSettings Client = new() { ClientId = "bench", AllowOfflineAccess = true, RefreshTokenUsage = RefreshTokenUsage.OneTimeOnly };
         private RefreshTokenService bindingsMemory = default!, bindingsSqlite = default!;
         private ReferenceLikeService baselineMemory = default!, baselineEf = default!;
         private string hBindingsMemory = "", hBindingsSqlite = "", hBaselineMemory = "", hBaselineEf = "";
         private readonly string dir = Path.Combine(Path.GetTempPath(), $"rtc-bdn-{Guid.NewGuid():N}");
 
-        private static RefreshTokenCreationRequest Request() => new()
+        private static CreateRefreshTokenRequest Request() => new()
         {
             Client = Client,
             Subject = new ClaimsPrincipal(new ClaimsIdentity(new[] { new Claim("sub", "alice") }, "Duende.IdentityServer")),
@@ -57,27 +57,27 @@ namespace RefreshTokenCore.Benchmarks
         public void Setup()
         {
             Directory.CreateDirectory(dir);
-            bindingsMemory = new RefreshTokenService(new RefreshTokenServiceOptions { Store = new InMemoryPersistedGrantStore() });
+            bindingsMemory = new RefreshTokenService(new RefreshTokenServiceOptions { Store = new InMemoryGrantStore() });
             hBindingsMemory = bindingsMemory.CreateRefreshTokenAsync(Request()).Result;
             bindingsSqlite = new RefreshTokenService(new RefreshTokenServiceOptions { SqlitePath = Path.Combine(dir, "native.db") });
             hBindingsSqlite = bindingsSqlite.CreateRefreshTokenAsync(Request()).Result;
 
             // The baseline starts from the record the library would have stored, so both sides
             // carry the same token.
-            RefreshToken record = bindingsMemory.ValidateRefreshTokenAsync(hBindingsMemory, Client).Result.RefreshToken!;
-            baselineMemory = new ReferenceLikeService(new InMemoryPersistedGrantStore());
+            RefreshTokenRecord record = bindingsMemory.ValidateRefreshTokenAsync(hBindingsMemory, Client).Result.RefreshToken!;
+            baselineMemory = new ReferenceLikeService(new InMemoryGrantStore());
             hBaselineMemory = baselineMemory.Create(record);
 
-            var options = new DbContextOptionsBuilder<PersistedGrantDbContext>()
+            var options = new DbContextOptionsBuilder<GrantStoreDbContext>()
                 .UseSqlite($"Data Source={Path.Combine(dir, "ef.db")}")
                 .AddInterceptors(new SameDurability())
                 .Options;
-            using (var db = new PersistedGrantDbContext(options))
+            using (var db = new GrantStoreDbContext(options))
             {
                 db.Database.EnsureCreated();
                 db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
             }
-            baselineEf = new ReferenceLikeService(new SelectBeforeWriteEfStore(() => new PersistedGrantDbContext(options)));
+            baselineEf = new ReferenceLikeService(new SelectBeforeWriteEfStore(() => new GrantStoreDbContext(options)));
             hBaselineEf = baselineEf.Create(record);
         }
 

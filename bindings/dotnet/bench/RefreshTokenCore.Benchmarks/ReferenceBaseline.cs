@@ -38,13 +38,13 @@ public sealed class ReferenceLikeService
         public string Payload { get; set; } = "";
     }
 
-    private static string Serialize(RefreshToken token) =>
+    private static string Serialize(RefreshTokenRecord token) =>
         JsonSerializer.Serialize(new Envelope { Payload = JsonSerializer.Serialize(token, Options) }, Options);
 
-    private static RefreshToken Deserialize(string data) =>
-        JsonSerializer.Deserialize<RefreshToken>(JsonSerializer.Deserialize<Envelope>(data, Options)!.Payload, Options)!;
+    private static RefreshTokenRecord Deserialize(string data) =>
+        JsonSerializer.Deserialize<RefreshTokenRecord>(JsonSerializer.Deserialize<Envelope>(data, Options)!.Payload, Options)!;
 
-    private static PersistedGrant Row(string key, RefreshToken t) => new()
+    private static StoredGrant Row(string key, RefreshTokenRecord t) => new()
     {
         Key = key,
         Type = "refresh_token",
@@ -58,7 +58,7 @@ public sealed class ReferenceLikeService
         Data = Serialize(t),
     };
 
-    public string Create(RefreshToken token)
+    public string Create(RefreshTokenRecord token)
     {
         string handle = NewHandle();
         store.Store(Row(Key(handle), token));
@@ -66,16 +66,16 @@ public sealed class ReferenceLikeService
     }
 
     /// <summary>Validate, then UpdateRefreshTokenAsync for a OneTimeOnly client in delete mode.</summary>
-    public string RefreshOneTimeOnly(string handle, Client client, DateTime now)
+    public string RefreshOneTimeOnly(string handle, ClientSettings client, DateTime now)
     {
         string key = Key(handle);
-        PersistedGrant row = store.Get(key) ?? throw new InvalidOperationException("invalid_grant");
-        RefreshToken token = Deserialize(row.Data);
+        StoredGrant row = store.Get(key) ?? throw new InvalidOperationException("invalid_grant");
+        RefreshTokenRecord token = Deserialize(row.Data);
         if (now > token.CreationTime.AddSeconds(token.Lifetime) || token.ClientId != client.ClientId || !client.AllowOfflineAccess)
         {
             throw new InvalidOperationException("invalid_grant");
         }
-        Token at = token.AccessTokens[""];
+        AccessTokenRecord at = token.AccessTokens[""];
         at.CreationTime = now;
         at.Lifetime = client.AccessTokenLifetime;
         store.Remove(key);                       // DeleteOneTimeOnlyRefreshTokensOnUse
@@ -87,19 +87,19 @@ public sealed class ReferenceLikeService
 /// <summary>The reference's EF Core store behaviour: every write first selects the row by key.</summary>
 public sealed class SelectBeforeWriteEfStore : IBlockingGrantStore
 {
-    private readonly Func<PersistedGrantDbContext> contexts;
+    private readonly Func<GrantStoreDbContext> contexts;
 
-    public SelectBeforeWriteEfStore(Func<PersistedGrantDbContext> contexts) => this.contexts = contexts;
+    public SelectBeforeWriteEfStore(Func<GrantStoreDbContext> contexts) => this.contexts = contexts;
 
-    public PersistedGrant? Get(string key)
+    public StoredGrant? Get(string key)
     {
         using var db = contexts();
         return db.PersistedGrants.AsNoTracking().Where(x => x.Key == key).AsEnumerable()
-            .Select(e => new PersistedGrant { Key = e.Key!, Type = e.Type, SubjectId = e.SubjectId, SessionId = e.SessionId, ClientId = e.ClientId, Description = e.Description, CreationTime = e.CreationTime, Expiration = e.Expiration, ConsumedTime = e.ConsumedTime, Data = e.Data })
+            .Select(e => new StoredGrant { Key = e.Key!, Type = e.Type, SubjectId = e.SubjectId, SessionId = e.SessionId, ClientId = e.ClientId, Description = e.Description, CreationTime = e.CreationTime, Expiration = e.Expiration, ConsumedTime = e.ConsumedTime, Data = e.Data })
             .FirstOrDefault();
     }
 
-    public void Store(PersistedGrant g)
+    public void Store(StoredGrant g)
     {
         using var db = contexts();
         PersistedGrantEntity? e = db.PersistedGrants.SingleOrDefault(x => x.Key == g.Key);
@@ -132,8 +132,8 @@ public sealed class SelectBeforeWriteEfStore : IBlockingGrantStore
         }
     }
 
-    public System.Collections.Generic.IReadOnlyList<PersistedGrant> GetAll(PersistedGrantFilter filter) => throw new NotSupportedException();
-    public long RemoveAll(PersistedGrantFilter filter) => throw new NotSupportedException();
+    public System.Collections.Generic.IReadOnlyList<StoredGrant> GetAll(StoredGrantFilter filter) => throw new NotSupportedException();
+    public long RemoveAll(StoredGrantFilter filter) => throw new NotSupportedException();
     public int RemoveExpired(DateTime now, int batchSize) => throw new NotSupportedException();
     public int RemoveConsumed(DateTime before, int batchSize) => throw new NotSupportedException();
 }

@@ -20,7 +20,7 @@ namespace RefreshTokenCore.Benchmarks;
 internal static class ThreadPoolComparison
 {
     private static readonly TimeSpan Latency = TimeSpan.FromMilliseconds(50);
-    private static readonly Client App = new() { ClientId = "app", AllowOfflineAccess = true, RefreshTokenUsage = TokenUsage.OneTimeOnly };
+    private static readonly ClientSettings App = new() { ClientId = "app", AllowOfflineAccess = true, RefreshTokenUsage = RefreshTokenUsage.OneTimeOnly };
 
     public static async Task Run(int n)
     {
@@ -54,7 +54,7 @@ internal static class ThreadPoolComparison
             + $"threads added for starvation: {probe.Starvation}, by hill climbing: {probe.Climbing}");
     }
 
-    private static RefreshTokenCreationRequest Request(int i) => new()
+    private static CreateRefreshTokenRequest Request(int i) => new()
     {
         Client = App,
         Subject = new ClaimsPrincipal(new ClaimsIdentity(new[] { new Claim("sub", $"user-{i}") }, "Duende.IdentityServer")),
@@ -83,32 +83,32 @@ internal static class ThreadPoolComparison
     /// <summary>Every call awaits the latency, then answers from memory.</summary>
     private sealed class AwaitingStore : IGrantStore, IConditionalConsumeGrantStore, IRotatingGrantStore
     {
-        private readonly InMemoryPersistedGrantStore rows = new();
+        private readonly InMemoryGrantStore rows = new();
         private static Task Wait(CancellationToken ct) => Task.Delay(Latency, ct);
-        public async ValueTask<PersistedGrant?> GetAsync(string key, CancellationToken ct) { await Wait(ct); return rows.Get(key); }
-        public async ValueTask StoreAsync(PersistedGrant grant, CancellationToken ct) { await Wait(ct); rows.Store(grant); }
+        public async ValueTask<StoredGrant?> GetAsync(string key, CancellationToken ct) { await Wait(ct); return rows.Get(key); }
+        public async ValueTask StoreAsync(StoredGrant grant, CancellationToken ct) { await Wait(ct); rows.Store(grant); }
         public async ValueTask RemoveAsync(string key, CancellationToken ct) { await Wait(ct); rows.Remove(key); }
-        public async ValueTask<IReadOnlyList<PersistedGrant>> GetAllAsync(PersistedGrantFilter f, CancellationToken ct) { await Wait(ct); return rows.GetAll(f); }
-        public async ValueTask<long> RemoveAllAsync(PersistedGrantFilter f, CancellationToken ct) { await Wait(ct); return rows.RemoveAll(f); }
+        public async ValueTask<IReadOnlyList<StoredGrant>> GetAllAsync(StoredGrantFilter f, CancellationToken ct) { await Wait(ct); return rows.GetAll(f); }
+        public async ValueTask<long> RemoveAllAsync(StoredGrantFilter f, CancellationToken ct) { await Wait(ct); return rows.RemoveAll(f); }
         public async ValueTask<int> RemoveExpiredAsync(DateTime now, int batch, CancellationToken ct) { await Wait(ct); return rows.RemoveExpired(now, batch); }
         public async ValueTask<int> RemoveConsumedAsync(DateTime before, int batch, CancellationToken ct) { await Wait(ct); return rows.RemoveConsumed(before, batch); }
-        public async ValueTask<ConsumeOutcome> TryConsumeAsync(string key, PersistedGrant? r, CancellationToken ct) { await Wait(ct); return rows.TryConsume(key, r); }
-        public async ValueTask<ConsumeOutcome> TryRotateAsync(string key, PersistedGrant? r, PersistedGrant s, CancellationToken ct) { await Wait(ct); return rows.TryRotate(key, r, s); }
+        public async ValueTask<ConsumeOutcome> TryConsumeAsync(string key, StoredGrant? r, CancellationToken ct) { await Wait(ct); return rows.TryConsume(key, r); }
+        public async ValueTask<ConsumeOutcome> TryRotateAsync(string key, StoredGrant? r, StoredGrant s, CancellationToken ct) { await Wait(ct); return rows.TryRotate(key, r, s); }
     }
 
     /// <summary>Every call sleeps the calling thread for the latency, then answers from memory.</summary>
     private sealed class SleepingStore : IBlockingGrantStore, IBlockingConditionalConsumeStore, IBlockingRotatingStore
     {
-        private readonly InMemoryPersistedGrantStore rows = new();
+        private readonly InMemoryGrantStore rows = new();
         private static void Wait() => Thread.Sleep(Latency);
-        public PersistedGrant? Get(string key) { Wait(); return rows.Get(key); }
-        public void Store(PersistedGrant grant) { Wait(); rows.Store(grant); }
+        public StoredGrant? Get(string key) { Wait(); return rows.Get(key); }
+        public void Store(StoredGrant grant) { Wait(); rows.Store(grant); }
         public void Remove(string key) { Wait(); rows.Remove(key); }
-        public IReadOnlyList<PersistedGrant> GetAll(PersistedGrantFilter f) { Wait(); return rows.GetAll(f); }
-        public long RemoveAll(PersistedGrantFilter f) { Wait(); return rows.RemoveAll(f); }
+        public IReadOnlyList<StoredGrant> GetAll(StoredGrantFilter f) { Wait(); return rows.GetAll(f); }
+        public long RemoveAll(StoredGrantFilter f) { Wait(); return rows.RemoveAll(f); }
         public int RemoveExpired(DateTime now, int batch) { Wait(); return rows.RemoveExpired(now, batch); }
         public int RemoveConsumed(DateTime before, int batch) { Wait(); return rows.RemoveConsumed(before, batch); }
-        public ConsumeOutcome TryConsume(string key, PersistedGrant? r) { Wait(); return rows.TryConsume(key, r); }
-        public ConsumeOutcome TryRotate(string key, PersistedGrant? r, PersistedGrant s) { Wait(); return rows.TryRotate(key, r, s); }
+        public ConsumeOutcome TryConsume(string key, StoredGrant? r) { Wait(); return rows.TryConsume(key, r); }
+        public ConsumeOutcome TryRotate(string key, StoredGrant? r, StoredGrant s) { Wait(); return rows.TryRotate(key, r, s); }
     }
 }

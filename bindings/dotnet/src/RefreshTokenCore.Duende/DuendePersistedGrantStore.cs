@@ -39,7 +39,7 @@ internal sealed class DuendePersistedGrantStore : IGrantStore
         await call(scope.ServiceProvider.GetRequiredService<IDuendeStore>()).ConfigureAwait(false);
     }
 
-    private static PersistedGrant ToCore(DGrant g) => new()
+    private static StoredGrant ToCore(DGrant g) => new()
     {
         Key = g.Key,
         Type = g.Type,
@@ -53,7 +53,7 @@ internal sealed class DuendePersistedGrantStore : IGrantStore
         Data = g.Data,
     };
 
-    private static DGrant ToDuende(PersistedGrant g) => new()
+    private static DGrant ToDuende(StoredGrant g) => new()
     {
         Key = g.Key,
         Type = g.Type,
@@ -67,7 +67,7 @@ internal sealed class DuendePersistedGrantStore : IGrantStore
         Data = g.Data,
     };
 
-    private static DFilter ToDuende(PersistedGrantFilter f) => new()
+    private static DFilter ToDuende(StoredGrantFilter f) => new()
     {
         SubjectId = f.SubjectId,
         SessionId = f.SessionId,
@@ -77,17 +77,17 @@ internal sealed class DuendePersistedGrantStore : IGrantStore
         Types = f.Types.Count == 0 ? null : f.Types,
     };
 
-    public async ValueTask<PersistedGrant?> GetAsync(string key, CancellationToken cancellationToken) =>
+    public async ValueTask<StoredGrant?> GetAsync(string key, CancellationToken cancellationToken) =>
         await With(s => s.GetAsync(key)).ConfigureAwait(false) is { } g ? ToCore(g) : null;
 
-    public ValueTask StoreAsync(PersistedGrant grant, CancellationToken cancellationToken) => With(s => s.StoreAsync(ToDuende(grant)));
+    public ValueTask StoreAsync(StoredGrant grant, CancellationToken cancellationToken) => With(s => s.StoreAsync(ToDuende(grant)));
 
     public ValueTask RemoveAsync(string key, CancellationToken cancellationToken) => With(s => s.RemoveAsync(key));
 
-    public async ValueTask<IReadOnlyList<PersistedGrant>> GetAllAsync(PersistedGrantFilter filter, CancellationToken cancellationToken) =>
+    public async ValueTask<IReadOnlyList<StoredGrant>> GetAllAsync(StoredGrantFilter filter, CancellationToken cancellationToken) =>
         (await With(s => s.GetAllAsync(ToDuende(filter))).ConfigureAwait(false)).Select(ToCore).ToList();
 
-    public async ValueTask<long> RemoveAllAsync(PersistedGrantFilter filter, CancellationToken cancellationToken)
+    public async ValueTask<long> RemoveAllAsync(StoredGrantFilter filter, CancellationToken cancellationToken)
     {
         DFilter f = ToDuende(filter);
         // Duende's RemoveAllAsync does not say how many went: count them first.

@@ -34,7 +34,7 @@ public sealed class DuendeRefreshTokenService : IRefreshTokenService
     /// passes the validated object itself to <see cref="UpdateRefreshTokenAsync"/>; the table
     /// holds it only as long as that object lives.
     /// </summary>
-    private static readonly ConditionalWeakTable<DRefreshToken, Core.RefreshToken> ReadFrom = new();
+    private static readonly ConditionalWeakTable<DRefreshToken, Core.RefreshTokenRecord> ReadFrom = new();
 
     /// <summary>Wraps a core service; the deployment's profile service decides is-active.</summary>
     public DuendeRefreshTokenService(Core.RefreshTokenService core, IProfileService profile, ILogger<DuendeRefreshTokenService> logger)
@@ -48,7 +48,7 @@ public sealed class DuendeRefreshTokenService : IRefreshTokenService
     public async Task<DValidationResult> ValidateRefreshTokenAsync(string token, DClient client)
     {
         ArgumentNullException.ThrowIfNull(client);
-        Core.TokenValidationResult r = await core.ValidateRefreshTokenAsync(token, Map.Client(client)).ConfigureAwait(false);
+        Core.RefreshTokenValidationResult r = await core.ValidateRefreshTokenAsync(token, Map.Client(client)).ConfigureAwait(false);
         if (r.IsError)
         {
             return new DValidationResult { IsError = true, Error = r.Error };
@@ -73,7 +73,7 @@ public sealed class DuendeRefreshTokenService : IRefreshTokenService
     public Task<string> CreateRefreshTokenAsync(DCreationRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return core.CreateRefreshTokenAsync(new Core.RefreshTokenCreationRequest
+        return core.CreateRefreshTokenAsync(new Core.CreateRefreshTokenRequest
         {
             Client = Map.Client(request.Client),
             Subject = request.Subject,
@@ -96,7 +96,7 @@ public sealed class DuendeRefreshTokenService : IRefreshTokenService
     public Task<string> UpdateRefreshTokenAsync(DUpdateRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ReadFrom.TryGetValue(request.RefreshToken, out Core.RefreshToken? read);
+        ReadFrom.TryGetValue(request.RefreshToken, out Core.RefreshTokenRecord? read);
         return core.UpdateRefreshTokenAsync(request.Handle, Map.FromDuende(request.RefreshToken, read), Map.Client(request.Client), request.MustUpdate);
     }
 }

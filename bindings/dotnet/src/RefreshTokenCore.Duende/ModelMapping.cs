@@ -12,19 +12,19 @@ namespace RefreshTokenCore.Duende;
 /// <summary>Between Duende's models and the core's (same fields, same meaning).</summary>
 internal static class Map
 {
-    internal static Core.Client Client(DClient c) => new()
+    internal static Core.ClientSettings Client(DClient c) => new()
     {
         ClientId = c.ClientId,
         AllowOfflineAccess = c.AllowOfflineAccess,
-        RefreshTokenUsage = (Core.TokenUsage)(int)c.RefreshTokenUsage,
-        RefreshTokenExpiration = (Core.TokenExpiration)(int)c.RefreshTokenExpiration,
+        RefreshTokenUsage = (Core.RefreshTokenUsage)(int)c.RefreshTokenUsage,
+        RefreshTokenExpiration = (Core.RefreshTokenExpiration)(int)c.RefreshTokenExpiration,
         AbsoluteRefreshTokenLifetime = c.AbsoluteRefreshTokenLifetime,
         SlidingRefreshTokenLifetime = c.SlidingRefreshTokenLifetime,
         UpdateAccessTokenClaimsOnRefresh = c.UpdateAccessTokenClaimsOnRefresh,
         AccessTokenLifetime = c.AccessTokenLifetime,
     };
 
-    internal static Core.Token FromDuende(DToken t, Core.Token? read = null) => new()
+    internal static Core.AccessTokenRecord FromDuende(DToken t, Core.AccessTokenRecord? read = null) => new()
     {
         AllowedSigningAlgorithms = t.AllowedSigningAlgorithms?.ToList() ?? new List<string>(),
         Confirmation = t.Confirmation,
@@ -34,7 +34,7 @@ internal static class Map
         Lifetime = t.Lifetime,
         Type = t.Type,
         ClientId = t.ClientId,
-        AccessTokenType = (Core.AccessTokenType)(int)t.AccessTokenType,
+        AccessTokenType = (Core.AccessTokenFormat)(int)t.AccessTokenType,
         Description = t.Description,
         IncludeJwtId = t.IncludeJwtId,
         Claims = t.Claims?.ToList() ?? new List<System.Security.Claims.Claim>(),
@@ -42,7 +42,7 @@ internal static class Map
         Extra = read?.Extra,
     };
 
-    internal static DToken ToDuende(Core.Token t) => new()
+    internal static DToken ToDuende(Core.AccessTokenRecord t) => new()
     {
         AllowedSigningAlgorithms = t.AllowedSigningAlgorithms.ToList(),
         Confirmation = t.Confirmation,
@@ -65,7 +65,7 @@ internal static class Map
     /// writer, kept for rollback) come back from <paramref name="read"/>, the core token this
     /// Duende token was made from, when there is one.
     /// </summary>
-    internal static Core.RefreshToken FromDuende(DRefreshToken r, Core.RefreshToken? read = null) => new()
+    internal static Core.RefreshTokenRecord FromDuende(DRefreshToken r, Core.RefreshTokenRecord? read = null) => new()
     {
         CreationTime = r.CreationTime,
         Lifetime = r.Lifetime,
@@ -82,7 +82,7 @@ internal static class Map
         Extra = read?.Extra,
     };
 
-    internal static DRefreshToken ToDuende(Core.RefreshToken r) => new()
+    internal static DRefreshToken ToDuende(Core.RefreshTokenRecord r) => new()
     {
         CreationTime = r.CreationTime,
         Lifetime = r.Lifetime,

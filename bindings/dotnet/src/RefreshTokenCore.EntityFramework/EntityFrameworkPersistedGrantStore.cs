@@ -11,7 +11,7 @@ namespace RefreshTokenCore.EntityFramework;
 
 /// <summary>
 /// An <see cref="IGrantStore"/> on Duende's <c>PersistedGrants</c> table, through any
-/// DbContext that maps it: this package's <see cref="PersistedGrantDbContext"/> or Duende's own
+/// DbContext that maps it: this package's <see cref="GrantStoreDbContext"/> or Duende's own
 /// operational-store context. Each call uses a fresh context from the factory, so the store is
 /// thread-safe. The conditional consume is one <c>UPDATE ... WHERE Key = @k AND ConsumedTime IS
 /// NULL</c> (or one <c>DELETE ... WHERE Key = @k</c>): the rows affected say who won, on any
@@ -113,7 +113,7 @@ public sealed class EntityFrameworkPersistedGrantStore : IGrantStore, ICondition
     private IQueryable<GrantRow> Rows(DbContext db) => db.Database.SqlQueryRaw<GrantRow>(table.SelectAll);
 
     /// <inheritdoc/>
-    public async ValueTask<PersistedGrant?> GetAsync(string key, CancellationToken cancellationToken)
+    public async ValueTask<StoredGrant?> GetAsync(string key, CancellationToken cancellationToken)
     {
         await using Lease lease = contexts();
         DbContext db = lease.Context;
@@ -123,7 +123,7 @@ public sealed class EntityFrameworkPersistedGrantStore : IGrantStore, ICondition
     }
 
     /// <inheritdoc/>
-    public async ValueTask StoreAsync(PersistedGrant grant, CancellationToken cancellationToken)
+    public async ValueTask StoreAsync(StoredGrant grant, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(grant);
         await using Lease lease = contexts();
@@ -155,7 +155,7 @@ public sealed class EntityFrameworkPersistedGrantStore : IGrantStore, ICondition
     }
 
     /// <summary>The filter's SQL condition and parameters (blank values ignored; lists unioned).</summary>
-    private string Where(PersistedGrantFilter f, List<object?> args)
+    private string Where(StoredGrantFilter f, List<object?> args)
     {
         var parts = new List<string>();
         void Equal(int column, string? value)
@@ -180,7 +180,7 @@ public sealed class EntityFrameworkPersistedGrantStore : IGrantStore, ICondition
     }
 
     /// <inheritdoc/>
-    public async ValueTask<IReadOnlyList<PersistedGrant>> GetAllAsync(PersistedGrantFilter filter, CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyList<StoredGrant>> GetAllAsync(StoredGrantFilter filter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
         await using Lease lease = contexts();
@@ -193,7 +193,7 @@ public sealed class EntityFrameworkPersistedGrantStore : IGrantStore, ICondition
     }
 
     /// <inheritdoc/>
-    public async ValueTask<long> RemoveAllAsync(PersistedGrantFilter filter, CancellationToken cancellationToken)
+    public async ValueTask<long> RemoveAllAsync(StoredGrantFilter filter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
         await using Lease lease = contexts();
@@ -203,19 +203,19 @@ public sealed class EntityFrameworkPersistedGrantStore : IGrantStore, ICondition
     }
 
     /// <summary>The conditional consume's one statement: how many rows it changed (0 or 1).</summary>
-    private Task<int> ConsumeStatement(DbContext db, string key, PersistedGrant? replacement, CancellationToken cancellationToken) =>
+    private Task<int> ConsumeStatement(DbContext db, string key, StoredGrant? replacement, CancellationToken cancellationToken) =>
         replacement is null
             ? db.Database.ExecuteSqlRawAsync(table.DeleteByKey(), new object[] { key }, cancellationToken)
             : db.Database.ExecuteSqlRawAsync(table.UpdateByKey(onlyIfUnconsumed: true), GrantTable.Values(replacement)!, cancellationToken);
 
     /// <summary>Why a consume changed nothing: the row is there (consumed) or not.</summary>
-    private async Task<ConsumeOutcome> Lost(DbContext db, string key, PersistedGrant? replacement, CancellationToken cancellationToken) =>
+    private async Task<ConsumeOutcome> Lost(DbContext db, string key, StoredGrant? replacement, CancellationToken cancellationToken) =>
         replacement is not null && await Rows(db).AnyAsync(x => x.Key == key, cancellationToken).ConfigureAwait(false)
             ? ConsumeOutcome.AlreadyConsumed
             : ConsumeOutcome.NotFound;
 
     /// <inheritdoc/>
-    public async ValueTask<ConsumeOutcome> TryConsumeAsync(string key, PersistedGrant? replacement, CancellationToken cancellationToken)
+    public async ValueTask<ConsumeOutcome> TryConsumeAsync(string key, StoredGrant? replacement, CancellationToken cancellationToken)
     {
         await using Lease lease = contexts();
         DbContext db = lease.Context;
@@ -231,7 +231,7 @@ public sealed class EntityFrameworkPersistedGrantStore : IGrantStore, ICondition
     /// the successor inserted unless its key exists, committed together. A commit that fails is
     /// thrown: the library reads back whether it applied.
     /// </summary>
-    public async ValueTask<ConsumeOutcome> TryRotateAsync(string key, PersistedGrant? replacement, PersistedGrant successor, CancellationToken cancellationToken)
+    public async ValueTask<ConsumeOutcome> TryRotateAsync(string key, StoredGrant? replacement, StoredGrant successor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(successor);
         await using Lease lease = contexts();

@@ -19,7 +19,7 @@ namespace RefreshTokenCore.EntityFramework;
 /// one build serves EF Core 8, 9 and 10 on every relational provider.
 ///
 /// Why the model rather than fixed names: the same store then serves this package's own
-/// <see cref="PersistedGrantDbContext"/> and Duende's operational-store context, whose table name
+/// <see cref="GrantStoreDbContext"/> and Duende's operational-store context, whose table name
 /// and schema come from <c>OperationalStoreOptions</c>. Only the ten columns every shape has are
 /// named, never <c>Id</c>, so a table of the IdentityServer4 shape (Key as primary key, no Id)
 /// works too.
@@ -71,7 +71,7 @@ internal sealed class GrantTable
         {
             0 => throw new InvalidOperationException(
                 "The DbContext maps no persisted-grant entity (an entity with the properties " + string.Join(", ", Columns)
-                + "). Use RefreshTokenCore.EntityFramework's PersistedGrantDbContext or Duende's PersistedGrantDbContext."),
+                + "). Use RefreshTokenCore.EntityFramework's GrantStoreDbContext or Duende's PersistedGrantDbContext."),
             1 => candidates[0],
             _ => candidates.FirstOrDefault(e => e.GetTableName() == "PersistedGrants")
                 ?? throw new InvalidOperationException("The DbContext maps several persisted-grant entities and none on a table named PersistedGrants."),
@@ -85,7 +85,7 @@ internal sealed class GrantTable
     internal string ConsumedTime => columns[8];
 
     /// <summary>A row's values in column order, with every time as UTC (Npgsql refuses other kinds for timestamptz).</summary>
-    internal static object?[] Values(PersistedGrant g) => new object?[]
+    internal static object?[] Values(StoredGrant g) => new object?[]
     {
         g.Key, g.Type, g.SubjectId, g.SessionId, g.ClientId, g.Description,
         AsUtc(g.CreationTime), g.Expiration is { } x ? AsUtc(x) : null, g.ConsumedTime is { } c ? AsUtc(c) : null, g.Data,
@@ -130,7 +130,7 @@ internal sealed class GrantRow
     public string Data { get; set; } = string.Empty;
 
     /// <summary>Providers hand back Kind Unspecified; the columns hold UTC.</summary>
-    internal PersistedGrant ToModel() => new()
+    internal StoredGrant ToModel() => new()
     {
         Key = Key ?? string.Empty,
         Type = Type,

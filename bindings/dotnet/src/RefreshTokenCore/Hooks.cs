@@ -9,7 +9,7 @@ namespace RefreshTokenCore;
 /// <param name="RefreshToken">The consumed token.</param>
 /// <param name="ConsumedTime">When it was consumed (UTC).</param>
 /// <param name="Now">Now (UTC).</param>
-public sealed record ConsumedTokenContext(RefreshTokenService Service, string ClientId, RefreshToken RefreshToken, DateTime ConsumedTime, DateTime Now);
+public sealed record ConsumedTokenContext(RefreshTokenService Service, string ClientId, RefreshTokenRecord RefreshToken, DateTime ConsumedTime, DateTime Now);
 
 /// <summary>Protects and unprotects the payload of the Data column.</summary>
 public interface IPayloadProtector

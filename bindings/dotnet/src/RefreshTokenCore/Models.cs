@@ -7,7 +7,7 @@ using System.Text.Json.Serialization;
 namespace RefreshTokenCore;
 
 /// <summary>RefreshTokenUsage, with the reference's numbers.</summary>
-public enum TokenUsage
+public enum RefreshTokenUsage
 {
     /// <summary>The same handle on every refresh (Duende 7 default).</summary>
     ReUse = 0,
@@ -16,7 +16,7 @@ public enum TokenUsage
 }
 
 /// <summary>RefreshTokenExpiration, with the reference's numbers.</summary>
-public enum TokenExpiration
+public enum RefreshTokenExpiration
 {
     /// <summary>Each refresh extends the lifetime, capped by the absolute lifetime.</summary>
     Sliding = 0,
@@ -25,7 +25,7 @@ public enum TokenExpiration
 }
 
 /// <summary>AccessTokenType, with the reference's numbers.</summary>
-public enum AccessTokenType
+public enum AccessTokenFormat
 {
     /// <summary>A self-contained JWT.</summary>
     Jwt = 0,
@@ -34,16 +34,16 @@ public enum AccessTokenType
 }
 
 /// <summary>The refresh-token settings of a client, named as on Duende's <c>Client</c>, with Duende 7's defaults.</summary>
-public sealed record Client
+public sealed record ClientSettings
 {
     /// <summary>The client id.</summary>
     public required string ClientId { get; init; }
     /// <summary>Whether the client may use refresh tokens. Default false.</summary>
     public bool AllowOfflineAccess { get; init; }
     /// <summary>Default ReUse.</summary>
-    public TokenUsage RefreshTokenUsage { get; init; } = TokenUsage.ReUse;
+    public RefreshTokenUsage RefreshTokenUsage { get; init; } = RefreshTokenUsage.ReUse;
     /// <summary>Default Absolute.</summary>
-    public TokenExpiration RefreshTokenExpiration { get; init; } = TokenExpiration.Absolute;
+    public RefreshTokenExpiration RefreshTokenExpiration { get; init; } = RefreshTokenExpiration.Absolute;
     /// <summary>Seconds; default 2592000 (30 days).</summary>
     public int AbsoluteRefreshTokenLifetime { get; init; } = 2592000;
     /// <summary>Seconds; default 1296000 (15 days).</summary>
@@ -57,7 +57,7 @@ public sealed record Client
 }
 
 /// <summary>An access-token record (Duende's <c>Token</c>), as stored inside the refresh token.</summary>
-public sealed class Token
+public sealed class AccessTokenRecord
 {
     /// <summary>Allowed signing algorithms.</summary>
     public List<string> AllowedSigningAlgorithms { get; set; } = new();
@@ -78,7 +78,7 @@ public sealed class Token
     /// <summary>Client id.</summary>
     public string? ClientId { get; set; }
     /// <summary>Jwt or Reference.</summary>
-    public AccessTokenType AccessTokenType { get; set; }
+    public AccessTokenFormat AccessTokenType { get; set; }
     /// <summary>Description.</summary>
     public string? Description { get; set; }
     /// <summary>Whether a jti is included.</summary>
@@ -94,7 +94,7 @@ public sealed class Token
 }
 
 /// <summary>The refresh-token record (Duende's <c>RefreshToken</c>, model version 5).</summary>
-public sealed class RefreshToken
+public sealed class RefreshTokenRecord
 {
     /// <summary>Creation time (UTC); kept across rotations.</summary>
     public DateTime CreationTime { get; set; }
@@ -103,7 +103,7 @@ public sealed class RefreshToken
     /// <summary>When a OneTimeOnly token was used (mark mode).</summary>
     public DateTime? ConsumedTime { get; set; }
     /// <summary>Access tokens by resource indicator ("" for none).</summary>
-    public Dictionary<string, Token> AccessTokens { get; set; } = new();
+    public Dictionary<string, AccessTokenRecord> AccessTokens { get; set; } = new();
     /// <summary>The user.</summary>
     [JsonConverter(typeof(ClaimsPrincipalConverter))]
     public ClaimsPrincipal Subject { get; set; } = new();
@@ -135,14 +135,14 @@ public sealed class RefreshToken
 }
 
 /// <summary>What the token endpoint knows when it creates a refresh token.</summary>
-public sealed class RefreshTokenCreationRequest
+public sealed class CreateRefreshTokenRequest
 {
     /// <summary>The client.</summary>
-    public required Client Client { get; init; }
+    public required ClientSettings Client { get; init; }
     /// <summary>The user.</summary>
     public required ClaimsPrincipal Subject { get; init; }
     /// <summary>The access token just issued; null builds one from the subject and scopes.</summary>
-    public Token? AccessToken { get; init; }
+    public AccessTokenRecord? AccessToken { get; init; }
     /// <summary>The session id (defaults to the access token's sid claim).</summary>
     public string? SessionId { get; init; }
     /// <summary>Description.</summary>
@@ -158,7 +158,7 @@ public sealed class RefreshTokenCreationRequest
 }
 
 /// <summary>The result of a validation: the token, or why it was refused.</summary>
-public sealed class TokenValidationResult
+public sealed class RefreshTokenValidationResult
 {
     /// <summary>Whether the token was refused.</summary>
     public bool IsError { get; init; }
@@ -167,7 +167,7 @@ public sealed class TokenValidationResult
     /// <summary>Why it was refused.</summary>
     public RefusalReason Reason { get; init; }
     /// <summary>The token when valid.</summary>
-    public RefreshToken? RefreshToken { get; init; }
+    public RefreshTokenRecord? RefreshToken { get; init; }
 }
 
 /// <summary>The result of the refresh_token grant.</summary>
@@ -184,9 +184,9 @@ public sealed class RefreshResult
     /// <summary>Whether a new handle was issued.</summary>
     public bool Rotated { get; init; }
     /// <summary>The refresh token as stored after the refresh.</summary>
-    public RefreshToken? RefreshToken { get; init; }
+    public RefreshTokenRecord? RefreshToken { get; init; }
     /// <summary>The access-token record to issue.</summary>
-    public Token? AccessToken { get; init; }
+    public AccessTokenRecord? AccessToken { get; init; }
 }
 
 /// <summary>What a cleanup pass removed.</summary>

@@ -25,7 +25,7 @@ namespace RefreshTokenCore;
 public sealed class RefreshTokenService : IDisposable
 {
     private readonly ServiceHandle handle;
-    private readonly ConcurrentDictionary<string, Client> registered = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ClientSettings> registered = new(StringComparer.Ordinal);
 
     /// <summary>Builds a service with these options.</summary>
     public RefreshTokenService(RefreshTokenServiceOptions options)
@@ -68,7 +68,7 @@ public sealed class RefreshTokenService : IDisposable
             // The builder's own reference; the accepted registrations hold theirs.
             host.Drop();
         }
-        foreach (Client c in options.Clients)
+        foreach (ClientSettings c in options.Clients)
         {
             registered[c.ClientId] = c;
         }
@@ -100,14 +100,14 @@ public sealed class RefreshTokenService : IDisposable
     }
 
     /// <summary>ValidateRefreshTokenAsync: the six checks in the reference's order.</summary>
-    public unsafe Task<TokenValidationResult> ValidateRefreshTokenAsync(string token, Client client, CancellationToken cancellationToken = default)
+    public unsafe Task<RefreshTokenValidationResult> ValidateRefreshTokenAsync(string token, ClientSettings client, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(token);
         Begin(client, cancellationToken);
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(token);
         return Start(cancellationToken,
-            o => new TokenValidationResult { RefreshToken = Json.ReadRefreshToken(Utf8.Peek(o->TokenJson)) },
-            refused => new TokenValidationResult { IsError = true, Error = refused.Error, Reason = refused.Reason },
+            o => new RefreshTokenValidationResult { RefreshToken = Json.ReadRefreshToken(Utf8.Peek(o->TokenJson)) },
+            refused => new RefreshTokenValidationResult { IsError = true, Error = refused.Error, Reason = refused.Reason },
             (ud, err) =>
             {
                 fixed (byte* pid = id, ph = h)
@@ -118,11 +118,11 @@ public sealed class RefreshTokenService : IDisposable
     }
 
     /// <summary>CreateRefreshTokenAsync: stores a new refresh token and returns its handle (a bearer secret).</summary>
-    public async Task<string> CreateRefreshTokenAsync(RefreshTokenCreationRequest request, CancellationToken cancellationToken = default) =>
+    public async Task<string> CreateRefreshTokenAsync(CreateRefreshTokenRequest request, CancellationToken cancellationToken = default) =>
         (await CreateAsync(request, cancellationToken).ConfigureAwait(false)).Handle;
 
     /// <summary>Stores a new refresh token; returns its handle (a bearer secret) and the stored record.</summary>
-    public unsafe Task<(string Handle, RefreshToken Token)> CreateAsync(RefreshTokenCreationRequest request, CancellationToken cancellationToken = default)
+    public unsafe Task<(string Handle, RefreshTokenRecord Token)> CreateAsync(CreateRefreshTokenRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         Begin(request.Client, cancellationToken);
@@ -138,7 +138,7 @@ public sealed class RefreshTokenService : IDisposable
             AccessToken = request.AccessToken,
         };
         byte[] id = Utf8.Bytes(request.Client.ClientId), body = Utf8.Bytes(Json.Write(dto));
-        return Start<(string, RefreshToken)>(cancellationToken,
+        return Start<(string, RefreshTokenRecord)>(cancellationToken,
             o => (Utf8.Peek(o->Handle), Json.ReadRefreshToken(Utf8.Peek(o->TokenJson))),
             null,
             (ud, err) =>
@@ -152,7 +152,7 @@ public sealed class RefreshTokenService : IDisposable
 
     /// <summary>UpdateRefreshTokenAsync: applies the update rules (rotation, sliding, MustUpdate) to a
     /// validated token and returns the handle to give the client.</summary>
-    public unsafe Task<string> UpdateRefreshTokenAsync(string handleText, RefreshToken refreshToken, Client client, bool mustUpdate = false, CancellationToken cancellationToken = default)
+    public unsafe Task<string> UpdateRefreshTokenAsync(string handleText, RefreshTokenRecord refreshToken, ClientSettings client, bool mustUpdate = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(handleText);
         ArgumentNullException.ThrowIfNull(refreshToken);
@@ -168,7 +168,7 @@ public sealed class RefreshTokenService : IDisposable
     }
 
     /// <summary>The refresh_token grant: validate, re-issue the access token, update.</summary>
-    public unsafe Task<RefreshResult> RefreshAsync(Client client, string refreshToken, string? resource = null, Token? newAccessToken = null, CancellationToken cancellationToken = default)
+    public unsafe Task<RefreshResult> RefreshAsync(ClientSettings client, string refreshToken, string? resource = null, AccessTokenRecord? newAccessToken = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(refreshToken);
         Begin(client, cancellationToken);
@@ -197,7 +197,7 @@ public sealed class RefreshTokenService : IDisposable
     }
 
     /// <summary>RFC 7009 revocation by a client; true when a token was removed (answer 200 either way).</summary>
-    public unsafe Task<bool> RevokeRefreshTokenAsync(string token, Client client, CancellationToken cancellationToken = default)
+    public unsafe Task<bool> RevokeRefreshTokenAsync(string token, ClientSettings client, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(token);
         Begin(client, cancellationToken);
@@ -240,7 +240,7 @@ public sealed class RefreshTokenService : IDisposable
     /// The first half of every operation: cancellation, a disposed service, and the client
     /// registered (or re-registered when its settings changed).
     /// </summary>
-    private void Begin(Client? client, CancellationToken cancellationToken)
+    private void Begin(ClientSettings? client, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ObjectDisposedException.ThrowIf(handle.IsClosed, this);
@@ -288,10 +288,10 @@ public sealed class RefreshTokenService : IDisposable
         return refused is not null ? Task.FromResult(refused(no)) : throw no.AsException();
     }
 
-    private unsafe void EnsureClient(Client client)
+    private unsafe void EnsureClient(ClientSettings client)
     {
         ArgumentNullException.ThrowIfNull(client);
-        if (registered.TryGetValue(client.ClientId, out Client? known) && known == client)
+        if (registered.TryGetValue(client.ClientId, out ClientSettings? known) && known == client)
         {
             return;
         }
@@ -318,6 +318,6 @@ public sealed class RefreshTokenService : IDisposable
         public System.Collections.Generic.IReadOnlyList<string>? AuthorizedResourceIndicators { get; init; }
         public int ProofType { get; init; }
         public string? RequestedResource { get; init; }
-        public Token? AccessToken { get; init; }
+        public AccessTokenRecord? AccessToken { get; init; }
     }
 }

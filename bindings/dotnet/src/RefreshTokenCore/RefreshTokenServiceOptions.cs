@@ -93,5 +93,5 @@ public sealed class RefreshTokenServiceOptions
     /// <summary>Receives the library's events (never a handle).</summary>
     public ILogger? Logger { get; set; }
     /// <summary>Clients known up front (others are registered on first use).</summary>
-    public IList<Client> Clients { get; } = new List<Client>();
+    public IList<ClientSettings> Clients { get; } = new List<ClientSettings>();
 }

@@ -107,11 +107,11 @@ internal static class Json
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    internal static RefreshToken ReadRefreshToken(string json) =>
-        JsonSerializer.Deserialize<RefreshToken>(json, Options) ?? throw new JsonException("null refresh token");
+    internal static RefreshTokenRecord ReadRefreshToken(string json) =>
+        JsonSerializer.Deserialize<RefreshTokenRecord>(json, Options) ?? throw new JsonException("null refresh token");
 
-    internal static Token ReadToken(string json) =>
-        JsonSerializer.Deserialize<Token>(json, Options) ?? throw new JsonException("null token");
+    internal static AccessTokenRecord ReadToken(string json) =>
+        JsonSerializer.Deserialize<AccessTokenRecord>(json, Options) ?? throw new JsonException("null token");
 
     internal static string Write<T>(T value) => JsonSerializer.Serialize(value, Options);
 }

@@ -8,7 +8,7 @@ namespace RefreshTokenCore;
 
 /// <summary>A row of the persisted-grant store (Duende's <c>PersistedGrant</c>, the
 /// <c>PersistedGrants</c> table). The store never sees a handle: Key is its hash.</summary>
-public sealed record PersistedGrant
+public sealed record StoredGrant
 {
     /// <summary>The hashed key.</summary>
     public required string Key { get; init; }
@@ -34,7 +34,7 @@ public sealed record PersistedGrant
 
 /// <summary>A filter on rows, as Duende's <c>PersistedGrantFilter</c>: every field given must
 /// match; a list and its single value are unioned.</summary>
-public sealed record PersistedGrantFilter
+public sealed record StoredGrantFilter
 {
     /// <summary>Subject id.</summary>
     public string? SubjectId { get; init; }
@@ -53,7 +53,7 @@ public sealed record PersistedGrantFilter
         (one is null ? many : many.Prepend(one)).Where(s => !string.IsNullOrWhiteSpace(s));
 
     /// <summary>Whether a row matches (ordinal comparison; blank values ignored).</summary>
-    public bool Matches(PersistedGrant row)
+    public bool Matches(StoredGrant row)
     {
         if (!string.IsNullOrWhiteSpace(SubjectId) && row.SubjectId != SubjectId) return false;
         if (!string.IsNullOrWhiteSpace(SessionId) && row.SessionId != SessionId) return false;
@@ -94,15 +94,15 @@ public enum ConsumeOutcome
 public interface IGrantStore
 {
     /// <summary>The row with this key (ordinal), or null.</summary>
-    ValueTask<PersistedGrant?> GetAsync(string key, CancellationToken cancellationToken);
+    ValueTask<StoredGrant?> GetAsync(string key, CancellationToken cancellationToken);
     /// <summary>Insert or overwrite every column.</summary>
-    ValueTask StoreAsync(PersistedGrant grant, CancellationToken cancellationToken);
+    ValueTask StoreAsync(StoredGrant grant, CancellationToken cancellationToken);
     /// <summary>Delete; a missing row is not an error.</summary>
     ValueTask RemoveAsync(string key, CancellationToken cancellationToken);
     /// <summary>Every row matching the filter.</summary>
-    ValueTask<IReadOnlyList<PersistedGrant>> GetAllAsync(PersistedGrantFilter filter, CancellationToken cancellationToken);
+    ValueTask<IReadOnlyList<StoredGrant>> GetAllAsync(StoredGrantFilter filter, CancellationToken cancellationToken);
     /// <summary>Delete every row matching the filter; how many.</summary>
-    ValueTask<long> RemoveAllAsync(PersistedGrantFilter filter, CancellationToken cancellationToken);
+    ValueTask<long> RemoveAllAsync(StoredGrantFilter filter, CancellationToken cancellationToken);
     /// <summary>Delete up to <paramref name="batchSize"/> rows with Expiration &lt; now, oldest first.</summary>
     ValueTask<int> RemoveExpiredAsync(DateTime now, int batchSize, CancellationToken cancellationToken);
     /// <summary>Delete up to <paramref name="batchSize"/> rows with ConsumedTime &lt; before, oldest first.</summary>
@@ -117,7 +117,7 @@ public interface IGrantStore
 public interface IConditionalConsumeGrantStore
 {
     /// <summary>Consumes the row; see the interface.</summary>
-    ValueTask<ConsumeOutcome> TryConsumeAsync(string key, PersistedGrant? replacement, CancellationToken cancellationToken);
+    ValueTask<ConsumeOutcome> TryConsumeAsync(string key, StoredGrant? replacement, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -131,7 +131,7 @@ public interface IConditionalConsumeGrantStore
 public interface IRotatingGrantStore
 {
     /// <summary>Rotates; see the interface.</summary>
-    ValueTask<ConsumeOutcome> TryRotateAsync(string key, PersistedGrant? replacement, PersistedGrant successor, CancellationToken cancellationToken);
+    ValueTask<ConsumeOutcome> TryRotateAsync(string key, StoredGrant? replacement, StoredGrant successor, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -142,15 +142,15 @@ public interface IRotatingGrantStore
 public interface IBlockingGrantStore
 {
     /// <summary>The row with this key (ordinal), or null.</summary>
-    PersistedGrant? Get(string key);
+    StoredGrant? Get(string key);
     /// <summary>Insert or overwrite every column.</summary>
-    void Store(PersistedGrant grant);
+    void Store(StoredGrant grant);
     /// <summary>Delete; a missing row is not an error.</summary>
     void Remove(string key);
     /// <summary>Every row matching the filter.</summary>
-    IReadOnlyList<PersistedGrant> GetAll(PersistedGrantFilter filter);
+    IReadOnlyList<StoredGrant> GetAll(StoredGrantFilter filter);
     /// <summary>Delete every row matching the filter; how many.</summary>
-    long RemoveAll(PersistedGrantFilter filter);
+    long RemoveAll(StoredGrantFilter filter);
     /// <summary>Delete up to <paramref name="batchSize"/> rows with Expiration &lt; now, oldest first.</summary>
     int RemoveExpired(DateTime now, int batchSize);
     /// <summary>Delete up to <paramref name="batchSize"/> rows with ConsumedTime &lt; before, oldest first.</summary>
@@ -161,39 +161,39 @@ public interface IBlockingGrantStore
 public interface IBlockingConditionalConsumeStore
 {
     /// <summary>Consumes the row; see <see cref="IConditionalConsumeGrantStore"/>.</summary>
-    ConsumeOutcome TryConsume(string key, PersistedGrant? replacement);
+    ConsumeOutcome TryConsume(string key, StoredGrant? replacement);
 }
 
 /// <summary><see cref="IRotatingGrantStore"/> for an <see cref="IBlockingGrantStore"/>.</summary>
 public interface IBlockingRotatingStore
 {
     /// <summary>Rotates; see <see cref="IRotatingGrantStore"/>.</summary>
-    ConsumeOutcome TryRotate(string key, PersistedGrant? replacement, PersistedGrant successor);
+    ConsumeOutcome TryRotate(string key, StoredGrant? replacement, StoredGrant successor);
 }
 
 /// <summary>A thread-safe in-memory store with an atomic conditional consume and rotation: for
 /// tests, demos and single-process hosts. Blocking (it never waits), and asynchronous for code
 /// written against <see cref="IGrantStore"/>; the service calls it synchronously.</summary>
-public sealed class InMemoryPersistedGrantStore : IBlockingGrantStore, IBlockingConditionalConsumeStore, IBlockingRotatingStore,
+public sealed class InMemoryGrantStore : IBlockingGrantStore, IBlockingConditionalConsumeStore, IBlockingRotatingStore,
     IGrantStore, IConditionalConsumeGrantStore, IRotatingGrantStore
 {
     private readonly object gate = new();
-    private readonly Dictionary<string, PersistedGrant> rows = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StoredGrant> rows = new(StringComparer.Ordinal);
 
     /// <summary>A copy of every row.</summary>
-    public IReadOnlyList<PersistedGrant> Snapshot()
+    public IReadOnlyList<StoredGrant> Snapshot()
     {
         lock (gate) return rows.Values.OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
     }
 
     /// <inheritdoc/>
-    public PersistedGrant? Get(string key)
+    public StoredGrant? Get(string key)
     {
         lock (gate) return rows.TryGetValue(key, out var r) ? r : null;
     }
 
     /// <inheritdoc/>
-    public void Store(PersistedGrant grant)
+    public void Store(StoredGrant grant)
     {
         lock (gate) rows[grant.Key] = grant;
     }
@@ -205,13 +205,13 @@ public sealed class InMemoryPersistedGrantStore : IBlockingGrantStore, IBlocking
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<PersistedGrant> GetAll(PersistedGrantFilter filter)
+    public IReadOnlyList<StoredGrant> GetAll(StoredGrantFilter filter)
     {
         lock (gate) return rows.Values.Where(filter.Matches).ToList();
     }
 
     /// <inheritdoc/>
-    public long RemoveAll(PersistedGrantFilter filter)
+    public long RemoveAll(StoredGrantFilter filter)
     {
         lock (gate)
         {
@@ -227,7 +227,7 @@ public sealed class InMemoryPersistedGrantStore : IBlockingGrantStore, IBlocking
     /// <inheritdoc/>
     public int RemoveConsumed(DateTime before, int batchSize) => RemoveOldest(r => r.ConsumedTime, before, batchSize);
 
-    private int RemoveOldest(Func<PersistedGrant, DateTime?> due, DateTime limit, int batchSize)
+    private int RemoveOldest(Func<StoredGrant, DateTime?> due, DateTime limit, int batchSize)
     {
         lock (gate)
         {
@@ -238,7 +238,7 @@ public sealed class InMemoryPersistedGrantStore : IBlockingGrantStore, IBlocking
     }
 
     /// <inheritdoc/>
-    public ConsumeOutcome TryRotate(string key, PersistedGrant? replacement, PersistedGrant successor)
+    public ConsumeOutcome TryRotate(string key, StoredGrant? replacement, StoredGrant successor)
     {
         lock (gate)
         {
@@ -249,7 +249,7 @@ public sealed class InMemoryPersistedGrantStore : IBlockingGrantStore, IBlocking
     }
 
     /// <inheritdoc/>
-    public ConsumeOutcome TryConsume(string key, PersistedGrant? replacement)
+    public ConsumeOutcome TryConsume(string key, StoredGrant? replacement)
     {
         lock (gate)
         {
@@ -265,9 +265,9 @@ public sealed class InMemoryPersistedGrantStore : IBlockingGrantStore, IBlocking
         }
     }
 
-    ValueTask<PersistedGrant?> IGrantStore.GetAsync(string key, CancellationToken cancellationToken) => new(Get(key));
+    ValueTask<StoredGrant?> IGrantStore.GetAsync(string key, CancellationToken cancellationToken) => new(Get(key));
 
-    ValueTask IGrantStore.StoreAsync(PersistedGrant grant, CancellationToken cancellationToken)
+    ValueTask IGrantStore.StoreAsync(StoredGrant grant, CancellationToken cancellationToken)
     {
         Store(grant);
         return ValueTask.CompletedTask;
@@ -279,17 +279,17 @@ public sealed class InMemoryPersistedGrantStore : IBlockingGrantStore, IBlocking
         return ValueTask.CompletedTask;
     }
 
-    ValueTask<IReadOnlyList<PersistedGrant>> IGrantStore.GetAllAsync(PersistedGrantFilter filter, CancellationToken cancellationToken) => new(GetAll(filter));
+    ValueTask<IReadOnlyList<StoredGrant>> IGrantStore.GetAllAsync(StoredGrantFilter filter, CancellationToken cancellationToken) => new(GetAll(filter));
 
-    ValueTask<long> IGrantStore.RemoveAllAsync(PersistedGrantFilter filter, CancellationToken cancellationToken) => new(RemoveAll(filter));
+    ValueTask<long> IGrantStore.RemoveAllAsync(StoredGrantFilter filter, CancellationToken cancellationToken) => new(RemoveAll(filter));
 
     ValueTask<int> IGrantStore.RemoveExpiredAsync(DateTime now, int batchSize, CancellationToken cancellationToken) => new(RemoveExpired(now, batchSize));
 
     ValueTask<int> IGrantStore.RemoveConsumedAsync(DateTime before, int batchSize, CancellationToken cancellationToken) => new(RemoveConsumed(before, batchSize));
 
-    ValueTask<ConsumeOutcome> IConditionalConsumeGrantStore.TryConsumeAsync(string key, PersistedGrant? replacement, CancellationToken cancellationToken) =>
+    ValueTask<ConsumeOutcome> IConditionalConsumeGrantStore.TryConsumeAsync(string key, StoredGrant? replacement, CancellationToken cancellationToken) =>
         new(TryConsume(key, replacement));
 
-    ValueTask<ConsumeOutcome> IRotatingGrantStore.TryRotateAsync(string key, PersistedGrant? replacement, PersistedGrant successor, CancellationToken cancellationToken) =>
+    ValueTask<ConsumeOutcome> IRotatingGrantStore.TryRotateAsync(string key, StoredGrant? replacement, StoredGrant successor, CancellationToken cancellationToken) =>
         new(TryRotate(key, replacement, successor));
 }

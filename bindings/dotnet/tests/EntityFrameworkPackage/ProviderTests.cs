@@ -22,12 +22,12 @@ public sealed class Database : IDisposable
     private readonly string connection;
     private readonly string? pgAdmin;
     private readonly string? pgName;
-    public readonly DbContextOptions<PersistedGrantDbContext> Options;
+    public readonly DbContextOptions<GrantStoreDbContext> Options;
 
     public Database(string provider)
     {
         this.provider = provider;
-        var builder = new DbContextOptionsBuilder<PersistedGrantDbContext>();
+        var builder = new DbContextOptionsBuilder<GrantStoreDbContext>();
         if (provider == "sqlite")
         {
             connection = $"Data Source={Path.Combine(Path.GetTempPath(), $"rtc-ef-{Guid.NewGuid():N}.db")};Default Timeout=60";
@@ -56,11 +56,11 @@ public sealed class Database : IDisposable
         cmd.ExecuteNonQuery();
     }
 
-    public PersistedGrantDbContext Create() => new(Options);
+    public GrantStoreDbContext Create() => new(Options);
 
     public void EnsureCreated()
     {
-        using PersistedGrantDbContext db = Create();
+        using GrantStoreDbContext db = Create();
         db.Database.EnsureCreated();
         if (provider == "sqlite") db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
     }
@@ -69,7 +69,7 @@ public sealed class Database : IDisposable
     public void CreateIdentityServer4Table()
     {
         string time = provider == "sqlite" ? "TEXT" : "timestamp with time zone";
-        using PersistedGrantDbContext db = Create();
+        using GrantStoreDbContext db = Create();
         // DDL with fixed text: nothing user-supplied is concatenated.
 #pragma warning disable EF1003
         db.Database.ExecuteSqlRaw(
@@ -102,9 +102,9 @@ public sealed class Database : IDisposable
 
 public class ProviderTests
 {
-    private static Client Spa() => new() { ClientId = "spa", AllowOfflineAccess = true, RefreshTokenUsage = TokenUsage.OneTimeOnly };
+    private static ClientSettings Spa() => new() { ClientId = "spa", AllowOfflineAccess = true, RefreshTokenUsage = RefreshTokenUsage.OneTimeOnly };
 
-    private static Task<string> Create(RefreshTokenService s, string subject = "alice") => s.CreateRefreshTokenAsync(new RefreshTokenCreationRequest
+    private static Task<string> Create(RefreshTokenService s, string subject = "alice") => s.CreateRefreshTokenAsync(new CreateRefreshTokenRequest
     {
         Client = Spa(),
         Subject = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(new[] { new System.Security.Claims.Claim("sub", subject) }, "Duende.IdentityServer")),
@@ -112,7 +112,7 @@ public class ProviderTests
         AuthorizedScopes = new[] { "openid", "offline_access" },
     });
 
-    private static PersistedGrant Row(string key, DateTime created, DateTime? expiration, DateTime? consumed) => new()
+    private static StoredGrant Row(string key, DateTime created, DateTime? expiration, DateTime? consumed) => new()
     {
         Key = key,
         Type = "refresh_token",
@@ -151,7 +151,7 @@ public class ProviderTests
         string handle = await Create(service);
         RefreshResult next = await service.RefreshAsync(Spa(), handle);
         Assert.False(next.IsError);
-        PersistedGrant old = (await store.GetAsync(RefreshTokenService.GetPersistedGrantKey(handle), default))!;
+        StoredGrant old = (await store.GetAsync(RefreshTokenService.GetPersistedGrantKey(handle), default))!;
         Assert.NotNull(old.ConsumedTime);
         Assert.Equal(DateTimeKind.Utc, old.CreationTime.Kind);
         Assert.Equal(RefusalReason.Consumed, (await service.RefreshAsync(Spa(), handle)).Reason);
@@ -160,9 +160,9 @@ public class ProviderTests
         // Store is an upsert: a second write of the same key overwrites every column.
         await store.StoreAsync(old with { Description = "rewritten" }, default);
         Assert.Equal("rewritten", (await store.GetAsync(old.Key, default))!.Description);
-        Assert.Equal(2, (await store.GetAllAsync(new PersistedGrantFilter { SubjectId = "alice", ClientIds = new[] { "spa", "other" } }, default)).Count);
-        Assert.Empty((await store.GetAllAsync(new PersistedGrantFilter { SubjectId = "alice", Type = "reference_token" }, default)));
-        Assert.Equal(2, (await store.RemoveAllAsync(new PersistedGrantFilter { SubjectId = "alice", ClientId = "spa" }, default)));
+        Assert.Equal(2, (await store.GetAllAsync(new StoredGrantFilter { SubjectId = "alice", ClientIds = new[] { "spa", "other" } }, default)).Count);
+        Assert.Empty((await store.GetAllAsync(new StoredGrantFilter { SubjectId = "alice", Type = "reference_token" }, default)));
+        Assert.Equal(2, (await store.RemoveAllAsync(new StoredGrantFilter { SubjectId = "alice", ClientId = "spa" }, default)));
         Assert.Null((await store.GetAsync(old.Key, default)));
     }
 
@@ -186,7 +186,7 @@ public class ProviderTests
             // Every caller is answered with the one successor (the losers get the winner's).
             Assert.All(results, r => Assert.False(r.IsError, r.Reason.ToString()));
             Assert.Single(results.Select(r => r.Handle).Distinct());
-            PersistedGrant live = Assert.Single((await db.Store().GetAllAsync(new PersistedGrantFilter { SubjectId = $"user-{round}" }, default)));
+            StoredGrant live = Assert.Single((await db.Store().GetAllAsync(new StoredGrantFilter { SubjectId = $"user-{round}" }, default)));
             Assert.Equal(RefreshTokenService.GetPersistedGrantKey(results[0].Handle!), live.Key);
         }
     }

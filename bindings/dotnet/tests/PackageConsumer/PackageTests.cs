@@ -19,8 +19,8 @@ public class PackageTests
         Assert.True(File.Exists(native), $"missing {native}");
 
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions());
-        var client = new Client { ClientId = "app", AllowOfflineAccess = true, RefreshTokenUsage = TokenUsage.OneTimeOnly };
-        string handle = await service.CreateRefreshTokenAsync(new RefreshTokenCreationRequest
+        var client = new ClientSettings { ClientId = "app", AllowOfflineAccess = true, RefreshTokenUsage = RefreshTokenUsage.OneTimeOnly };
+        string handle = await service.CreateRefreshTokenAsync(new CreateRefreshTokenRequest
         {
             Client = client,
             Subject = new ClaimsPrincipal(new ClaimsIdentity(new[] { new Claim("sub", "alice") }, "Duende.IdentityServer")),

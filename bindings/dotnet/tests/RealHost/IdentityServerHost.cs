@@ -12,6 +12,7 @@ using Duende.IdentityServer.Test;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -91,7 +92,20 @@ public sealed class IdentityServerHost : IAsyncDisposable
         }),
         Client("short", TokenUsage.ReUse, c => c.AbsoluteRefreshTokenLifetime = 1),
         Client("claims", TokenUsage.ReUse, c => c.UpdateAccessTokenClaimsOnRefresh = true),
+        Client("code", TokenUsage.OneTimeOnly, c =>
+        {
+            c.AllowedGrantTypes = GrantTypes.Code;
+            c.RequirePkce = true;
+            c.RequireConsent = false;
+            c.RedirectUris = new List<string> { CodeRedirectUri };
+            c.AllowedScopes = new List<string> { "openid", "api1" };
+            // With server-side sessions, a refresh is valid only while the login's session is.
+            c.CoordinateLifetimeWithUserSession = true;
+        }),
     };
+
+    /// <summary>Where the code client's authorization responses go (never fetched: the test reads the code from the redirect).</summary>
+    public const string CodeRedirectUri = "http://127.0.0.1/callback";
 
     private static Client Client(string id, TokenUsage usage, Action<Client>? configure = null)
     {
@@ -108,7 +122,10 @@ public sealed class IdentityServerHost : IAsyncDisposable
         return client;
     }
 
-    public static async Task<IdentityServerHost> StartAsync(Deployment deployment, bool swapIn, bool deleteOnUse)
+    /// <summary>Whether and where server-side sessions are added (Duende's <c>AddServerSideSessions</c>).</summary>
+    public enum Sessions { None, BeforeSwapIn, AfterSwapIn }
+
+    public static async Task<IdentityServerHost> StartAsync(Deployment deployment, bool swapIn, bool deleteOnUse, Sessions sessions = Sessions.None)
     {
         var users = new List<TestUser>
         {
@@ -136,16 +153,24 @@ public sealed class IdentityServerHost : IAsyncDisposable
             .AddInMemoryIdentityResources(new IdentityResource[] { new IdentityResources.OpenId() })
             .AddTestUsers(users)
             .AddOperationalStore(o => o.ConfigureDbContext = b => b.UseSqlite(deployment.ConnectionString));
+        if (sessions == Sessions.BeforeSwapIn) ids.AddServerSideSessions();
         if (swapIn)
         {
             ids.AddRefreshTokenCore();
         }
+        if (sessions == Sessions.AfterSwapIn) ids.AddServerSideSessions();
         WebApplication app = builder.Build();
         using (IServiceScope scope = app.Services.CreateScope())
         {
             scope.ServiceProvider.GetRequiredService<PersistedGrantDbContext>().Database.EnsureCreated();
         }
         app.UseIdentityServer();
+        // The login page of the code flow: signs the test user in (Duende's cookie) and goes back.
+        app.MapGet("/account/login", async (HttpContext context, string returnUrl) =>
+        {
+            await context.SignInAsync(new Duende.IdentityServer.IdentityServerUser("1") { DisplayName = "alice", AuthenticationTime = clock.GetUtcNow().UtcDateTime });
+            return Microsoft.AspNetCore.Http.Results.Redirect(returnUrl);
+        });
         await app.StartAsync();
         return new IdentityServerHost(app, users, clients, swapIn, clock);
     }
@@ -176,6 +201,48 @@ public sealed class IdentityServerHost : IAsyncDisposable
         Token = refreshToken,
         TokenTypeHint = "refresh_token",
     });
+
+    /// <summary>
+    /// The authorization code flow with PKCE, as a browser would run it (cookies kept, redirects
+    /// followed by hand up to the client's redirect URI), then the code exchanged for tokens.
+    /// </summary>
+    public async Task<TokenResponse> CodeWithPkceAsync()
+    {
+        string verifier = Duende.IdentityModel.CryptoRandom.CreateUniqueId(32);
+        string challenge = Base64Url(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(verifier)));
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = new System.Net.CookieContainer() });
+        string next = new RequestUrl(Url + "/connect/authorize").CreateAuthorizeUrl(
+            clientId: "code", responseType: "code", scope: "openid api1 offline_access", redirectUri: CodeRedirectUri,
+            state: "state", nonce: "nonce", codeChallenge: challenge, codeChallengeMethod: "S256");
+        for (int hop = 0; hop < 6; hop++)
+        {
+            using HttpResponseMessage r = await browser.GetAsync(next);
+            Uri location = r.Headers.Location ?? throw new InvalidOperationException($"authorize answered {(int)r.StatusCode} without a redirect");
+            next = location.IsAbsoluteUri ? location.ToString() : new Uri(new Uri(Url), location).ToString();
+            if (!next.StartsWith(CodeRedirectUri, StringComparison.Ordinal)) continue;
+            var response = new AuthorizeResponse(next);
+            return await Http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
+            {
+                Address = TokenEndpoint,
+                ClientId = "code",
+                ClientSecret = Secret,
+                Code = response.Code ?? throw new InvalidOperationException($"no code in {next}"),
+                RedirectUri = CodeRedirectUri,
+                CodeVerifier = verifier,
+            });
+        }
+        throw new InvalidOperationException("the authorize flow never reached the redirect URI");
+    }
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>Ends every server-side session of a subject (the user logged out elsewhere), leaving its tokens in place.</summary>
+    public async Task EndSessionsAsync(string subjectId)
+    {
+        using IServiceScope scope = app.Services.CreateScope();
+        await scope.ServiceProvider.GetRequiredService<Duende.IdentityServer.Stores.IServerSideSessionStore>()
+            .DeleteSessionsAsync(new Duende.IdentityServer.Stores.SessionFilter { SubjectId = subjectId });
+    }
 
     /// <summary>RFC 7662 introspection of a refresh token by the client that holds it.</summary>
     public Task<TokenIntrospectionResponse> IntrospectAsync(string client, string refreshToken) => Http.IntrospectTokenAsync(new TokenIntrospectionRequest

@@ -18,13 +18,13 @@ public class SwapInAgreesWithStockTests
 {
     private delegate Task Script(IdentityServerHost host, List<string> answers);
 
-    private static async Task Agree(string name, bool deleteOnUse, Script script)
+    private static async Task Agree(string name, bool deleteOnUse, Script script, IdentityServerHost.Sessions sessions = IdentityServerHost.Sessions.None)
     {
         var answers = new Dictionary<bool, List<string>>();
         foreach (bool swapIn in new[] { false, true })
         {
             using var deployment = new Deployment();
-            await using IdentityServerHost host = await IdentityServerHost.StartAsync(deployment, swapIn, deleteOnUse);
+            await using IdentityServerHost host = await IdentityServerHost.StartAsync(deployment, swapIn, deleteOnUse, sessions);
             var list = new List<string>();
             await script(host, list);
             answers[swapIn] = list;
@@ -99,6 +99,34 @@ public class SwapInAgreesWithStockTests
         a.Add(Answer.Of(await h.RefreshAsync("short", first.RefreshToken!)));
     });
 
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public Task The_code_flow_with_PKCE_keeps_the_session_id_across_refreshes(bool deleteOnUse) => Agree("authorization code + PKCE: exchange, refresh, refresh again; the sid of the login in every access token", deleteOnUse, async (h, a) =>
+    {
+        TokenResponse code = await h.CodeWithPkceAsync();
+        string sid = ClaimIn(code.AccessToken, "sid");
+        a.Add(Answer.Of(code) + (sid == "-" ? " no sid" : " sid"));
+        TokenResponse first = await h.RefreshAsync("code", code.RefreshToken!);
+        a.Add(Answer.Of(first) + (ClaimIn(first.AccessToken, "sid") == sid ? " same sid" : " sid changed"));
+        TokenResponse second = await h.RefreshAsync("code", first.RefreshToken!);
+        a.Add(Answer.Of(second) + (ClaimIn(second.AccessToken, "sid") == sid ? " same sid" : " sid changed"));
+        a.Add(first.RefreshToken == code.RefreshToken ? "rt kept" : "rt rotated");
+    });
+
+    public static TheoryData<IdentityServerHost.Sessions> SessionOrders => new() { IdentityServerHost.Sessions.BeforeSwapIn, IdentityServerHost.Sessions.AfterSwapIn };
+
+    [Theory]
+    [MemberData(nameof(SessionOrders))]
+    public Task Server_side_sessions_keep_deciding_refreshes(IdentityServerHost.Sessions order) => Agree($"server-side sessions ({(order == IdentityServerHost.Sessions.BeforeSwapIn ? "added before" : "added after")} the swap-in): code + PKCE, refresh, end the session, refresh", true, async (h, a) =>
+    {
+        TokenResponse code = await h.CodeWithPkceAsync();
+        a.Add(Answer.Of(code));
+        TokenResponse live = await h.RefreshAsync("code", code.RefreshToken!);
+        a.Add(Answer.Of(live));
+        await h.EndSessionsAsync("1");
+        a.Add(Answer.Of(await h.RefreshAsync("code", live.RefreshToken!)));
+    }, order);
+
     private static void TestUserName(IdentityServerHost h, string name)
     {
         var user = h.Users.Single(u => u.Username == "alice");
@@ -106,14 +134,17 @@ public class SwapInAgreesWithStockTests
         user.Claims.Add(new System.Security.Claims.Claim("name", name));
     }
 
-    /// <summary>The name claim inside a JWT access token (its payload, base64url JSON).</summary>
-    private static string NameIn(string? jwt)
+    /// <summary>The name claim inside a JWT access token.</summary>
+    private static string NameIn(string? jwt) => ClaimIn(jwt, "name");
+
+    /// <summary>A claim inside a JWT access token (its payload, base64url JSON), "-" when absent.</summary>
+    private static string ClaimIn(string? jwt, string claim)
     {
         if (jwt is null) return "-";
         string payload = jwt.Split('.')[1].Replace('-', '+').Replace('_', '/');
         payload = payload.PadRight(payload.Length + (4 - payload.Length % 4) % 4, '=');
         using var doc = System.Text.Json.JsonDocument.Parse(Convert.FromBase64String(payload));
-        return doc.RootElement.TryGetProperty("name", out var n) ? n.GetString() ?? "-" : "-";
+        return doc.RootElement.TryGetProperty(claim, out var n) ? n.GetString() ?? "-" : "-";
     }
 
     private static string Introspected(TokenIntrospectionResponse r) => r.IsError

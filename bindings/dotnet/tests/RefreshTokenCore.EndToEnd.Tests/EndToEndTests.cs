@@ -29,14 +29,14 @@ public sealed class OutageStore : IGrantStore, IConditionalConsumeGrantStore
     private ValueTask<T> Call<T>(Func<ValueTask<T>> f) => Down ? throw new IOException("database unreachable") : f();
     private ValueTask Call(Func<ValueTask> f) => Down ? throw new IOException("database unreachable") : f();
 
-    public ValueTask<PersistedGrant?> GetAsync(string key, CancellationToken ct) => Call(() => inner.GetAsync(key, ct));
-    public ValueTask StoreAsync(PersistedGrant grant, CancellationToken ct) => Call(() => inner.StoreAsync(grant, ct));
+    public ValueTask<StoredGrant?> GetAsync(string key, CancellationToken ct) => Call(() => inner.GetAsync(key, ct));
+    public ValueTask StoreAsync(StoredGrant grant, CancellationToken ct) => Call(() => inner.StoreAsync(grant, ct));
     public ValueTask RemoveAsync(string key, CancellationToken ct) => Call(() => inner.RemoveAsync(key, ct));
-    public ValueTask<IReadOnlyList<PersistedGrant>> GetAllAsync(PersistedGrantFilter filter, CancellationToken ct) => Call(() => inner.GetAllAsync(filter, ct));
-    public ValueTask<long> RemoveAllAsync(PersistedGrantFilter filter, CancellationToken ct) => Call(() => inner.RemoveAllAsync(filter, ct));
+    public ValueTask<IReadOnlyList<StoredGrant>> GetAllAsync(StoredGrantFilter filter, CancellationToken ct) => Call(() => inner.GetAllAsync(filter, ct));
+    public ValueTask<long> RemoveAllAsync(StoredGrantFilter filter, CancellationToken ct) => Call(() => inner.RemoveAllAsync(filter, ct));
     public ValueTask<int> RemoveExpiredAsync(DateTime now, int batchSize, CancellationToken ct) => Call(() => inner.RemoveExpiredAsync(now, batchSize, ct));
     public ValueTask<int> RemoveConsumedAsync(DateTime before, int batchSize, CancellationToken ct) => Call(() => inner.RemoveConsumedAsync(before, batchSize, ct));
-    public ValueTask<ConsumeOutcome> TryConsumeAsync(string key, PersistedGrant? replacement, CancellationToken ct) => Call(() => inner.TryConsumeAsync(key, replacement, ct));
+    public ValueTask<ConsumeOutcome> TryConsumeAsync(string key, StoredGrant? replacement, CancellationToken ct) => Call(() => inner.TryConsumeAsync(key, replacement, ct));
 }
 
 public sealed class EndToEndTests : IAsyncLifetime
@@ -44,8 +44,8 @@ public sealed class EndToEndTests : IAsyncLifetime
     private readonly string dbPath = Path.Combine(Path.GetTempPath(), $"rtc-e2e-{Guid.NewGuid():N}.db");
     private readonly Dictionary<string, RegisteredClient> clients = new()
     {
-        ["web"] = new("web-secret", new Client { ClientId = "web", AllowOfflineAccess = true }),
-        ["mobile"] = new("mobile-secret", new Client { ClientId = "mobile", AllowOfflineAccess = true, RefreshTokenUsage = TokenUsage.OneTimeOnly }),
+        ["web"] = new("web-secret", new ClientSettings { ClientId = "web", AllowOfflineAccess = true }),
+        ["mobile"] = new("mobile-secret", new ClientSettings { ClientId = "mobile", AllowOfflineAccess = true, RefreshTokenUsage = RefreshTokenUsage.OneTimeOnly }),
     };
     private WebApplication app = default!;
     private HttpClient http = default!;
@@ -53,12 +53,12 @@ public sealed class EndToEndTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var options = new DbContextOptionsBuilder<PersistedGrantDbContext>().UseSqlite($"Data Source={dbPath}").Options;
-        using (var db = new PersistedGrantDbContext(options))
+        var options = new DbContextOptionsBuilder<GrantStoreDbContext>().UseSqlite($"Data Source={dbPath}").Options;
+        using (var db = new GrantStoreDbContext(options))
         {
             db.Database.EnsureCreated();
         }
-        store = new OutageStore(new EntityFrameworkPersistedGrantStore(() => new PersistedGrantDbContext(options)));
+        store = new OutageStore(new EntityFrameworkPersistedGrantStore(() => new GrantStoreDbContext(options)));
 
         WebApplicationBuilder builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
@@ -81,7 +81,7 @@ public sealed class EndToEndTests : IAsyncLifetime
     private async Task<string> IssueAsync(string clientId)
     {
         var service = app.Services.GetRequiredService<RefreshTokenService>();
-        return await service.CreateRefreshTokenAsync(new RefreshTokenCreationRequest
+        return await service.CreateRefreshTokenAsync(new CreateRefreshTokenRequest
         {
             Client = clients[clientId].Settings,
             Subject = new ClaimsPrincipal(new ClaimsIdentity(new[] { new Claim("sub", "alice") }, "Duende.IdentityServer")),

@@ -11,7 +11,7 @@ using RefreshTokenCore;
 namespace RefreshTokenCore.EndToEnd.Tests;
 
 /// <summary>A registered client: its secret and its refresh-token settings.</summary>
-public sealed record RegisteredClient(string Secret, Client Settings);
+public sealed record RegisteredClient(string Secret, ClientSettings Settings);
 
 /// <summary>
 /// A minimal OAuth 2.0 token endpoint for the refresh_token grant (RFC 6749 §6) on

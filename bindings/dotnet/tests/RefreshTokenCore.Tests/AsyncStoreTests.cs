@@ -25,14 +25,14 @@ public sealed class AsyncStoreTests
 
     public AsyncStoreTests(ITestOutputHelper output) => this.output = output;
 
-    private static string Bytes(InMemoryPersistedGrantStore s) => JsonSerializer.Serialize(s.Snapshot());
+    private static string Bytes(InMemoryGrantStore s) => JsonSerializer.Serialize(s.Snapshot());
 
     [Fact]
     public async Task RefreshAsync_returns_an_incomplete_task_at_once_on_a_store_that_awaits()
     {
         var store = new DelayedStore();
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store });
-        Client spa = TestSupport.Spa();
+        ClientSettings spa = TestSupport.Spa();
         string handle = await service.CreateAsync(spa);
 
         var clock = Stopwatch.StartNew();
@@ -74,7 +74,7 @@ public sealed class AsyncStoreTests
         const int n = 1000;
         var store = new DelayedStore();
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store });
-        Client spa = TestSupport.Spa();
+        ClientSettings spa = TestSupport.Spa();
         string[] handles = await Task.WhenAll(Enumerable.Range(0, n).Select(i => service.CreateAsync(spa, $"user-{i}")));
         ThreadPool.GetMinThreads(out int minWorkers, out _);
 
@@ -113,7 +113,7 @@ public sealed class AsyncStoreTests
         {
             var store = new DelayedStore { IgnoreCancellation = storeIgnoresTheToken };
             using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store, DeleteOneTimeOnlyRefreshTokensOnUse = false });
-            Client spa = TestSupport.Spa();
+            ClientSettings spa = TestSupport.Spa();
             string handle = await service.CreateAsync(spa);
             string before = Bytes(store.Inner);
 
@@ -132,7 +132,7 @@ public sealed class AsyncStoreTests
     {
         var store = new DelayedStore();
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store });
-        Client spa = TestSupport.Spa();
+        ClientSettings spa = TestSupport.Spa();
         string handle = await service.CreateAsync(spa);
         using var cts = new CancellationTokenSource();
         store.OnRotate = cts.Cancel;
@@ -140,7 +140,7 @@ public sealed class AsyncStoreTests
         RefreshResult r = await service.RefreshAsync(spa, handle, cancellationToken: cts.Token);
         Assert.True(cts.IsCancellationRequested);
         Assert.False(r.IsError, r.Reason.ToString());
-        PersistedGrant live = Assert.Single(store.Inner.Tokens());
+        StoredGrant live = Assert.Single(store.Inner.Tokens());
         Assert.Equal(RefreshTokenService.GetPersistedGrantKey(r.Handle!), live.Key);
     }
 
@@ -149,7 +149,7 @@ public sealed class AsyncStoreTests
     {
         var store = new DelayedStore { Delay = TimeSpan.FromMilliseconds(5) };
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store });
-        Client spa = TestSupport.Spa();
+        ClientSettings spa = TestSupport.Spa();
         string handle = await service.CreateAsync(spa);
         string before = Bytes(store.Inner);
         var thrown = new InvalidOperationException("connection reset by peer");
@@ -190,7 +190,7 @@ public sealed class AsyncStoreTests
                 return ctx.ClientId == "spa";
             },
         });
-        Client spa = TestSupport.Spa();
+        ClientSettings spa = TestSupport.Spa();
         string handle = await service.CreateAsync(spa);
         RefreshResult next = await service.RefreshAsync(spa, handle, cancellationToken: cts.Token);
         Assert.False(next.IsError, next.Reason.ToString());
@@ -210,7 +210,7 @@ public sealed class AsyncStoreTests
     [Fact]
     public void Two_stores_or_two_forms_of_one_hook_are_refused()
     {
-        Assert.Throws<ArgumentException>(() => new RefreshTokenService(new RefreshTokenServiceOptions { Store = new DelayedStore(), BlockingStore = new InMemoryPersistedGrantStore() }));
+        Assert.Throws<ArgumentException>(() => new RefreshTokenService(new RefreshTokenServiceOptions { Store = new DelayedStore(), BlockingStore = new InMemoryGrantStore() }));
         Assert.Throws<ArgumentException>(() => new RefreshTokenService(new RefreshTokenServiceOptions { IsActive = (_, _) => true, IsActiveAsync = (_, _, _) => new(true) }));
         Assert.Throws<ArgumentException>(() => new RefreshTokenService(new RefreshTokenServiceOptions { AcceptConsumedToken = _ => true, AcceptConsumedTokenAsync = (_, _) => new(true) }));
     }

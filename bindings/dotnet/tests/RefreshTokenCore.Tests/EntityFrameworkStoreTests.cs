@@ -15,20 +15,20 @@ namespace RefreshTokenCore.Tests;
 internal sealed class SqliteDatabase : IDisposable
 {
     public readonly string Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"rtc-{Guid.NewGuid():N}.db");
-    private readonly DbContextOptions<PersistedGrantDbContext> options;
+    private readonly DbContextOptions<GrantStoreDbContext> options;
 
     public SqliteDatabase(params Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor[] more)
     {
-        options = new DbContextOptionsBuilder<PersistedGrantDbContext>()
+        options = new DbContextOptionsBuilder<GrantStoreDbContext>()
             .UseSqlite($"Data Source={Path};Default Timeout=30;Pooling=True")
             .AddInterceptors(new Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor[] { new BusyTimeout() }.Concat(more))
             .Options;
-        using PersistedGrantDbContext db = Create();
+        using GrantStoreDbContext db = Create();
         db.Database.EnsureCreated();
         db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
     }
 
-    public PersistedGrantDbContext Create() => new(options);
+    public GrantStoreDbContext Create() => new(options);
 
     public EntityFrameworkPersistedGrantStore Store() => new(Create);
 
@@ -89,14 +89,14 @@ public class EntityFrameworkStoreTests
             using var db = new SqliteDatabase(lost);
             EntityFrameworkPersistedGrantStore store = db.Store();
             using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store, DeleteOneTimeOnlyRefreshTokensOnUse = delete });
-            Client spa = TestSupport.Spa();
+            ClientSettings spa = TestSupport.Spa();
             string handle = await service.CreateAsync(spa);
             lost.Armed = true;
             // The library reads back what the lost answer hid: the rotation applied.
             RefreshResult r = await service.RefreshAsync(spa, handle);
             Assert.False(r.IsError, r.Reason.ToString());
             Assert.False(lost.Armed);
-            PersistedGrant live = Assert.Single((await store.GetAllAsync(new PersistedGrantFilter { SubjectId = "alice" }, default)), x => x.ConsumedTime is null);
+            StoredGrant live = Assert.Single((await store.GetAllAsync(new StoredGrantFilter { SubjectId = "alice" }, default)), x => x.ConsumedTime is null);
             Assert.Equal(RefreshTokenService.GetPersistedGrantKey(r.Handle!), live.Key);
             // The client never saw that answer and retries: the same successor, no dead chain.
             Assert.Equal(r.Handle, (await service.RefreshAsync(spa, handle)).Handle);
@@ -107,7 +107,7 @@ public class EntityFrameworkStoreTests
     public void The_schema_is_duendes_PersistedGrants_table()
     {
         using var db = new SqliteDatabase();
-        using PersistedGrantDbContext ctx = db.Create();
+        using GrantStoreDbContext ctx = db.Create();
         List<string> indexes = ctx.Database.SqlQueryRaw<string>("SELECT name AS Value FROM sqlite_master WHERE type = 'index' AND tbl_name = 'PersistedGrants'").ToList();
         Assert.Contains("IX_PersistedGrants_Key", indexes);
         Assert.Contains("IX_PersistedGrants_Expiration", indexes);
@@ -124,19 +124,19 @@ public class EntityFrameworkStoreTests
         using var db = new SqliteDatabase();
         EntityFrameworkPersistedGrantStore store = db.Store();
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store, DeleteOneTimeOnlyRefreshTokensOnUse = false });
-        Client spa = TestSupport.Spa() with { ReuseWindowSeconds = 0 };
+        ClientSettings spa = TestSupport.Spa() with { ReuseWindowSeconds = 0 };
         string handle = await service.CreateAsync(spa);
         RefreshResult next = await service.RefreshAsync(spa, handle);
         Assert.False(next.IsError);
-        PersistedGrant old = (await store.GetAsync(RefreshTokenService.GetPersistedGrantKey(handle), default))!;
+        StoredGrant old = (await store.GetAsync(RefreshTokenService.GetPersistedGrantKey(handle), default))!;
         Assert.NotNull(old.ConsumedTime);
         Assert.Equal(DateTimeKind.Utc, old.CreationTime.Kind);
         Assert.Equal(RefusalReason.Consumed, (await service.RefreshAsync(spa, handle)).Reason);
         // A second conditional consume of a consumed row loses; of a missing one finds nothing.
         Assert.Equal(ConsumeOutcome.AlreadyConsumed, (await store.TryConsumeAsync(old.Key, old with { Data = "x" }, default)));
         Assert.Equal(ConsumeOutcome.NotFound, (await store.TryConsumeAsync("missing", null, default)));
-        Assert.Equal(2, (await store.GetAllAsync(new PersistedGrantFilter { SubjectId = "alice" }, default)).Count);
-        Assert.Equal(2, (await store.RemoveAllAsync(new PersistedGrantFilter { SubjectId = "alice", ClientId = "spa" }, default)));
+        Assert.Equal(2, (await store.GetAllAsync(new StoredGrantFilter { SubjectId = "alice" }, default)).Count);
+        Assert.Equal(2, (await store.RemoveAllAsync(new StoredGrantFilter { SubjectId = "alice", ClientId = "spa" }, default)));
     }
 
     [Fact]
@@ -144,7 +144,7 @@ public class EntityFrameworkStoreTests
     {
         using var db = new SqliteDatabase();
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = db.Store() });
-        Client spa = TestSupport.Spa();
+        ClientSettings spa = TestSupport.Spa();
         for (int round = 0; round < 500; round++)
         {
             string subject = $"user-{round}";
@@ -159,8 +159,8 @@ public class EntityFrameworkStoreTests
             // Every caller gets the one successor (the losers of the consume get the winner's).
             Assert.All(results, r => Assert.False(r.IsError, $"round {round}: {r.Error} {r.Reason}"));
             Assert.True(results.Select(r => r.Handle).Distinct().Count() == 1, $"round {round}: a fork, {results.Select(r => r.Handle).Distinct().Count()} handles");
-            IReadOnlyList<PersistedGrant> rows = (await db.Store().GetAllAsync(new PersistedGrantFilter { SubjectId = subject }, default));
-            PersistedGrant live = Assert.Single(rows);
+            IReadOnlyList<StoredGrant> rows = (await db.Store().GetAllAsync(new StoredGrantFilter { SubjectId = subject }, default));
+            StoredGrant live = Assert.Single(rows);
             Assert.Equal(RefreshTokenService.GetPersistedGrantKey(results[0].Handle!), live.Key);
         }
     }

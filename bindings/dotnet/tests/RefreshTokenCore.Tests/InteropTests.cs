@@ -13,7 +13,7 @@ public class InteropTests
     public async Task A_row_EF_Core_wrote_is_refreshed_by_the_native_SQLite_store_and_read_back_by_EF_Core()
     {
         using var db = new SqliteDatabase();   // schema created by EF Core (EnsureCreated)
-        Client spa = TestSupport.Spa();
+        ClientSettings spa = TestSupport.Spa();
         var ef = db.Store();
         using var efService = new RefreshTokenService(new RefreshTokenServiceOptions { Store = ef, DeleteOneTimeOnlyRefreshTokensOnUse = false });
         string handle = await efService.CreateAsync(spa);           // written through EF Core
@@ -26,7 +26,7 @@ public class InteropTests
         }
 
         // EF Core reads what Rust wrote: the old row consumed, the successor live.
-        var rows = (await ef.GetAllAsync(new PersistedGrantFilter { SubjectId = "alice" }, default)).OrderBy(r => r.ConsumedTime is null).ToList();
+        var rows = (await ef.GetAllAsync(new StoredGrantFilter { SubjectId = "alice" }, default)).OrderBy(r => r.ConsumedTime is null).ToList();
         Assert.Equal(2, rows.Count);
         Assert.NotNull(rows[0].ConsumedTime);
         Assert.Null(rows[1].ConsumedTime);

@@ -16,7 +16,7 @@ public class ServiceTests
     public async Task A_one_time_token_rotates_and_the_old_handle_is_refused()
     {
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions());
-        Client spa = TestSupport.Spa();
+        ClientSettings spa = TestSupport.Spa();
         string handle = await service.CreateAsync(spa);
         Assert.Equal(66, handle.Length);
         RefreshResult first = await service.RefreshAsync(spa, handle);
@@ -40,7 +40,7 @@ public class ServiceTests
     public async Task A_client_the_library_refuses_names_what_is_wrong_and_changes_nothing()
     {
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions());
-        Client spa = TestSupport.Spa();
+        ClientSettings spa = TestSupport.Spa();
         var e = await Assert.ThrowsAsync<RefreshTokenCoreException>(() => service.CreateAsync(spa with { ReuseWindowSeconds = -5 }));
         Assert.Equal(ResultCode.InvalidArgument, e.Code);
         Assert.Contains("reuse_window_seconds -5", e.Message, StringComparison.Ordinal);
@@ -54,7 +54,7 @@ public class ServiceTests
     {
         var store = new FlakyStore();
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions { BlockingStore = store });
-        Client spa = TestSupport.Spa();
+        ClientSettings spa = TestSupport.Spa();
         string handle = await service.CreateAsync(spa);
 
         var boom = new IOException("database is down");
@@ -85,13 +85,13 @@ public class ServiceTests
         {
             var store = new FlakyStore();
             using var service = new RefreshTokenService(new RefreshTokenServiceOptions { BlockingStore = store, DeleteOneTimeOnlyRefreshTokensOnUse = delete });
-            Client spa = TestSupport.Spa();
+            ClientSettings spa = TestSupport.Spa();
             string handle = await service.CreateAsync(spa);
             store.LoseConsumeAnswer = true;
             // The library reads back what happened instead of reporting a failure that was not one.
             RefreshResult r = await service.RefreshAsync(spa, handle);
             Assert.False(r.IsError, r.Reason.ToString());
-            PersistedGrant live = Assert.Single(store.Inner.Tokens(), t => t.ConsumedTime is null);
+            StoredGrant live = Assert.Single(store.Inner.Tokens(), t => t.ConsumedTime is null);
             Assert.Equal(RefreshTokenService.GetPersistedGrantKey(r.Handle!), live.Key);
             // And the client, which never saw that answer, retries: the same successor.
             Assert.Equal(r.Handle, (await service.RefreshAsync(spa, handle)).Handle);
@@ -107,7 +107,7 @@ public class ServiceTests
             DeleteOneTimeOnlyRefreshTokensOnUse = false,
             AcceptConsumedToken = _ => throw boom,
         });
-        Client spa = TestSupport.Spa() with { ReuseWindowSeconds = 0 };
+        ClientSettings spa = TestSupport.Spa() with { ReuseWindowSeconds = 0 };
         string handle = await service.CreateAsync(spa);
         Assert.False((await service.RefreshAsync(spa, handle)).IsError);
         var e = await Assert.ThrowsAsync<RefreshTokenCoreException>(() => service.RefreshAsync(spa, handle));
@@ -128,7 +128,7 @@ public class ServiceTests
                 return false;
             },
         });
-        Client spa = TestSupport.Spa() with { ReuseWindowSeconds = 0 };
+        ClientSettings spa = TestSupport.Spa() with { ReuseWindowSeconds = 0 };
         string handle = await service.CreateAsync(spa);
         RefreshResult next = await service.RefreshAsync(spa, handle);
         Assert.Equal(RefusalReason.Consumed, (await service.RefreshAsync(spa, handle)).Reason);
@@ -139,7 +139,7 @@ public class ServiceTests
     public async Task Disposal_is_idempotent_and_later_calls_throw_ObjectDisposedException()
     {
         var service = new RefreshTokenService(new RefreshTokenServiceOptions());
-        Client spa = TestSupport.Spa();
+        ClientSettings spa = TestSupport.Spa();
         string handle = await service.CreateAsync(spa);
         service.Dispose();
         service.Dispose();
@@ -159,7 +159,7 @@ public class ServiceTests
 
         static async Task<WeakReference> CreateAndDispose()
         {
-            var s = new InMemoryPersistedGrantStore();
+            var s = new InMemoryGrantStore();
             using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Store = s });
             await service.CreateAsync(TestSupport.Spa());
             return new WeakReference(s);
@@ -175,14 +175,14 @@ public class ServiceTests
         await AssertReleased(async options =>
         {
             using var service = new RefreshTokenService(options);
-            Client spa = TestSupport.Spa();
+            ClientSettings spa = TestSupport.Spa();
             string handle = await service.CreateAsync(spa);
             Assert.False((await service.RefreshAsync(spa, handle)).IsError);
         });
         await AssertReleased(options =>
         {
             // Accepted: the store and every hook; refused: the client, after them.
-            options.Clients.Add(new Client { ClientId = "web", ReuseWindowSeconds = -5 });
+            options.Clients.Add(new ClientSettings { ClientId = "web", ReuseWindowSeconds = -5 });
             Assert.Throws<RefreshTokenCoreException>(() => new RefreshTokenService(options));
             return Task.CompletedTask;
         });
@@ -201,7 +201,7 @@ public class ServiceTests
         // Builds the objects in a frame of their own, so that only the library could keep them.
         static async Task<WeakReference[]> Run(Func<RefreshTokenServiceOptions, Task> use)
         {
-            var store = new InMemoryPersistedGrantStore();
+            var store = new InMemoryGrantStore();
             var time = new FakeClock();
             // Closures (they capture the store): a lambda that captures nothing is cached in a
             // static field and never collected.
@@ -252,7 +252,7 @@ public class ServiceTests
                 return true;
             },
         });
-        Client spa = TestSupport.Spa();
+        ClientSettings spa = TestSupport.Spa();
         string handle = await service.CreateAsync(spa);
         for (int i = 0; i < 50; i++)
         {
@@ -293,15 +293,15 @@ public class ServiceTests
     public async Task Data_protection_protects_rows_with_the_reference_purpose()
     {
         var provider = new EphemeralDataProtectionProvider();
-        var store = new InMemoryPersistedGrantStore();
+        var store = new InMemoryGrantStore();
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions
         {
             Store = store,
             Protector = new DataProtectionPayloadProtector(provider),
         });
-        Client spa = TestSupport.Spa(TokenUsage.ReUse);
+        ClientSettings spa = TestSupport.Spa(RefreshTokenUsage.ReUse);
         string handle = await service.CreateAsync(spa);
-        PersistedGrant row = store.Tokens().Single();
+        StoredGrant row = store.Tokens().Single();
         // The successor secret is stored protected too.
         Assert.Contains("\"DataProtected\":true", store.Snapshot().Single(r => r.Type == "rtc_successor_secret").Data);
         Assert.Contains("\"DataProtected\":true", row.Data);
@@ -320,7 +320,7 @@ public class ServiceTests
         // With a secret of its own, it cannot read the row either: malformed (the reference's
         // "not found"), not a crash.
         using var other = new RefreshTokenService(new RefreshTokenServiceOptions { Store = store, Protector = wrongRing, SuccessorSecret = new byte[32] });
-        TokenValidationResult v = await other.ValidateRefreshTokenAsync(handle, spa);
+        RefreshTokenValidationResult v = await other.ValidateRefreshTokenAsync(handle, spa);
         Assert.True(v.IsError);
         Assert.Equal(RefusalReason.Malformed, v.Reason);
     }
@@ -330,7 +330,7 @@ public class ServiceTests
     {
         var logger = new ListLogger();
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions { Logger = logger, ReuseWindowSeconds = 0 });
-        Client spa = TestSupport.Spa();
+        ClientSettings spa = TestSupport.Spa();
         string handle = await service.CreateAsync(spa);
         string next = (await service.RefreshAsync(spa, handle)).Handle!;
         await service.RefreshAsync(spa, handle);
@@ -345,7 +345,7 @@ public class ServiceTests
     {
         var time = new ManualTime { Now = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero) };
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions { TimeProvider = time });
-        Client spa = TestSupport.Spa(TokenUsage.ReUse) with { AbsoluteRefreshTokenLifetime = 60 };
+        ClientSettings spa = TestSupport.Spa(RefreshTokenUsage.ReUse) with { AbsoluteRefreshTokenLifetime = 60 };
         string handle = await service.CreateAsync(spa);
         time.Now = time.Now.AddSeconds(60);
         Assert.False((await service.ValidateRefreshTokenAsync(handle, spa)).IsError);
@@ -358,9 +358,9 @@ public class ServiceTests
     public async Task Update_applies_the_reference_rules_to_a_validated_token()
     {
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions { ReuseWindowSeconds = 0 });
-        Client spa = TestSupport.Spa();
+        ClientSettings spa = TestSupport.Spa();
         string handle = await service.CreateAsync(spa);
-        RefreshToken token = (await service.ValidateRefreshTokenAsync(handle, spa)).RefreshToken!;
+        RefreshTokenRecord token = (await service.ValidateRefreshTokenAsync(handle, spa)).RefreshToken!;
         string next = await service.UpdateRefreshTokenAsync(handle, token, spa);
         Assert.NotEqual(handle, next);
         Assert.False((await service.ValidateRefreshTokenAsync(next, spa)).IsError);
@@ -371,7 +371,7 @@ public class ServiceTests
     public async Task Bad_arguments_are_typed_errors()
     {
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions());
-        var e = await Assert.ThrowsAsync<RefreshTokenCoreException>(() => service.CreateRefreshTokenAsync(TestSupport.Request(new Client { ClientId = "" })));
+        var e = await Assert.ThrowsAsync<RefreshTokenCoreException>(() => service.CreateRefreshTokenAsync(TestSupport.Request(new ClientSettings { ClientId = "" })));
         Assert.Equal(ResultCode.InvalidArgument, e.Code);
         Assert.False(e.IsRetryable);
         RefreshResult r = await service.RefreshAsync(TestSupport.Spa(), "");

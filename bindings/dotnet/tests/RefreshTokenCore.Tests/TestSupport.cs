@@ -9,10 +9,10 @@ namespace RefreshTokenCore.Tests;
 
 internal static class TestSupport
 {
-    internal static Client Spa(TokenUsage usage = TokenUsage.OneTimeOnly) =>
+    internal static ClientSettings Spa(RefreshTokenUsage usage = RefreshTokenUsage.OneTimeOnly) =>
         new() { ClientId = "spa", AllowOfflineAccess = true, RefreshTokenUsage = usage };
 
-    internal static RefreshTokenCreationRequest Request(Client client, string subject = "alice") => new()
+    internal static CreateRefreshTokenRequest Request(ClientSettings client, string subject = "alice") => new()
     {
         Client = client,
         Subject = new ClaimsPrincipal(new ClaimsIdentity(new[] { new Claim("sub", subject) }, "Duende.IdentityServer")),
@@ -20,18 +20,18 @@ internal static class TestSupport
         AuthorizedScopes = new[] { "openid", "offline_access" },
     };
 
-    internal static Task<string> CreateAsync(this RefreshTokenService s, Client c, string subject = "alice") =>
+    internal static Task<string> CreateAsync(this RefreshTokenService s, ClientSettings c, string subject = "alice") =>
         s.CreateRefreshTokenAsync(Request(c, subject));
 
     /// <summary>The refresh-token rows (the store also holds the service's successor secret).</summary>
-    internal static List<PersistedGrant> Tokens(this InMemoryPersistedGrantStore s) =>
+    internal static List<StoredGrant> Tokens(this InMemoryGrantStore s) =>
         s.Snapshot().Where(r => r.Type == "refresh_token").ToList();
 }
 
 /// <summary>A store that throws on demand, to show what the caller sees.</summary>
 internal sealed class FlakyStore : IBlockingGrantStore, IBlockingConditionalConsumeStore
 {
-    public readonly InMemoryPersistedGrantStore Inner = new();
+    public readonly InMemoryGrantStore Inner = new();
     public Exception? ThrowOnGet;
     public Exception? ThrowOnConsume;
     /// <summary>The next consume applies, then throws: a commit whose answer was lost.</summary>
@@ -40,14 +40,14 @@ internal sealed class FlakyStore : IBlockingGrantStore, IBlockingConditionalCons
 
     private void Call() => OnEveryCall?.Invoke();
 
-    public PersistedGrant? Get(string key)
+    public StoredGrant? Get(string key)
     {
         Call();
         if (ThrowOnGet is { } e) throw e;
         return Inner.Get(key);
     }
 
-    public void Store(PersistedGrant grant)
+    public void Store(StoredGrant grant)
     {
         Call();
         Inner.Store(grant);
@@ -59,13 +59,13 @@ internal sealed class FlakyStore : IBlockingGrantStore, IBlockingConditionalCons
         Inner.Remove(key);
     }
 
-    public IReadOnlyList<PersistedGrant> GetAll(PersistedGrantFilter filter)
+    public IReadOnlyList<StoredGrant> GetAll(StoredGrantFilter filter)
     {
         Call();
         return Inner.GetAll(filter);
     }
 
-    public long RemoveAll(PersistedGrantFilter filter)
+    public long RemoveAll(StoredGrantFilter filter)
     {
         Call();
         return Inner.RemoveAll(filter);
@@ -75,7 +75,7 @@ internal sealed class FlakyStore : IBlockingGrantStore, IBlockingConditionalCons
 
     public int RemoveConsumed(DateTime before, int batchSize) => Inner.RemoveConsumed(before, batchSize);
 
-    public ConsumeOutcome TryConsume(string key, PersistedGrant? replacement)
+    public ConsumeOutcome TryConsume(string key, StoredGrant? replacement)
     {
         Call();
         if (ThrowOnConsume is { } e) throw e;
@@ -97,7 +97,7 @@ internal sealed class FlakyStore : IBlockingGrantStore, IBlockingConditionalCons
 /// </summary>
 internal sealed class DelayedStore : IGrantStore, IConditionalConsumeGrantStore, IRotatingGrantStore
 {
-    public readonly InMemoryPersistedGrantStore Inner = new();
+    public readonly InMemoryGrantStore Inner = new();
     public TimeSpan Delay = TimeSpan.FromMilliseconds(50);
     public bool IgnoreCancellation;
     public Exception? ThrowOnGet;
@@ -127,14 +127,14 @@ internal sealed class DelayedStore : IGrantStore, IConditionalConsumeGrantStore,
         }
     }
 
-    public async ValueTask<PersistedGrant?> GetAsync(string key, CancellationToken ct)
+    public async ValueTask<StoredGrant?> GetAsync(string key, CancellationToken ct)
     {
         await Wait(ct);
         if (ThrowOnGet is { } e) throw e;
         return Inner.Get(key);
     }
 
-    public async ValueTask StoreAsync(PersistedGrant grant, CancellationToken ct)
+    public async ValueTask StoreAsync(StoredGrant grant, CancellationToken ct)
     {
         await Wait(ct);
         Inner.Store(grant);
@@ -146,13 +146,13 @@ internal sealed class DelayedStore : IGrantStore, IConditionalConsumeGrantStore,
         Inner.Remove(key);
     }
 
-    public async ValueTask<IReadOnlyList<PersistedGrant>> GetAllAsync(PersistedGrantFilter filter, CancellationToken ct)
+    public async ValueTask<IReadOnlyList<StoredGrant>> GetAllAsync(StoredGrantFilter filter, CancellationToken ct)
     {
         await Wait(ct);
         return Inner.GetAll(filter);
     }
 
-    public async ValueTask<long> RemoveAllAsync(PersistedGrantFilter filter, CancellationToken ct)
+    public async ValueTask<long> RemoveAllAsync(StoredGrantFilter filter, CancellationToken ct)
     {
         await Wait(ct);
         return Inner.RemoveAll(filter);
@@ -170,13 +170,13 @@ internal sealed class DelayedStore : IGrantStore, IConditionalConsumeGrantStore,
         return Inner.RemoveConsumed(before, batchSize);
     }
 
-    public async ValueTask<ConsumeOutcome> TryConsumeAsync(string key, PersistedGrant? replacement, CancellationToken ct)
+    public async ValueTask<ConsumeOutcome> TryConsumeAsync(string key, StoredGrant? replacement, CancellationToken ct)
     {
         await Wait(ct);
         return Inner.TryConsume(key, replacement);
     }
 
-    public async ValueTask<ConsumeOutcome> TryRotateAsync(string key, PersistedGrant? replacement, PersistedGrant successor, CancellationToken ct)
+    public async ValueTask<ConsumeOutcome> TryRotateAsync(string key, StoredGrant? replacement, StoredGrant successor, CancellationToken ct)
     {
         OnRotate?.Invoke();
         await Wait(ct);

@@ -50,15 +50,15 @@ sealed class LaterStore : IGrantStore, IConditionalConsumeGrantStore, IRotatingG
         return answer();
     }
 
-    public ValueTask<PersistedGrant?> GetAsync(string key, CancellationToken ct) => Later(() => inner.Get(key));
-    public async ValueTask StoreAsync(PersistedGrant grant, CancellationToken ct) => await Later(() => { inner.Store(grant); return 0; });
+    public ValueTask<StoredGrant?> GetAsync(string key, CancellationToken ct) => Later(() => inner.Get(key));
+    public async ValueTask StoreAsync(StoredGrant grant, CancellationToken ct) => await Later(() => { inner.Store(grant); return 0; });
     public async ValueTask RemoveAsync(string key, CancellationToken ct) => await Later(() => { inner.Remove(key); return 0; });
-    public ValueTask<IReadOnlyList<PersistedGrant>> GetAllAsync(PersistedGrantFilter filter, CancellationToken ct) => Later(() => inner.GetAll(filter));
-    public ValueTask<long> RemoveAllAsync(PersistedGrantFilter filter, CancellationToken ct) => Later(() => inner.RemoveAll(filter));
+    public ValueTask<IReadOnlyList<StoredGrant>> GetAllAsync(StoredGrantFilter filter, CancellationToken ct) => Later(() => inner.GetAll(filter));
+    public ValueTask<long> RemoveAllAsync(StoredGrantFilter filter, CancellationToken ct) => Later(() => inner.RemoveAll(filter));
     public ValueTask<int> RemoveExpiredAsync(DateTime now, int batchSize, CancellationToken ct) => Later(() => inner.RemoveExpired(now, batchSize));
     public ValueTask<int> RemoveConsumedAsync(DateTime before, int batchSize, CancellationToken ct) => Later(() => inner.RemoveConsumed(before, batchSize));
-    public ValueTask<ConsumeOutcome> TryConsumeAsync(string key, PersistedGrant? replacement, CancellationToken ct) => Later(() => inner.TryConsume(key, replacement));
-    public ValueTask<ConsumeOutcome> TryRotateAsync(string key, PersistedGrant? replacement, PersistedGrant successor, CancellationToken ct) => Later(() => inner.TryRotate(key, replacement, successor));
+    public ValueTask<ConsumeOutcome> TryConsumeAsync(string key, StoredGrant? replacement, CancellationToken ct) => Later(() => inner.TryConsume(key, replacement));
+    public ValueTask<ConsumeOutcome> TryRotateAsync(string key, StoredGrant? replacement, StoredGrant successor, CancellationToken ct) => Later(() => inner.TryRotate(key, replacement, successor));
 }
 
 /// <summary>The host's store, written in C#, with fault injection for fail_store.</summary>
@@ -67,7 +67,7 @@ sealed class ScenarioStore : IBlockingGrantStore, IBlockingConditionalConsumeSto
     public enum Kind { Any, Get, Store, Remove }
 
     private readonly object gate = new();
-    public readonly Dictionary<string, PersistedGrant> Rows = new(StringComparer.Ordinal);
+    public readonly Dictionary<string, StoredGrant> Rows = new(StringComparer.Ordinal);
     private readonly List<(Kind Kind, long Left)> plan = new();
 
     public void Fail(Kind kind, long times)
@@ -75,17 +75,17 @@ sealed class ScenarioStore : IBlockingGrantStore, IBlockingConditionalConsumeSto
         lock (gate) plan.Add((kind, times));
     }
 
-    public List<PersistedGrant> Snapshot()
+    public List<StoredGrant> Snapshot()
     {
         lock (gate) return Rows.Values.OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
     }
 
-    public void Put(PersistedGrant g)
+    public void Put(StoredGrant g)
     {
         lock (gate) Rows[g.Key] = g;
     }
 
-    public PersistedGrant? Peek(string key)
+    public StoredGrant? Peek(string key)
     {
         lock (gate) return Rows.TryGetValue(key, out var r) ? r : null;
     }
@@ -102,7 +102,7 @@ sealed class ScenarioStore : IBlockingGrantStore, IBlockingConditionalConsumeSto
         }
     }
 
-    public PersistedGrant? Get(string key)
+    public StoredGrant? Get(string key)
     {
         lock (gate)
         {
@@ -111,7 +111,7 @@ sealed class ScenarioStore : IBlockingGrantStore, IBlockingConditionalConsumeSto
         }
     }
 
-    public void Store(PersistedGrant grant)
+    public void Store(StoredGrant grant)
     {
         lock (gate)
         {
@@ -129,7 +129,7 @@ sealed class ScenarioStore : IBlockingGrantStore, IBlockingConditionalConsumeSto
         }
     }
 
-    public IReadOnlyList<PersistedGrant> GetAll(PersistedGrantFilter filter)
+    public IReadOnlyList<StoredGrant> GetAll(StoredGrantFilter filter)
     {
         lock (gate)
         {
@@ -138,7 +138,7 @@ sealed class ScenarioStore : IBlockingGrantStore, IBlockingConditionalConsumeSto
         }
     }
 
-    public long RemoveAll(PersistedGrantFilter filter)
+    public long RemoveAll(StoredGrantFilter filter)
     {
         lock (gate)
         {
@@ -153,7 +153,7 @@ sealed class ScenarioStore : IBlockingGrantStore, IBlockingConditionalConsumeSto
 
     public int RemoveConsumed(DateTime before, int batchSize) => RemoveOlder(r => r.ConsumedTime, before, batchSize);
 
-    private int RemoveOlder(Func<PersistedGrant, DateTime?> due, DateTime limit, int batch)
+    private int RemoveOlder(Func<StoredGrant, DateTime?> due, DateTime limit, int batch)
     {
         lock (gate)
         {
@@ -166,7 +166,7 @@ sealed class ScenarioStore : IBlockingGrantStore, IBlockingConditionalConsumeSto
 
     /// <summary>One transaction: a planned failure of either the consume's kind or the
     /// successor's write fails it as a whole.</summary>
-    public ConsumeOutcome TryRotate(string key, PersistedGrant? replacement, PersistedGrant successor)
+    public ConsumeOutcome TryRotate(string key, StoredGrant? replacement, StoredGrant successor)
     {
         lock (gate)
         {
@@ -178,7 +178,7 @@ sealed class ScenarioStore : IBlockingGrantStore, IBlockingConditionalConsumeSto
         }
     }
 
-    public ConsumeOutcome TryConsume(string key, PersistedGrant? replacement)
+    public ConsumeOutcome TryConsume(string key, StoredGrant? replacement)
     {
         lock (gate)
         {
@@ -187,7 +187,7 @@ sealed class ScenarioStore : IBlockingGrantStore, IBlockingConditionalConsumeSto
         }
     }
 
-    private ConsumeOutcome Consume(string key, PersistedGrant? replacement)
+    private ConsumeOutcome Consume(string key, StoredGrant? replacement)
     {
         if (!Rows.TryGetValue(key, out var existing)) return ConsumeOutcome.NotFound;
         if (replacement is null)
@@ -214,7 +214,7 @@ sealed class Scenario : IDisposable
     private readonly ScenarioStore store = new();
     private readonly ManualTime time = new();
     private readonly Dictionary<string, bool> active = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Client> clients = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ClientSettings> clients = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> names = new(StringComparer.Ordinal);
     private readonly bool answerLater;
     private RefreshTokenService? service;
@@ -240,11 +240,11 @@ sealed class Scenario : IDisposable
         v.TryGetProperty(name, out e) && e.ValueKind != JsonValueKind.Null;
 
     /// <summary>Applies a plan's client settings (only the fields the scenario gave, checked by the judge).</summary>
-    static Client Apply(Client c, JsonElement v)
+    static ClientSettings Apply(ClientSettings c, JsonElement v)
     {
         if (Has(v, "allow_offline_access", out var off)) c = c with { AllowOfflineAccess = off.GetBoolean() };
-        if (Str(v, "refresh_token_usage") is { } u) c = c with { RefreshTokenUsage = u == "OneTimeOnly" ? TokenUsage.OneTimeOnly : TokenUsage.ReUse };
-        if (Str(v, "refresh_token_expiration") is { } e) c = c with { RefreshTokenExpiration = e == "Sliding" ? TokenExpiration.Sliding : TokenExpiration.Absolute };
+        if (Str(v, "refresh_token_usage") is { } u) c = c with { RefreshTokenUsage = u == "OneTimeOnly" ? RefreshTokenUsage.OneTimeOnly : RefreshTokenUsage.ReUse };
+        if (Str(v, "refresh_token_expiration") is { } e) c = c with { RefreshTokenExpiration = e == "Sliding" ? RefreshTokenExpiration.Sliding : RefreshTokenExpiration.Absolute };
         if (Has(v, "absolute_refresh_token_lifetime", out var a)) c = c with { AbsoluteRefreshTokenLifetime = a.GetInt32() };
         if (Has(v, "sliding_refresh_token_lifetime", out var s)) c = c with { SlidingRefreshTokenLifetime = s.GetInt32() };
         if (Has(v, "access_token_lifetime", out var l)) c = c with { AccessTokenLifetime = l.GetInt32() };
@@ -317,7 +317,7 @@ sealed class Scenario : IDisposable
         }
         foreach (JsonProperty p in plan.GetProperty("clients").EnumerateObject())
         {
-            clients[p.Name] = Apply(new Client { ClientId = p.Name }, p.Value);
+            clients[p.Name] = Apply(new ClientSettings { ClientId = p.Name }, p.Value);
             options.Clients.Add(clients[p.Name]);
         }
         return options;
@@ -342,7 +342,7 @@ sealed class Scenario : IDisposable
         foreach (JsonElement step in plan.GetProperty("steps").EnumerateArray())
         {
             n++;
-            List<PersistedGrant> before = store.Snapshot();
+            List<StoredGrant> before = store.Snapshot();
             JsonObject o;
             try
             {
@@ -361,10 +361,10 @@ sealed class Scenario : IDisposable
         return observed;
     }
 
-    private Client ClientOf(JsonElement s)
+    private ClientSettings ClientOf(JsonElement s)
     {
         string id = Str(s, "client")!;
-        if (!clients.TryGetValue(id, out Client? c)) clients[id] = c = new Client { ClientId = id };
+        if (!clients.TryGetValue(id, out ClientSettings? c)) clients[id] = c = new ClientSettings { ClientId = id };
         return c;
     }
 
@@ -414,14 +414,14 @@ sealed class Scenario : IDisposable
 
     /// <summary>A successful token operation: the token record as the Data column's JSON and,
     /// when one was issued, the handle.</summary>
-    private static JsonObject TokenObs(RefreshToken token, string? handle)
+    private static JsonObject TokenObs(RefreshTokenRecord token, string? handle)
     {
         var o = new JsonObject { ["result"] = Ok(), ["token"] = JsonNode.Parse(Json.Write(token)) };
         if (handle is not null) o["handle"] = handle;
         return o;
     }
 
-    private static JsonObject RowJson(PersistedGrant r) => new()
+    private static JsonObject RowJson(StoredGrant r) => new()
     {
         ["Key"] = r.Key, ["Type"] = r.Type, ["SubjectId"] = r.SubjectId, ["SessionId"] = r.SessionId,
         ["ClientId"] = r.ClientId, ["Description"] = r.Description, ["CreationTime"] = Ticks(r.CreationTime),
@@ -429,19 +429,19 @@ sealed class Scenario : IDisposable
         ["Data"] = r.Data,
     };
 
-    private RefreshTokenCreationRequest CreateRequest(JsonElement s, Client client)
+    private CreateRefreshTokenRequest CreateRequest(JsonElement s, ClientSettings client)
     {
         string sub = Str(s, "subject")!;
         string? sid = Str(s, "session_id");
         List<string> scopes = s.GetProperty("scopes").EnumerateArray().Select(x => x.GetString()!).ToList();
         var extra = s.GetProperty("claims").EnumerateArray().Select(c => new Claim(Str(c, "type")!, Str(c, "value")!)).ToList();
-        var at = new Token { Claims = new List<Claim> { new("client_id", client.ClientId) } };
+        var at = new AccessTokenRecord { Claims = new List<Claim> { new("client_id", client.ClientId) } };
         at.Claims.AddRange(scopes.Select(x => new Claim("scope", x)));
         at.Claims.Add(new Claim("sub", sub));
         if (sid is not null) at.Claims.Add(new Claim("sid", sid));
         at.Claims.AddRange(extra);
         var principal = new ClaimsPrincipal(new ClaimsIdentity(new[] { new Claim("sub", sub) }.Concat(extra), "Duende.IdentityServer"));
-        return new RefreshTokenCreationRequest
+        return new CreateRefreshTokenRequest
         {
             Client = client,
             Subject = principal,
@@ -478,7 +478,7 @@ sealed class Scenario : IDisposable
             }
             case "validate":
             {
-                TokenValidationResult v = Svc.ValidateRefreshTokenAsync(TokenOf(s), ClientOf(s)).GetAwaiter().GetResult();
+                RefreshTokenValidationResult v = Svc.ValidateRefreshTokenAsync(TokenOf(s), ClientOf(s)).GetAwaiter().GetResult();
                 return v.IsError ? new JsonObject { ["result"] = Refused(v.Error!, v.Reason) } : TokenObs(v.RefreshToken!, null);
             }
             case "refresh":
@@ -506,12 +506,12 @@ sealed class Scenario : IDisposable
             case "count":
             {
                 JsonElement f = s.GetProperty("filter");
-                var filter = new PersistedGrantFilter { SubjectId = Str(f, "subject"), ClientId = Str(f, "client"), SessionId = Str(f, "session_id"), Type = Str(f, "type") };
+                var filter = new StoredGrantFilter { SubjectId = Str(f, "subject"), ClientId = Str(f, "client"), SessionId = Str(f, "session_id"), Type = Str(f, "type") };
                 return new JsonObject { ["rows"] = store.Snapshot().Count(filter.Matches) };
             }
             case "set_client":
             {
-                Client c = ClientOf(s);
+                ClientSettings c = ClientOf(s);
                 clients[c.ClientId] = Apply(c, s.GetProperty("settings"));
                 return new JsonObject();
             }
@@ -534,7 +534,7 @@ sealed class Scenario : IDisposable
             {
                 JsonElement r = s.GetProperty("row");
                 DateTime? At(string name) => Has(r, name, out var t) ? FromTicks(t.GetInt64()) : null;
-                store.Put(new PersistedGrant
+                store.Put(new StoredGrant
                 {
                     Key = Str(r, "Key")!,
                     Type = Str(r, "Type")!,

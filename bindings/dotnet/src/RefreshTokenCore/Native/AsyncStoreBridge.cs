@@ -28,10 +28,10 @@ internal static unsafe class AsyncStoreBridge
     private static readonly Completions.Answer<ConsumeOutcome> Outcome = (_, o) => ((int)o, 0);
     private static readonly Completions.Answer<long> Count = (_, n) => (0, (ulong)n);
     private static readonly Completions.Answer<int> IntCount = (_, n) => (0, (ulong)n);
-    private static readonly Completions.Answer<PersistedGrant?> One = (c, g) => (g is null ? 0 : Push(c, g), 0);
-    private static readonly Completions.Answer<IReadOnlyList<PersistedGrant>> Many = (c, rows) =>
+    private static readonly Completions.Answer<StoredGrant?> One = (c, g) => (g is null ? 0 : Push(c, g), 0);
+    private static readonly Completions.Answer<IReadOnlyList<StoredGrant>> Many = (c, rows) =>
     {
-        foreach (PersistedGrant g in rows)
+        foreach (StoredGrant g in rows)
         {
             if (Push(c, g) != 0) return (-2, 0);
         }
@@ -100,11 +100,11 @@ internal static unsafe class AsyncStoreBridge
         }
     }
 
-    private static PersistedGrant? Replacement(RtcStoreRequest* r) => r->Row == null ? null : GrantRows.ToGrant(r->Row);
+    private static StoredGrant? Replacement(RtcStoreRequest* r) => r->Row == null ? null : GrantRows.ToGrant(r->Row);
 
     private static int Batch(RtcStoreRequest* r) => (int)Math.Min(r->Batch, (nuint)int.MaxValue);
 
-    private static int Push(ulong completion, PersistedGrant g) => GrantRows.Push(g, completion, &ToCompletion);
+    private static int Push(ulong completion, StoredGrant g) => GrantRows.Push(g, completion, &ToCompletion);
 
     private static ResultCode ToCompletion(ulong completion, RtcGrantRow* row) => NativeMethods.rtc_completion_push_row(completion, row);
 }

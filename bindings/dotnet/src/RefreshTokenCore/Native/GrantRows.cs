@@ -13,7 +13,7 @@ internal static unsafe class GrantRows
         private GCHandle[] pins;
         public RtcGrantRow Row;
 
-        public RowView(PersistedGrant g)
+        public RowView(StoredGrant g)
         {
             pins = new GCHandle[7];
             Row = new RtcGrantRow
@@ -50,7 +50,7 @@ internal static unsafe class GrantRows
         }
     }
 
-    internal static PersistedGrant ToGrant(RtcGrantRow* r) => new()
+    internal static StoredGrant ToGrant(RtcGrantRow* r) => new()
     {
         Key = Utf8.Read(r->Key) ?? string.Empty,
         Type = Utf8.Read(r->GrantType) ?? string.Empty,
@@ -64,7 +64,7 @@ internal static unsafe class GrantRows
         Data = Utf8.Read(r->Data) ?? string.Empty,
     };
 
-    internal static PersistedGrantFilter ToFilter(RtcGrantFilter* f)
+    internal static StoredGrantFilter ToFilter(RtcGrantFilter* f)
     {
         static List<string> List(RtcStr* items, nuint n)
         {
@@ -72,7 +72,7 @@ internal static unsafe class GrantRows
             for (nuint i = 0; i < n; i++) list.Add(Utf8.Read(items[i]) ?? string.Empty);
             return list;
         }
-        return new PersistedGrantFilter
+        return new StoredGrantFilter
         {
             SubjectId = Utf8.Read(f->SubjectId),
             SessionId = Utf8.Read(f->SessionId),
@@ -84,7 +84,7 @@ internal static unsafe class GrantRows
     }
 
     /// <summary>Hands a row to the library (a sink or a completion): 0, or -2 when refused.</summary>
-    internal static int Push(PersistedGrant g, ulong target, delegate*<ulong, RtcGrantRow*, ResultCode> push)
+    internal static int Push(StoredGrant g, ulong target, delegate*<ulong, RtcGrantRow*, ResultCode> push)
     {
         var view = new RowView(g);
         try

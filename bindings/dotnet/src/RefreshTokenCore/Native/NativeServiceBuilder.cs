@@ -86,7 +86,7 @@ internal static unsafe class NativeServiceBuilder
         {
             Register(host, (ud, e) => NativeMethods.rtc_service_builder_set_event_sink(builder, &HookBridges.Event, ud, &HostObjects.Release, e));
         }
-        foreach (Client c in options.Clients)
+        foreach (ClientSettings c in options.Clients)
         {
             WithClient(c, (rc, e) => NativeMethods.rtc_service_builder_add_client(builder, rc, e));
         }
@@ -129,7 +129,7 @@ internal static unsafe class NativeServiceBuilder
     public delegate ResultCode ClientCall(RtcClient* client, nint* error);
 
     /// <summary>A client as the library's struct, for one call (registration or update).</summary>
-    public static void WithClient(Client c, ClientCall call)
+    public static void WithClient(ClientSettings c, ClientCall call)
     {
         var (id, idLength) = Utf8.NonNull(c.ClientId);
         fixed (byte* pid = id)

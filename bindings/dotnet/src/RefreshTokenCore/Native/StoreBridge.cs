@@ -42,7 +42,7 @@ internal static unsafe class StoreBridge
         }
     }
 
-    private static int Push(nint sink, PersistedGrant g) => GrantRows.Push(g, (ulong)sink, &ToSink);
+    private static int Push(nint sink, StoredGrant g) => GrantRows.Push(g, (ulong)sink, &ToSink);
 
     private static ResultCode ToSink(ulong sink, RtcGrantRow* row) => NativeMethods.rtc_row_sink_push((nint)sink, row);
 
@@ -56,7 +56,7 @@ internal static unsafe class StoreBridge
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static int Store(nint ud, RtcGrantRow* row)
     {
-        PersistedGrant g = GrantRows.ToGrant(row);
+        StoredGrant g = GrantRows.ToGrant(row);
         return Guard(() =>
         {
             StoreOf(ud).Store(g);
@@ -78,10 +78,10 @@ internal static unsafe class StoreBridge
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static int GetAll(nint ud, RtcGrantFilter* filter, nint sink)
     {
-        PersistedGrantFilter f = GrantRows.ToFilter(filter);
+        StoredGrantFilter f = GrantRows.ToFilter(filter);
         return Guard(() =>
         {
-            foreach (PersistedGrant g in StoreOf(ud).GetAll(f))
+            foreach (StoredGrant g in StoreOf(ud).GetAll(f))
             {
                 if (Push(sink, g) != 0) return -2;
             }
@@ -92,7 +92,7 @@ internal static unsafe class StoreBridge
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static int RemoveAll(nint ud, RtcGrantFilter* filter, ulong* outRemoved)
     {
-        PersistedGrantFilter f = GrantRows.ToFilter(filter);
+        StoredGrantFilter f = GrantRows.ToFilter(filter);
         long n = 0;
         int status = Guard(() =>
         {
@@ -107,7 +107,7 @@ internal static unsafe class StoreBridge
     private static int Consume(nint ud, byte* key, nuint keyLen, RtcGrantRow* replacement)
     {
         string k = Utf8.Read(key, keyLen);
-        PersistedGrant? r = replacement == null ? null : GrantRows.ToGrant(replacement);
+        StoredGrant? r = replacement == null ? null : GrantRows.ToGrant(replacement);
         return Guard(() => (int)((IBlockingConditionalConsumeStore)StoreOf(ud)).TryConsume(k, r));
     }
 
@@ -115,8 +115,8 @@ internal static unsafe class StoreBridge
     private static int Rotate(nint ud, byte* key, nuint keyLen, RtcGrantRow* replacement, RtcGrantRow* successor)
     {
         string k = Utf8.Read(key, keyLen);
-        PersistedGrant? r = replacement == null ? null : GrantRows.ToGrant(replacement);
-        PersistedGrant next = GrantRows.ToGrant(successor);
+        StoredGrant? r = replacement == null ? null : GrantRows.ToGrant(replacement);
+        StoredGrant next = GrantRows.ToGrant(successor);
         return Guard(() => (int)((IBlockingRotatingStore)StoreOf(ud)).TryRotate(k, r, next));
     }
 

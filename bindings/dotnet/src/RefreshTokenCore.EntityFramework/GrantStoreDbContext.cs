@@ -7,10 +7,10 @@ namespace RefreshTokenCore.EntityFramework;
 /// (table, column names, lengths, nullability and index names), so that a database Duende wrote
 /// is read and written by this store and the other way round.
 /// </summary>
-public class PersistedGrantDbContext : DbContext
+public class GrantStoreDbContext : DbContext
 {
     /// <summary>Creates the context.</summary>
-    public PersistedGrantDbContext(DbContextOptions<PersistedGrantDbContext> options) : base(options) { }
+    public GrantStoreDbContext(DbContextOptions<GrantStoreDbContext> options) : base(options) { }
 
     /// <summary>The rows.</summary>
     public DbSet<PersistedGrantEntity> PersistedGrants => Set<PersistedGrantEntity>();
