@@ -27,8 +27,11 @@
  * STRINGS
  * - In: (const char *ptr, size_t len), UTF-8, not NUL-terminated, borrowed for the call only.
  *   len == 0 accepts ptr == NULL. Invalid UTF-8 is RTC_RESULT_INVALID_UTF8; longer than
- *   RTC_MAX_STRING_LEN (identifiers, handles) or RTC_MAX_JSON_LEN (JSON) is
- *   RTC_RESULT_INPUT_TOO_LONG. In structs, rtc_str with ptr == NULL means "no value".
+ *   RTC_MAX_STRING_LEN (identifiers) or RTC_MAX_JSON_LEN (JSON) is RTC_RESULT_INPUT_TOO_LONG.
+ *   A refresh-token handle is the client's value, so it never makes such an error: one that is
+ *   not UTF-8 or longer than RTC_MAX_STRING_LEN is refused as an unknown handle is
+ *   (RTC_RESULT_INVALID_GRANT, reason malformed; a revocation revokes nothing). In structs,
+ *   rtc_str with ptr == NULL means "no value".
  * - Out: NUL-terminated UTF-8 allocated by the library. Free only with rtc_string_free, which
  *   wipes the bytes first (a refresh-token handle is a bearer secret). Never use free().
  * - Static strings (rtc_version, rtc_result_name, rtc_error_oauth_error) are never freed.
@@ -1059,8 +1062,8 @@ rtc_result rtc_service_update(const struct rtc_service *service,
                               struct rtc_error **out_error);
 
 // RFC 7009 revocation of a refresh token by a client. Success whether or not a token was
-// removed (the endpoint answers 200 either way); `*out_revoked` (if not NULL) says which. An
-// empty handle is `RTC_RESULT_INVALID_REQUEST`.
+// removed (the endpoint answers 200 either way); `*out_revoked` (if not NULL) says which; a
+// handle too long or not UTF-8 revokes nothing. An empty handle is `RTC_RESULT_INVALID_REQUEST`.
 rtc_result rtc_service_revoke(const struct rtc_service *service,
                               const char *client_id,
                               size_t client_id_len,

@@ -64,9 +64,26 @@ fn give_token(
     OptOut::new(out_token_json).set(|| out_string(encode_inner(token)));
 }
 
-/// A refresh-token handle argument.
+/// A refresh-token handle argument. It is the client's value, so one that is too long or not
+/// UTF-8 is refused as an unknown handle is (`RTC_RESULT_INVALID_GRANT`, reason malformed): a
+/// client must not be able to turn its input into an error of the host's call.
 fn handle_arg<'a>(ptr: *const c_char, len: usize) -> Result<&'a str, FfiError> {
-    read::text(ptr, len, "handle", RTC_MAX_STRING_LEN)
+    read::text(ptr, len, "handle", RTC_MAX_STRING_LEN).map_err(|e| match e.code {
+        rtc_result::RTC_RESULT_INPUT_TOO_LONG | rtc_result::RTC_RESULT_INVALID_UTF8 => {
+            crate::service::ServiceError::rejected(crate::service::Reason::Malformed).into()
+        }
+        _ => e,
+    })
+}
+
+/// The handle of a revocation: one the library cannot read (too long, not UTF-8) names no token,
+/// so it revokes nothing, as an unknown handle does (RFC 7009: the endpoint answers 200 either way).
+fn revoked_handle(ptr: *const c_char, len: usize) -> Result<Option<String>, FfiError> {
+    match handle_arg(ptr, len) {
+        Ok(h) => Ok(Some(h.to_owned())),
+        Err(e) if matches!(e.code, rtc_result::RTC_RESULT_INVALID_GRANT) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Frees a service, finalizing every user data it holds. No synchronous call on it may be running
@@ -452,9 +469,12 @@ pub extern "C" fn rtc_service_revoke_begin(
         user_data,
         out_error,
         |svc, client| {
-            let handle = handle_arg(handle, handle_len)?.to_owned();
+            let handle = revoked_handle(handle, handle_len)?;
             Ok(async move {
-                let revoked = svc.revoke_async(&client, &handle).await?;
+                let revoked = match handle {
+                    Some(h) => svc.revoke_async(&client, &h).await?,
+                    None => false,
+                };
                 Ok(Produced {
                     revoked,
                     ..Produced::default()
@@ -552,8 +572,8 @@ pub extern "C" fn rtc_service_update(
 }
 
 /// RFC 7009 revocation of a refresh token by a client. Success whether or not a token was
-/// removed (the endpoint answers 200 either way); `*out_revoked` (if not NULL) says which. An
-/// empty handle is `RTC_RESULT_INVALID_REQUEST`.
+/// removed (the endpoint answers 200 either way); `*out_revoked` (if not NULL) says which; a
+/// handle too long or not UTF-8 revokes nothing. An empty handle is `RTC_RESULT_INVALID_REQUEST`.
 #[no_mangle]
 pub extern "C" fn rtc_service_revoke(
     service: *const rtc_service,
@@ -566,7 +586,10 @@ pub extern "C" fn rtc_service_revoke(
 ) -> rtc_result {
     call(out_error, || {
         let (s, client) = service_and_client(service, client_id, client_id_len)?;
-        let revoked = s.service.revoke(&client, handle_arg(handle, handle_len)?)?;
+        let revoked = match revoked_handle(handle, handle_len)? {
+            Some(h) => s.service.revoke(&client, &h)?,
+            None => false,
+        };
         OptOut::new(out_revoked).set(|| revoked);
         Ok(())
     })

@@ -322,10 +322,20 @@ TEST(BadInput, Utf8LengthEnumsJsonAndUnknownClients) {
     char *out = nullptr;
     const char bad[] = {'a', '\xc3', '\x28'};
     EXPECT_EQ(rtc_service_validate(svc.svc, bad, sizeof bad, "x", 1, nullptr, nullptr), RTC_RESULT_INVALID_UTF8);
-    EXPECT_EQ(rtc_service_validate(svc.svc, kClient.data(), kClient.size(), bad, sizeof bad, nullptr, nullptr), RTC_RESULT_INVALID_UTF8);
+    // A handle is the client's value: not UTF-8, or too long, it is refused like an unknown one.
     std::string huge(RTC_MAX_STRING_LEN + 1, 'A');
-    EXPECT_EQ(rtc_service_validate(svc.svc, kClient.data(), kClient.size(), huge.data(), huge.size(), nullptr, nullptr),
-              RTC_RESULT_INPUT_TOO_LONG);
+    for (const std::string &h : {std::string(bad, sizeof bad), huge}) {
+        rtc_error *err = nullptr;
+        EXPECT_EQ(rtc_service_validate(svc.svc, kClient.data(), kClient.size(), h.data(), h.size(), nullptr, &err),
+                  RTC_RESULT_INVALID_GRANT);
+        EXPECT_EQ(rtc_error_reason(err), RTC_REASON_MALFORMED);
+        rtc_error_free(err);
+        // Revocation of what names no token revokes nothing (RFC 7009 answers 200 either way).
+        bool revoked = true;
+        EXPECT_EQ(rtc_service_revoke(svc.svc, kClient.data(), kClient.size(), h.data(), h.size(), &revoked, nullptr),
+                  RTC_RESULT_OK);
+        EXPECT_FALSE(revoked);
+    }
     EXPECT_EQ(rtc_service_validate(svc.svc, "nobody", 6, "x", 1, nullptr, nullptr), RTC_RESULT_UNKNOWN_CLIENT);
 
     rtc_client c = app_client(7);

@@ -196,13 +196,15 @@ public sealed class RefreshTokenService : IDisposable
             });
     }
 
-    /// <summary>RFC 7009 revocation by a client; true when a token was removed (answer 200 either way).</summary>
+    /// <summary>RFC 7009 revocation by a client; true when a token was removed (answer 200 either
+    /// way). A token that names nothing this client holds (unknown, another client's, empty, too
+    /// long) revokes nothing: false, never an exception, since the value is the client's.</summary>
     public unsafe Task<bool> RevokeRefreshTokenAsync(string token, ClientSettings client, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(token);
         Begin(client, cancellationToken);
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(token);
-        return Start(cancellationToken, o => o->Revoked != 0, null, (ud, err) =>
+        return Start(cancellationToken, o => o->Revoked != 0, _ => false, (ud, err) =>
         {
             fixed (byte* pid = id, ph = h)
             {

@@ -11,6 +11,14 @@ internal static unsafe class NativeServiceBuilder
 {
     public static ServiceHandle Build(RefreshTokenServiceOptions options, HostObjects host)
     {
+        // Configuration errors are argument errors here, not overflow or native errors later.
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxRefreshTokenLength, nameof(options.MaxRefreshTokenLength));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.ConsumedTokenCleanupDelay, nameof(options.ConsumedTokenCleanupDelay));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.TokenCleanupBatchSize, nameof(options.TokenCleanupBatchSize));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.GraceSeconds, nameof(options.GraceSeconds));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.ReuseWindowSeconds, nameof(options.ReuseWindowSeconds));
+        if (!Enum.IsDefined(options.AcceptConsumed)) throw new ArgumentOutOfRangeException(nameof(options.AcceptConsumed), options.AcceptConsumed, "unknown policy");
+        if (!Enum.IsDefined(options.ReplayScope)) throw new ArgumentOutOfRangeException(nameof(options.ReplayScope), options.ReplayScope, "unknown scope");
         RtcServiceOptions o;
         NativeMethods.rtc_service_options_init(&o);
         o.DeleteOneTimeOnlyRefreshTokensOnUse = (byte)(options.DeleteOneTimeOnlyRefreshTokensOnUse ? 1 : 0);

@@ -28,18 +28,13 @@ internal static unsafe class StoreBridge
 
     private static IBlockingGrantStore StoreOf(nint ud) => HostObjects.Of(ud).BlockingStore!;
 
-    /// <summary>Runs host code; an exception becomes status -1 and is kept for the caller.</summary>
-    private static int Guard(Func<int> body)
+    /// <summary>Host code failed, or a value the library sent could not be converted (a date
+    /// .NET cannot hold): status -1, the exception kept for the caller. Every bridge does all its
+    /// work, conversions included, inside its try, so nothing escapes into native code.</summary>
+    private static int Failed(Exception e)
     {
-        try
-        {
-            return body();
-        }
-        catch (Exception e)
-        {
-            CallbackErrors.Capture(e);
-            return -1;
-        }
+        CallbackErrors.Capture(e);
+        return -1;
     }
 
     private static int Push(nint sink, StoredGrant g) => GrantRows.Push(g, (ulong)sink, &ToSink);
@@ -49,75 +44,101 @@ internal static unsafe class StoreBridge
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static int Get(nint ud, byte* key, nuint keyLen, nint sink)
     {
-        string k = Utf8.Read(key, keyLen);
-        return Guard(() => StoreOf(ud).Get(k) is { } g ? Push(sink, g) : 0);
+        try
+        {
+            return StoreOf(ud).Get(Utf8.Read(key, keyLen)) is { } g ? Push(sink, g) : 0;
+        }
+        catch (Exception e)
+        {
+            return Failed(e);
+        }
     }
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static int Store(nint ud, RtcGrantRow* row)
     {
-        StoredGrant g = GrantRows.ToGrant(row);
-        return Guard(() =>
+        try
         {
-            StoreOf(ud).Store(g);
+            StoreOf(ud).Store(GrantRows.ToGrant(row));
             return 0;
-        });
+        }
+        catch (Exception e)
+        {
+            return Failed(e);
+        }
     }
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static int Remove(nint ud, byte* key, nuint keyLen)
     {
-        string k = Utf8.Read(key, keyLen);
-        return Guard(() =>
+        try
         {
-            StoreOf(ud).Remove(k);
+            StoreOf(ud).Remove(Utf8.Read(key, keyLen));
             return 0;
-        });
+        }
+        catch (Exception e)
+        {
+            return Failed(e);
+        }
     }
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static int GetAll(nint ud, RtcGrantFilter* filter, nint sink)
     {
-        StoredGrantFilter f = GrantRows.ToFilter(filter);
-        return Guard(() =>
+        try
         {
-            foreach (StoredGrant g in StoreOf(ud).GetAll(f))
+            foreach (StoredGrant g in StoreOf(ud).GetAll(GrantRows.ToFilter(filter)))
             {
                 if (Push(sink, g) != 0) return -2;
             }
             return 0;
-        });
+        }
+        catch (Exception e)
+        {
+            return Failed(e);
+        }
     }
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static int RemoveAll(nint ud, RtcGrantFilter* filter, ulong* outRemoved)
     {
-        StoredGrantFilter f = GrantRows.ToFilter(filter);
-        long n = 0;
-        int status = Guard(() =>
+        try
         {
-            n = StoreOf(ud).RemoveAll(f);
+            *outRemoved = (ulong)StoreOf(ud).RemoveAll(GrantRows.ToFilter(filter));
             return 0;
-        });
-        if (status == 0) *outRemoved = (ulong)n;
-        return status;
+        }
+        catch (Exception e)
+        {
+            return Failed(e);
+        }
     }
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static int Consume(nint ud, byte* key, nuint keyLen, RtcGrantRow* replacement)
     {
-        string k = Utf8.Read(key, keyLen);
-        StoredGrant? r = replacement == null ? null : GrantRows.ToGrant(replacement);
-        return Guard(() => (int)((IBlockingConditionalConsumeStore)StoreOf(ud)).TryConsume(k, r));
+        try
+        {
+            StoredGrant? r = replacement == null ? null : GrantRows.ToGrant(replacement);
+            return (int)((IBlockingConditionalConsumeStore)StoreOf(ud)).TryConsume(Utf8.Read(key, keyLen), r);
+        }
+        catch (Exception e)
+        {
+            return Failed(e);
+        }
     }
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static int Rotate(nint ud, byte* key, nuint keyLen, RtcGrantRow* replacement, RtcGrantRow* successor)
     {
-        string k = Utf8.Read(key, keyLen);
-        StoredGrant? r = replacement == null ? null : GrantRows.ToGrant(replacement);
-        StoredGrant next = GrantRows.ToGrant(successor);
-        return Guard(() => (int)((IBlockingRotatingStore)StoreOf(ud)).TryRotate(k, r, next));
+        try
+        {
+            StoredGrant? r = replacement == null ? null : GrantRows.ToGrant(replacement);
+            return (int)((IBlockingRotatingStore)StoreOf(ud)).TryRotate(Utf8.Read(key, keyLen), r, GrantRows.ToGrant(successor));
+        }
+        catch (Exception e)
+        {
+            return Failed(e);
+        }
     }
 
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
@@ -130,15 +151,16 @@ internal static unsafe class StoreBridge
 
     private static int RemoveOlder(nint ud, long limit, nuint batch, ulong* outRemoved, bool expired)
     {
-        int size = (int)Math.Min(batch, (nuint)int.MaxValue);
-        DateTime t = RtcTime.To(limit);
-        int n = 0;
-        int status = Guard(() =>
+        try
         {
-            n = expired ? StoreOf(ud).RemoveExpired(t, size) : StoreOf(ud).RemoveConsumed(t, size);
+            int size = (int)Math.Min(batch, (nuint)int.MaxValue);
+            DateTime t = RtcTime.To(limit);
+            *outRemoved = (ulong)(expired ? StoreOf(ud).RemoveExpired(t, size) : StoreOf(ud).RemoveConsumed(t, size));
             return 0;
-        });
-        if (status == 0) *outRemoved = (ulong)n;
-        return status;
+        }
+        catch (Exception e)
+        {
+            return Failed(e);
+        }
     }
 }
