@@ -27,9 +27,5 @@ pub(crate) fn from_ticks(ticks: rtc_time) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(secs, nanos)
 }
 
-/// The instants a .NET `DateTime` can hold (years 1 to 9999): what every store and binding can
-/// write and read back. A host clock outside it is unusable.
-pub(crate) fn in_dotnet_range(t: DateTime<Utc>) -> bool {
-    use chrono::Datelike;
-    (1..=9999).contains(&t.year())
-}
+/// A host clock outside .NET's `DateTime` range is unusable.
+pub(crate) use crate::format::datetime::in_dotnet_range;

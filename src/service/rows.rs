@@ -2,6 +2,7 @@
 
 use super::{Reason, RefreshTokenService, ServiceError};
 use crate::format::data::{self, DecodeError};
+use crate::format::datetime::in_dotnet_range;
 use crate::format::key::refresh_token_key;
 use crate::format::protector::PayloadProtector;
 use crate::model::{PersistedGrant, RefreshToken, REFRESH_TOKEN_GRANT_TYPE};
@@ -50,6 +51,17 @@ impl RefreshTokenService {
         key: &str,
         token: &RefreshToken,
     ) -> Result<PersistedGrant, ServiceError> {
+        // A date no store or binding can hold (a stored row created at the end of year 9999,
+        // whose successor would expire in year 10000) is never written: the token is refused as
+        // malformed, before anything is consumed, the same way on every store.
+        let dates = [
+            Some(token.creation_time),
+            Some(token.expires_at()),
+            token.consumed_time,
+        ];
+        if !dates.into_iter().flatten().all(in_dotnet_range) {
+            return Err(ServiceError::rejected(Reason::Malformed));
+        }
         let protector = if self.options.data_protect_data {
             self.protector_ref()
         } else {

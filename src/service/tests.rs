@@ -463,3 +463,19 @@ fn a_refresh_request_never_shows_its_handle_in_debug_output() {
     assert!(!printed.contains(handle.as_str()), "{printed}");
     assert!(printed.contains("redacted, 66 bytes") && printed.contains("urn:api"));
 }
+
+#[test]
+fn a_token_that_would_expire_after_year_9999_is_refused_before_anything_is_written() {
+    let store = Recording::new();
+    let (s, clock) = service(store.clone(), true);
+    clock.set(Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0).unwrap());
+    let c = client(TokenUsage::OneTimeOnly, TokenExpiration::Absolute);
+    match s.create(&c, request()) {
+        Err(ServiceError::Rejected(r)) => assert_eq!(r.reason, Reason::Malformed),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(live(&store).is_empty(), "no token row was written");
+    // A lifetime that ends in year 9999 is still issued.
+    clock.set(Utc.with_ymd_and_hms(9999, 11, 1, 0, 0, 0).unwrap());
+    assert!(s.create(&c, request()).is_ok());
+}
