@@ -50,6 +50,10 @@
  *   drops the last reference: rtc_service_free, rtc_service_builder_free, a failed
  *   rtc_service_builder_build, or a setter replacing an earlier registration. A setter that fails
  *   never calls the finalizer: the caller keeps its user data.
+ * - The built-in SQLite and PostgreSQL stores keep a connection pool with one maintenance
+ *   thread (`rtc-pool-0`). It exits as soon as rtc_service_free drops the pool, without waiting
+ *   for pending maintenance; it is not joined, so it may still be exiting when the call returns.
+ *   It holds no host data and calls no callback. Host stores start no thread.
  *
  * OWNERSHIP IN CALLBACKS
  * - Every pointer the library passes to a callback (keys, rows, filters, JSON, sinks) is valid

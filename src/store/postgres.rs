@@ -106,6 +106,7 @@ impl PostgresStore {
         let config: postgres::Config = url.parse().map_err(unavailable)?;
         let manager = PostgresConnectionManager::new(config, NoTls);
         let pool = Pool::builder()
+            .thread_pool(super::sql::maintenance_thread())
             .max_size(8)
             .connection_timeout(std::time::Duration::from_secs(10))
             .build(manager)

@@ -4,9 +4,26 @@
 //! stores dates as EF Core's text, PostgreSQL as `timestamptz`) and how a transaction is begun.
 
 use std::fmt::Display;
+use std::sync::Arc;
+
+use scheduled_thread_pool::{OnPoolDropBehavior, ScheduledThreadPool};
 
 use super::{ConsumeAction, ConsumeOutcome};
 use crate::model::{GrantFilter, PersistedGrant};
+
+/// The connection pool's maintenance thread (r2d2 reaps idle connections on it). r2d2's default
+/// is three threads that, once the pool is dropped, still wait for the next scheduled reap (up
+/// to 30 s) before they exit; this one discards what is pending and exits at once, so nothing of
+/// a freed store outlives `rtc_service_free` by more than a moment.
+pub(crate) fn maintenance_thread() -> Arc<ScheduledThreadPool> {
+    Arc::new(
+        ScheduledThreadPool::builder()
+            .num_threads(1)
+            .thread_name_pattern("rtc-pool-{}")
+            .on_drop_behavior(OnPoolDropBehavior::DiscardPendingScheduled)
+            .build(),
+    )
+}
 
 /// The indexes Duende's migrations create (the same names on every provider).
 pub(crate) const INDEXES: &str = r#"

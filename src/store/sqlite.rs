@@ -200,6 +200,7 @@ impl SqliteStore {
         first.execute_batch(INDEXES).map_err(unavailable)?;
         drop(first);
         let pool = Pool::builder()
+            .thread_pool(super::sql::maintenance_thread())
             .max_size(options.pool_size.max(1))
             .connection_timeout(std::time::Duration::from_millis(u64::from(busy) + 5000))
             .build(manager)
