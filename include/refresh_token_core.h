@@ -176,6 +176,19 @@
 // replay. See `ServiceOptions::reuse_window_seconds`.
 #define RTC_DEFAULT_REUSE_WINDOW_SECONDS 60
 
+// The longest `resource` parameter (Duende's `InputLengthRestrictions.ResourceIndicatorMaxLength`).
+#define MAX_RESOURCE_INDICATOR_LENGTH 512
+
+// The most resource indicators one token keeps an access-token record for (each refresh with a
+// new `resource` adds one).
+#define MAX_RESOURCES_PER_TOKEN 16
+
+// The longest description (Duende's `PersistedGrants.Description` column).
+#define MAX_DESCRIPTION_LENGTH 200
+
+// The longest Data column (Duende's `PersistedGrants.Data`, and the PostgreSQL store's).
+#define MAX_DATA_LENGTH 50000
+
 // The most batches of each kind one pass runs. A host store that keeps answering "a full
 // batch" without removing anything would otherwise keep one call spinning for ever; what is
 // left when the bound is reached is the next pass's (10,000 batches of the default 100 rows is
@@ -245,6 +258,7 @@ enum rtc_reason
     RTC_REASON_CONSUMED = 5,
     RTC_REASON_SUBJECT_INACTIVE = 6,
     RTC_REASON_MALFORMED = 7,
+    RTC_REASON_TOO_LARGE = 8,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -121,9 +121,11 @@ fn an_async_refresh_returns_at_once_and_completes_when_the_store_answers() {
 
 #[test]
 fn a_thousand_refreshes_wait_together_on_one_thread() {
+    // Long enough that all 1,000 first reads have been asked before the first is answered, even
+    // on a loaded machine (at 50 ms a busy CI host saw 937 of them waiting together).
     let store = Arc::new(DelayedStore::new(
         Arc::new(MemoryStore::new()),
-        Duration::from_millis(50),
+        Duration::from_millis(400),
     ));
     let service = service_on(store.clone(), true);
     let c = client();

@@ -57,6 +57,7 @@ pub enum rtc_reason {
     RTC_REASON_CONSUMED = 5,
     RTC_REASON_SUBJECT_INACTIVE = 6,
     RTC_REASON_MALFORMED = 7,
+    RTC_REASON_TOO_LARGE = 8,
 }
 
 impl From<Reason> for rtc_reason {
@@ -69,6 +70,7 @@ impl From<Reason> for rtc_reason {
             Reason::Consumed => Self::RTC_REASON_CONSUMED,
             Reason::SubjectInactive => Self::RTC_REASON_SUBJECT_INACTIVE,
             Reason::Malformed => Self::RTC_REASON_MALFORMED,
+            Reason::TooLarge => Self::RTC_REASON_TOO_LARGE,
         }
     }
 }

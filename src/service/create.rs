@@ -109,6 +109,7 @@ impl RefreshTokenService {
         client: &Client,
         request: CreateRequest,
     ) -> Result<Created, ServiceError> {
+        super::bounds::check_description(request.description.as_deref())?;
         let access_token = match &request.access_token {
             Some(t) => t.clone(),
             None => code_exchange_access_token(client, &request, self.now()),

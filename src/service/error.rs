@@ -40,6 +40,10 @@ pub enum Reason {
     SubjectInactive = 6,
     /// The handle or the stored data is not something a token can be read from.
     Malformed = 7,
+    /// A value the client controls is over its bound (a resource indicator longer than 512
+    /// characters, more than 16 resources on one token, a description over 200 characters), or
+    /// the row would exceed the 50,000-character Data column every store holds.
+    TooLarge = 8,
 }
 
 impl Reason {
@@ -52,6 +56,7 @@ impl Reason {
             Self::Consumed => "consumed",
             Self::SubjectInactive => "subject_inactive",
             Self::Malformed => "malformed",
+            Self::TooLarge => "too_large",
         }
     }
 }

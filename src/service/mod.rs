@@ -4,6 +4,7 @@
 //! The service is `Send + Sync` and holds no lock while it calls a store or a hook, so one
 //! instance serves any number of threads, and hooks may call back into it.
 
+pub mod bounds;
 mod cleanup;
 mod create;
 mod drive;

@@ -72,6 +72,7 @@ impl RefreshTokenService {
         let mut token = validated.token;
         let now = self.now();
         let resource = request.resource.unwrap_or_default();
+        super::bounds::check_resource(&token, &resource)?;
         let mut must_update = client.update_access_token_claims_on_refresh;
 
         let stored = token.access_token_for(&resource).cloned();

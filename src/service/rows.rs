@@ -71,6 +71,7 @@ impl RefreshTokenService {
             hook: "protector",
             message: e.to_string(),
         })?;
+        super::bounds::check_data(&data)?;
         Ok(PersistedGrant {
             key: key.to_owned(),
             grant_type: REFRESH_TOKEN_GRANT_TYPE.to_owned(),

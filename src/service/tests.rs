@@ -479,3 +479,76 @@ fn a_token_that_would_expire_after_year_9999_is_refused_before_anything_is_writt
     clock.set(Utc.with_ymd_and_hms(9999, 11, 1, 0, 0, 0).unwrap());
     assert!(s.create(&c, request()).is_ok());
 }
+
+#[test]
+fn a_client_cannot_grow_its_own_row_without_limit() {
+    use super::bounds::*;
+    let store = Recording::new();
+    let (s, _clock) = service(store.clone(), true);
+    let c = client(TokenUsage::ReUse, TokenExpiration::Absolute);
+    let created = s.create(&c, request()).unwrap();
+    let with_resource = |resource: String| {
+        s.refresh(
+            &c,
+            RefreshRequest {
+                handle: created.handle.as_str().into(),
+                resource: Some(resource),
+                ..Default::default()
+            },
+        )
+    };
+    let too_large = |r: Result<Refreshed, ServiceError>| match r {
+        Err(ServiceError::Rejected(r)) => {
+            r.error == super::OAuthError::InvalidRequest && r.reason == Reason::TooLarge
+        }
+        _ => false,
+    };
+    // Before: 300 refreshes, each with another 60 KB resource, grew the row to 17 MB.
+    assert!(too_large(with_resource("r".repeat(60_000))));
+    assert!(too_large(with_resource(
+        "r".repeat(MAX_RESOURCE_INDICATOR_LENGTH + 1)
+    )));
+    // The token was created for "" (one record); 15 more resources fit, the 17th does not.
+    for i in 1..MAX_RESOURCES_PER_TOKEN {
+        assert!(with_resource(format!("https://api{i}.example/{}", "x".repeat(400))).is_ok());
+    }
+    assert!(too_large(with_resource(
+        "https://one-too-many.example".into()
+    )));
+    assert!(
+        with_resource(format!("https://api3.example/{}", "x".repeat(400))).is_ok(),
+        "a known resource still refreshes"
+    );
+    let row = store
+        .inner
+        .snapshot()
+        .into_iter()
+        .find(|r| r.grant_type == crate::model::REFRESH_TOKEN_GRANT_TYPE)
+        .unwrap();
+    assert!(
+        row.data.len() <= MAX_DATA_LENGTH,
+        "the row stays within every store's column: {} bytes",
+        row.data.len()
+    );
+}
+
+#[test]
+fn a_description_or_a_row_over_its_bound_is_refused_at_creation_and_nothing_is_written() {
+    use super::bounds::*;
+    let store = Recording::new();
+    let (s, _clock) = service(store.clone(), true);
+    let c = client(TokenUsage::ReUse, TokenExpiration::Absolute);
+    let refused = |r: Result<Created, ServiceError>| matches!(r, Err(ServiceError::Rejected(r)) if r.reason == Reason::TooLarge);
+    let mut long_description = request();
+    long_description.description = Some("d".repeat(MAX_DESCRIPTION_LENGTH + 1));
+    assert!(refused(s.create(&c, long_description)));
+    let mut huge_row = request();
+    huge_row.authorized_scopes = (0..600)
+        .map(|i| format!("scope-{i}-{}", "s".repeat(100)))
+        .collect();
+    assert!(refused(s.create(&c, huge_row)));
+    assert!(live(&store).is_empty(), "no token row was written");
+    let mut fits = request();
+    fits.description = Some("d".repeat(MAX_DESCRIPTION_LENGTH));
+    assert!(s.create(&c, fits).is_ok());
+}

@@ -446,6 +446,7 @@ std::string reason_name(rtc_reason r) {
         case RTC_REASON_CONSUMED: return "consumed";
         case RTC_REASON_SUBJECT_INACTIVE: return "subject_inactive";
         case RTC_REASON_MALFORMED: return "malformed";
+        case RTC_REASON_TOO_LARGE: return "too_large";
         default: return "";
     }
 }

@@ -55,6 +55,9 @@ public enum RefusalReason : uint
     SubjectInactive = 6,
     /// <summary>The handle or the stored data cannot be read.</summary>
     Malformed = 7,
+    /// <summary>A client-controlled value over its bound (resource indicator, number of
+    /// resources, description), or a row over the 50,000-character Data column.</summary>
+    TooLarge = 8,
 }
 
 /// <summary>

@@ -189,5 +189,18 @@ public sealed class RefreshResult
     public AccessTokenRecord? AccessToken { get; init; }
 }
 
+/// <summary>The answer to a revocation (RFC 7009).</summary>
+public sealed class RevocationResult
+{
+    /// <summary>Whether the request was refused (an empty token: answer HTTP 400 with <see cref="Error"/>).</summary>
+    public bool IsError { get; init; }
+    /// <summary>invalid_request when refused.</summary>
+    public string? Error { get; init; }
+    /// <summary>Why it was refused.</summary>
+    public RefusalReason Reason { get; init; }
+    /// <summary>Whether a token was removed (the endpoint answers 200 either way).</summary>
+    public bool Revoked { get; init; }
+}
+
 /// <summary>What a cleanup pass removed.</summary>
 public readonly record struct CleanupResult(long ExpiredRemoved, long ConsumedRemoved);

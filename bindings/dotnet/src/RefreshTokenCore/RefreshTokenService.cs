@@ -197,14 +197,22 @@ public sealed class RefreshTokenService : IDisposable
     }
 
     /// <summary>RFC 7009 revocation by a client; true when a token was removed (answer 200 either
-    /// way). A token that names nothing this client holds (unknown, another client's, empty, too
-    /// long) revokes nothing: false, never an exception, since the value is the client's.</summary>
-    public unsafe Task<bool> RevokeRefreshTokenAsync(string token, ClientSettings client, CancellationToken cancellationToken = default)
+    /// way). A token that names nothing this client holds (unknown, another client's, too long,
+    /// empty) revokes nothing: false, never an exception, since the value is the client's. For the
+    /// endpoint's 400 on an empty token use <see cref="RevokeAsync"/>.</summary>
+    public async Task<bool> RevokeRefreshTokenAsync(string token, ClientSettings client, CancellationToken cancellationToken = default) =>
+        (await RevokeAsync(token, client, cancellationToken).ConfigureAwait(false)).Revoked;
+
+    /// <summary>RFC 7009 revocation with the refusal as a result, as refresh and validation have
+    /// it: an empty token is <c>invalid_request</c> (the endpoint answers 400); any other token is
+    /// success, <see cref="RevocationResult.Revoked"/> saying whether one was removed.</summary>
+    public unsafe Task<RevocationResult> RevokeAsync(string token, ClientSettings client, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(token);
         Begin(client, cancellationToken);
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(token);
-        return Start(cancellationToken, o => o->Revoked != 0, _ => false, (ud, err) =>
+        return Start(cancellationToken, o => new RevocationResult { Revoked = o->Revoked != 0 },
+            refused => new RevocationResult { IsError = true, Error = refused.Error, Reason = refused.Reason }, (ud, err) =>
         {
             fixed (byte* pid = id, ph = h)
             {

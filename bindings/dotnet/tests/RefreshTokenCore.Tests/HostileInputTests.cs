@@ -27,6 +27,9 @@ public class HostileInputTests
             Assert.False(await service.RevokeRefreshTokenAsync(token, spa));
         }
         Assert.Equal("invalid_grant", (await service.RefreshAsync(spa, new string('a', 70_000))).Error);
+        RevocationResult empty = await service.RevokeAsync("", spa);
+        Assert.True(empty.IsError);
+        Assert.Equal("invalid_request", empty.Error);
         Assert.False((await service.RefreshAsync(spa, live)).IsError, "the service keeps serving");
     }
 

@@ -409,6 +409,7 @@ sealed class Scenario : IDisposable
         RefusalReason.Consumed => "consumed",
         RefusalReason.SubjectInactive => "subject_inactive",
         RefusalReason.Malformed => "malformed",
+        RefusalReason.TooLarge => "too_large",
         _ => null,
     };
 
@@ -491,8 +492,10 @@ sealed class Scenario : IDisposable
                 return TokenObs(r.RefreshToken!, r.Handle);
             }
             case "revoke":
-                Svc.RevokeRefreshTokenAsync(TokenOf(s), ClientOf(s)).GetAwaiter().GetResult();
-                return new JsonObject { ["result"] = Ok() };
+            {
+                RevocationResult r = Svc.RevokeAsync(TokenOf(s), ClientOf(s)).GetAwaiter().GetResult();
+                return new JsonObject { ["result"] = r.IsError ? Refused(r.Error!, r.Reason) : Ok() };
+            }
             case "cleanup":
             {
                 CleanupResult r = Svc.CleanupAsync().GetAwaiter().GetResult();
