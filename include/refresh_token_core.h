@@ -122,8 +122,10 @@
  *   "RequestedResource", "AccessToken" (a Token; CreationTime defaults to now, Lifetime to the
  *   client's access-token lifetime, ClientId to the client). Unknown properties are refused.
  * - Events (rtc_event_fn): {"type":"created"|"refreshed"|"rejected"|"consumed_token_presented"|
- *   "replay_revoked"|"consume_lost"|"revoked"|"cleanup", ...} with persisted-grant keys, client and
- *   subject ids, reasons and counts; never a handle.
+ *   "replay_revoked"|"consume_lost"|"revoked"|"cleanup"|"non_atomic_consume", ...} with
+ *   persisted-grant keys, client and subject ids, reasons and counts; never a handle.
+ *   "non_atomic_consume" comes once, from rtc_service_builder_build, when the store has no
+ *   conditional consume: parallel refreshes of one one-time token can then both succeed.
  *
  * ABI: no stability is promised between versions before 1.0. Compare rtc_abi_version() with
  * RTC_ABI_VERSION at start-up; link the exact library version you built against.

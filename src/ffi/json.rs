@@ -194,6 +194,7 @@ pub(crate) fn event_json(e: &Event) -> String {
         } => {
             json!({"type": "cleanup", "expired_removed": expired_removed, "consumed_removed": consumed_removed})
         }
+        Event::NonAtomicConsume => json!({"type": "non_atomic_consume"}),
     };
     v.to_string()
 }

@@ -48,6 +48,13 @@ pub fn parse(text: &str) -> Option<DateTime<Utc>> {
     None
 }
 
+/// The instants a .NET `DateTime` can hold (years 1 to 9999): what every store and binding can
+/// write and read back (the Data column's format, the SQL columns, the C ABI's ticks).
+pub fn in_dotnet_range(t: DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    (1..=9999).contains(&t.year())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,11 +86,4 @@ mod tests {
         assert!(parse("yesterday").is_none());
         assert!(parse("").is_none());
     }
-}
-
-/// The instants a .NET `DateTime` can hold (years 1 to 9999): what every store and binding can
-/// write and read back (the Data column's format, the SQL columns, the C ABI's ticks).
-pub fn in_dotnet_range(t: DateTime<Utc>) -> bool {
-    use chrono::Datelike;
-    (1..=9999).contains(&t.year())
 }

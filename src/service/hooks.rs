@@ -150,6 +150,10 @@ pub enum Event {
         expired_removed: u64,
         consumed_removed: u64,
     },
+    /// The service was built on a store without an atomic conditional consume: a one-time token
+    /// is consumed with the reference's read-then-write, so parallel refreshes of one token can
+    /// both succeed and fork its chain. Emitted once, when the service is built.
+    NonAtomicConsume,
 }
 
 /// Receives events. Called synchronously on the thread of the call that caused the event;

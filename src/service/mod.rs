@@ -134,6 +134,9 @@ impl ServiceBuilder {
             self.service.secrets =
                 secret::load_or_create(&s.store, s.protector.as_deref(), s.now()).await?;
         }
+        if !self.service.store.atomic_consume() {
+            self.service.emit(Event::NonAtomicConsume);
+        }
         Ok(self.service)
     }
 }

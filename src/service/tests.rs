@@ -552,3 +552,52 @@ fn a_description_or_a_row_over_its_bound_is_refused_at_creation_and_nothing_is_w
     fits.description = Some("d".repeat(MAX_DESCRIPTION_LENGTH));
     assert!(s.create(&c, fits).is_ok());
 }
+
+/// A host store with only the required calls: no atomic consume.
+struct ReadThenWrite(MemoryStore);
+impl GrantStore for ReadThenWrite {
+    fn get(&self, key: &str) -> Result<Option<PersistedGrant>, StoreError> {
+        self.0.get(key)
+    }
+    fn store(&self, g: &PersistedGrant) -> Result<(), StoreError> {
+        self.0.store(g)
+    }
+    fn remove(&self, key: &str) -> Result<(), StoreError> {
+        self.0.remove(key)
+    }
+    fn get_all(&self, f: &GrantFilter) -> Result<Vec<PersistedGrant>, StoreError> {
+        self.0.get_all(f)
+    }
+    fn remove_all(&self, f: &GrantFilter) -> Result<u64, StoreError> {
+        self.0.remove_all(f)
+    }
+    fn remove_expired(&self, now: chrono::DateTime<Utc>, n: usize) -> Result<u64, StoreError> {
+        self.0.remove_expired(now, n)
+    }
+    fn remove_consumed(&self, before: chrono::DateTime<Utc>, n: usize) -> Result<u64, StoreError> {
+        self.0.remove_consumed(before, n)
+    }
+}
+
+#[test]
+fn a_store_without_an_atomic_consume_is_reported_once_when_the_service_is_built() {
+    let built_on = |store: Arc<dyn GrantStore>| {
+        let events = Arc::new(Collect::default());
+        let s = RefreshTokenService::builder(store)
+            .events(events.clone())
+            .build()
+            .unwrap();
+        let c = client(TokenUsage::OneTimeOnly, TokenExpiration::Absolute);
+        let created = s.create(&c, request()).unwrap();
+        refresh(&s, &c, created.handle.as_str()).unwrap();
+        let reported = events
+            .0
+            .lock()
+            .iter()
+            .filter(|e| matches!(e, Event::NonAtomicConsume))
+            .count();
+        reported
+    };
+    assert_eq!(built_on(Arc::new(ReadThenWrite(MemoryStore::new()))), 1);
+    assert_eq!(built_on(Arc::new(MemoryStore::new())), 0);
+}

@@ -486,9 +486,17 @@ TEST(AsyncStorage, UnknownCapabilitiesAndANullCallbackAreRefused) {
     EXPECT_EQ(store.finalized.load(), 0);
 }
 
-TEST(AsyncStorage, WithoutTheConsumeCapabilityTheReferencesReadThenWriteIsUsed) {
+void count_non_atomic(void *ud, const char *json, size_t n) {
+    if (std::string(json, n).find("\"non_atomic_consume\"") != std::string::npos) ++*static_cast<std::atomic<int> *>(ud);
+}
+
+TEST(AsyncStorage, WithoutTheConsumeCapabilityTheReferencesReadThenWriteIsUsedAndReported) {
     AsyncStore store(std::chrono::microseconds(0), 1);
-    Service svc(store, false, 0);
+    std::atomic<int> reported{0};
+    Service svc(store, false, 0, [&](rtc_service_builder *b, rtc_client *) {
+        EXPECT_EQ(rtc_service_builder_set_event_sink(b, count_non_atomic, &reported, nullptr, nullptr), RTC_RESULT_OK);
+    });
+    EXPECT_EQ(reported.load(), 1) << "the build reports the read-then-write consume, once";
     std::string handle, next;
     ASSERT_EQ(svc.create(&handle), RTC_RESULT_OK);
     EXPECT_EQ(svc.refresh(handle, &next), RTC_RESULT_OK);

@@ -313,7 +313,7 @@ public sealed class RefreshTokenService : IDisposable
     {
         using JsonDocument doc = JsonDocument.Parse(json);
         string type = doc.RootElement.TryGetProperty("type", out JsonElement t) ? t.GetString() ?? "" : "";
-        LogLevel level = type is "rejected" or "consumed_token_presented" or "replay_revoked" or "consume_lost" ? LogLevel.Warning : LogLevel.Debug;
+        LogLevel level = type is "rejected" or "consumed_token_presented" or "replay_revoked" or "consume_lost" or "non_atomic_consume" ? LogLevel.Warning : LogLevel.Debug;
         logger.Log(level, "refresh-token-core {EventType}: {Event}", type, json);
     }
 
