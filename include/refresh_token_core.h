@@ -199,7 +199,7 @@
 
 // What an `rtc_` call did. Grouped by hundreds: 0 success, 1xx the caller's arguments,
 // 2xx the token was refused (an OAuth answer, not a fault), 3xx retryable failures of the
-// store or of a host callback, 9xx bugs.
+// store or of a host callback, 4xx failures an operator must fix, 9xx bugs.
 enum rtc_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -233,6 +233,10 @@ enum rtc_result
     // A host callback other than the store (is-active, accept-consumed, protector) failed.
     // Retryable.
     RTC_RESULT_CALLBACK_FAILED = 302,
+    // The store is broken in a way a retry will not fix (a corrupt or read-only database, a
+    // file that is not a database, its table or a column missing): not retryable, an operator
+    // must act (HTTP 500). Nothing was consumed.
+    RTC_RESULT_STORAGE_BROKEN = 400,
     // The library panicked. The call had no effect on the caller's outputs; the service
     // keeps working. Please report it.
     RTC_RESULT_PANIC = 900,
@@ -825,7 +829,9 @@ rtc_result rtc_service_builder_set_successor_secret(struct rtc_service_builder *
 
 // Uses the built-in SQLite store on the file at `path` (UTF-8; created with Duende's
 // `PersistedGrants` table if missing; WAL mode). A database Duende's EF Core store created on
-// SQLite is used as it is. Fails with `RTC_RESULT_STORAGE_UNAVAILABLE` when the file cannot be
+// SQLite is used as it is. Fails with `RTC_RESULT_STORAGE_BROKEN` for a file that is not a
+// database, is corrupt or read-only, or whose table lacks a column, and with
+// `RTC_RESULT_STORAGE_UNAVAILABLE` when the file cannot be
 // opened.
 rtc_result rtc_service_builder_use_sqlite(struct rtc_service_builder *builder,
                                           const char *path,
@@ -834,7 +840,8 @@ rtc_result rtc_service_builder_use_sqlite(struct rtc_service_builder *builder,
 
 // Uses the built-in PostgreSQL store (for several server instances sharing one database):
 // `url` is `postgres://user:password@host:port/database` (UTF-8). The `PersistedGrants` table
-// is created if missing. Fails with `RTC_RESULT_STORAGE_UNAVAILABLE` when the server cannot be
+// is created if missing. Fails with `RTC_RESULT_STORAGE_BROKEN` when the table lacks a column
+// or may not be read, and with `RTC_RESULT_STORAGE_UNAVAILABLE` when the server cannot be
 // reached.
 rtc_result rtc_service_builder_use_postgres(struct rtc_service_builder *builder,
                                             const char *url,
@@ -896,9 +903,9 @@ rtc_result rtc_error_code(const struct rtc_error *error);
 // Why a token was refused; `RTC_REASON_NONE` for other errors and for NULL.
 rtc_reason rtc_error_reason(const struct rtc_error *error);
 
-// The OAuth error to answer with ("invalid_grant", "invalid_request"), or for a retryable
-// failure "temporarily_unavailable" (HTTP 503); NULL for caller errors and for NULL. A static
-// string: never free it.
+// The OAuth error to answer with ("invalid_grant", "invalid_request"), for a retryable
+// failure "temporarily_unavailable" (HTTP 503), for a broken store "server_error" (HTTP 500);
+// NULL for caller errors and for NULL. A static string: never free it.
 const char *rtc_error_oauth_error(const struct rtc_error *error);
 
 // Whether the failed call may succeed if retried unchanged (storage and callback failures).

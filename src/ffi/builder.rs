@@ -398,7 +398,9 @@ fn non_empty<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'a str, 
 
 /// Uses the built-in SQLite store on the file at `path` (UTF-8; created with Duende's
 /// `PersistedGrants` table if missing; WAL mode). A database Duende's EF Core store created on
-/// SQLite is used as it is. Fails with `RTC_RESULT_STORAGE_UNAVAILABLE` when the file cannot be
+/// SQLite is used as it is. Fails with `RTC_RESULT_STORAGE_BROKEN` for a file that is not a
+/// database, is corrupt or read-only, or whose table lacks a column, and with
+/// `RTC_RESULT_STORAGE_UNAVAILABLE` when the file cannot be
 /// opened.
 #[no_mangle]
 pub extern "C" fn rtc_service_builder_use_sqlite(
@@ -417,7 +419,8 @@ pub extern "C" fn rtc_service_builder_use_sqlite(
 
 /// Uses the built-in PostgreSQL store (for several server instances sharing one database):
 /// `url` is `postgres://user:password@host:port/database` (UTF-8). The `PersistedGrants` table
-/// is created if missing. Fails with `RTC_RESULT_STORAGE_UNAVAILABLE` when the server cannot be
+/// is created if missing. Fails with `RTC_RESULT_STORAGE_BROKEN` when the table lacks a column
+/// or may not be read, and with `RTC_RESULT_STORAGE_UNAVAILABLE` when the server cannot be
 /// reached.
 #[no_mangle]
 pub extern "C" fn rtc_service_builder_use_postgres(

@@ -81,6 +81,9 @@ impl From<ServiceError> for FfiError {
             ServiceError::StorageUnavailable(_) => {
                 Self::new(rtc_result::RTC_RESULT_STORAGE_UNAVAILABLE, message)
             }
+            ServiceError::StorageBroken(_) => {
+                Self::new(rtc_result::RTC_RESULT_STORAGE_BROKEN, message)
+            }
             ServiceError::HookFailed { .. } => {
                 Self::new(rtc_result::RTC_RESULT_CALLBACK_FAILED, message)
             }
@@ -112,15 +115,16 @@ pub extern "C" fn rtc_error_reason(error: *const rtc_error) -> rtc_reason {
     read_error(error, || rtc_reason::RTC_REASON_NONE, |e| e.reason)
 }
 
-/// The OAuth error to answer with ("invalid_grant", "invalid_request"), or for a retryable
-/// failure "temporarily_unavailable" (HTTP 503); NULL for caller errors and for NULL. A static
-/// string: never free it.
+/// The OAuth error to answer with ("invalid_grant", "invalid_request"), for a retryable
+/// failure "temporarily_unavailable" (HTTP 503), for a broken store "server_error" (HTTP 500);
+/// NULL for caller errors and for NULL. A static string: never free it.
 #[no_mangle]
 pub extern "C" fn rtc_error_oauth_error(error: *const rtc_error) -> *const c_char {
     read_error(error, std::ptr::null, |e| match e.code {
         rtc_result::RTC_RESULT_INVALID_GRANT => c"invalid_grant".as_ptr(),
         rtc_result::RTC_RESULT_INVALID_REQUEST => c"invalid_request".as_ptr(),
         c if c.is_retryable() => c"temporarily_unavailable".as_ptr(),
+        rtc_result::RTC_RESULT_STORAGE_BROKEN => c"server_error".as_ptr(),
         _ => std::ptr::null(),
     })
 }

@@ -7,7 +7,7 @@ use crate::service::Reason;
 
 /// What an `rtc_` call did. Grouped by hundreds: 0 success, 1xx the caller's arguments,
 /// 2xx the token was refused (an OAuth answer, not a fault), 3xx retryable failures of the
-/// store or of a host callback, 9xx bugs.
+/// store or of a host callback, 4xx failures an operator must fix, 9xx bugs.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum rtc_result {
@@ -39,6 +39,10 @@ pub enum rtc_result {
     /// A host callback other than the store (is-active, accept-consumed, protector) failed.
     /// Retryable.
     RTC_RESULT_CALLBACK_FAILED = 302,
+    /// The store is broken in a way a retry will not fix (a corrupt or read-only database, a
+    /// file that is not a database, its table or a column missing): not retryable, an operator
+    /// must act (HTTP 500). Nothing was consumed.
+    RTC_RESULT_STORAGE_BROKEN = 400,
     /// The library panicked. The call had no effect on the caller's outputs; the service
     /// keeps working. Please report it.
     RTC_RESULT_PANIC = 900,
@@ -92,12 +96,13 @@ impl rtc_result {
             Self::RTC_RESULT_STORAGE_UNAVAILABLE => c"storage_unavailable",
             Self::RTC_RESULT_STORAGE_BAD_RESPONSE => c"storage_bad_response",
             Self::RTC_RESULT_CALLBACK_FAILED => c"callback_failed",
+            Self::RTC_RESULT_STORAGE_BROKEN => c"storage_broken",
             Self::RTC_RESULT_PANIC => c"panic",
         }
     }
 
     /// Every code, for lookups from a raw number.
-    const ALL: [rtc_result; 14] = [
+    const ALL: [rtc_result; 15] = [
         Self::RTC_RESULT_OK,
         Self::RTC_RESULT_NULL_ARGUMENT,
         Self::RTC_RESULT_INVALID_UTF8,
@@ -111,6 +116,7 @@ impl rtc_result {
         Self::RTC_RESULT_STORAGE_UNAVAILABLE,
         Self::RTC_RESULT_STORAGE_BAD_RESPONSE,
         Self::RTC_RESULT_CALLBACK_FAILED,
+        Self::RTC_RESULT_STORAGE_BROKEN,
         Self::RTC_RESULT_PANIC,
     ];
 

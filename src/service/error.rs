@@ -84,6 +84,9 @@ pub enum ServiceError {
     Rejected(Rejection),
     /// A store call failed. Retryable; nothing was consumed and no second live token exists.
     StorageUnavailable(StoreError),
+    /// The store is broken (corrupt, read-only, its table or a column missing): retrying will
+    /// not help, an operator must act. Nothing was consumed.
+    StorageBroken(StoreError),
     /// A host hook (is-active, accept-consumed, protector) failed. Retryable.
     HookFailed { hook: &'static str, message: String },
     /// The caller passed something the service cannot work with (e.g. an empty filter).
@@ -101,6 +104,7 @@ impl ServiceError {
         match self {
             Self::Rejected(r) => r.error.as_str(),
             Self::StorageUnavailable(_) => "storage_unavailable",
+            Self::StorageBroken(_) => "storage_broken",
             Self::HookFailed { .. } => "hook_failed",
             Self::InvalidArgument(_) => "invalid_argument",
         }
@@ -124,6 +128,7 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::InvalidRequest(m) => Self::InvalidArgument(m),
+            broken @ StoreError::Broken(_) => Self::StorageBroken(broken),
             other => Self::StorageUnavailable(other),
         }
     }
@@ -134,6 +139,7 @@ impl fmt::Display for ServiceError {
         match self {
             Self::Rejected(r) => write!(f, "{} ({})", r.error.as_str(), r.reason.as_str()),
             Self::StorageUnavailable(e) => write!(f, "storage_unavailable: {e}"),
+            Self::StorageBroken(e) => write!(f, "storage_broken: {e}"),
             Self::HookFailed { hook, message } => write!(f, "hook_failed: {hook}: {message}"),
             Self::InvalidArgument(m) => write!(f, "invalid_argument: {m}"),
         }

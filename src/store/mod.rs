@@ -31,6 +31,9 @@ pub enum StoreError {
     BadResponse(String),
     /// The request itself was refused by the store (an empty filter).
     InvalidRequest(String),
+    /// The backend failed in a way a retry will not fix (a corrupt or read-only database, a
+    /// file that is not a database, a missing table or column): an operator must act.
+    Broken(String),
 }
 
 impl fmt::Display for StoreError {
@@ -39,6 +42,7 @@ impl fmt::Display for StoreError {
             Self::Unavailable(m) => write!(f, "store unavailable: {m}"),
             Self::BadResponse(m) => write!(f, "store gave an invalid answer: {m}"),
             Self::InvalidRequest(m) => write!(f, "store refused the request: {m}"),
+            Self::Broken(m) => write!(f, "store is broken, an operator must act: {m}"),
         }
     }
 }

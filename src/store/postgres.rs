@@ -61,8 +61,27 @@ pub struct PostgresStore {
     pool: Pool<PostgresConnectionManager<NoTls>>,
 }
 
-fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(format!("postgres: {e}"))
+/// A failure of the server: retryable (a lost connection, a timeout, a restart), or `Broken`
+/// when retrying cannot help and an operator must act (the table or a column missing, data
+/// corrupted, no permission on the table, a read-only server).
+fn unavailable(e: impl std::fmt::Display + 'static) -> StoreError {
+    use postgres::error::SqlState;
+    let message = format!("postgres: {e}");
+    let state = (&e as &dyn std::any::Any)
+        .downcast_ref::<postgres::Error>()
+        .and_then(postgres::Error::code);
+    let broken = [
+        SqlState::UNDEFINED_TABLE,
+        SqlState::UNDEFINED_COLUMN,
+        SqlState::DATA_CORRUPTED,
+        SqlState::INDEX_CORRUPTED,
+        SqlState::INSUFFICIENT_PRIVILEGE,
+        SqlState::READ_ONLY_SQL_TRANSACTION,
+    ];
+    match state {
+        Some(s) if broken.contains(s) => StoreError::Broken(message),
+        _ => StoreError::Unavailable(message),
+    }
 }
 
 fn to_grant(row: &Row) -> Result<PersistedGrant, StoreError> {
@@ -115,6 +134,8 @@ impl PostgresStore {
         let mut conn = store.conn()?;
         conn.batch_execute(SCHEMA).map_err(unavailable)?;
         conn.batch_execute(INDEXES).map_err(unavailable)?;
+        conn.batch_execute(&super::sql::verify_columns())
+            .map_err(unavailable)?;
         drop(conn);
         Ok(store)
     }

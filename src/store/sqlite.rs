@@ -99,8 +99,52 @@ pub struct SqliteStore {
     pool: Pool<SqliteConnectionManager>,
 }
 
-fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(format!("sqlite: {e}"))
+/// A failure of the database: retryable (busy, locked, an I/O error, a full disk), or
+/// `Broken` when retrying cannot help and an operator must act (a corrupt file, a file that is
+/// not a database, a read-only one, the table or a column missing).
+fn unavailable(e: impl std::fmt::Display + 'static) -> StoreError {
+    use rusqlite::ErrorCode::*;
+    let message = format!("sqlite: {e}");
+    let Some(e) = (&e as &dyn std::any::Any).downcast_ref::<rusqlite::Error>() else {
+        return StoreError::Unavailable(message);
+    };
+    // A schema error comes as a failure or, from statement preparation, as an input error:
+    // SQLite's own wording is the one thing both carry.
+    let text = e.to_string();
+    let schema = ["no such table", "no such column", "has no column named"]
+        .iter()
+        .any(|m| text.contains(m));
+    match e.sqlite_error_code() {
+        Some(DatabaseCorrupt | NotADatabase | ReadOnly) => StoreError::Broken(message),
+        _ if schema => StoreError::Broken(message),
+        _ => StoreError::Unavailable(message),
+    }
+}
+
+/// A table of another shape is an operator's problem, found at start-up. Asked of the schema
+/// itself: SQLite reads a double-quoted name it cannot resolve as a string literal, so a SELECT
+/// of a missing column succeeds (and would return the column's name as its value).
+fn check_columns(db: &rusqlite::Connection) -> Result<(), StoreError> {
+    let mut stmt = db
+        .prepare(r#"SELECT "name" FROM pragma_table_info('PersistedGrants')"#)
+        .map_err(unavailable)?;
+    let present: Vec<String> = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(unavailable)?
+        .collect::<Result<_, _>>()
+        .map_err(unavailable)?;
+    let missing: Vec<&str> = super::sql::COLUMNS
+        .split(", ")
+        .map(|c| c.trim_matches('"'))
+        .filter(|c| !present.iter().any(|p| p.eq_ignore_ascii_case(c)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::Broken(format!(
+        "sqlite: the PersistedGrants table has no column {}",
+        missing.join(", ")
+    )))
 }
 
 /// Dates as EF Core's SQLite provider writes them: `yyyy-MM-dd HH:mm:ss.FFFFFFF` (UTC, trailing
@@ -198,6 +242,7 @@ impl SqliteStore {
             .map_err(unavailable)?;
         first.execute_batch(SCHEMA).map_err(unavailable)?;
         first.execute_batch(INDEXES).map_err(unavailable)?;
+        check_columns(&first)?;
         drop(first);
         let pool = Pool::builder()
             .thread_pool(super::sql::maintenance_thread())

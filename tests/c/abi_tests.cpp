@@ -244,6 +244,22 @@ TEST(NullArguments, BuilderExports) {
     EXPECT_EQ(rtc_service_builder_use_sqlite(b, "", 0, nullptr), RTC_RESULT_INVALID_ARGUMENT);
     const std::string nowhere = "/nonexistent-dir/rtc.db";
     EXPECT_EQ(rtc_service_builder_use_sqlite(b, nowhere.data(), nowhere.size(), nullptr), RTC_RESULT_STORAGE_UNAVAILABLE);
+    {
+        // A file that is not a database: an operator must act, not retryable (before: unavailable).
+        char garbage[] = "/tmp/rtc-abi-garbage-XXXXXX";
+        int fd = mkstemp(garbage);
+        ASSERT_GE(fd, 0);
+        std::string junk(65536, 'Z');
+        ASSERT_EQ(write(fd, junk.data(), junk.size()), static_cast<ssize_t>(junk.size()));
+        close(fd);
+        rtc_error *broken = nullptr;
+        EXPECT_EQ(rtc_service_builder_use_sqlite(b, garbage, std::strlen(garbage), &broken), RTC_RESULT_STORAGE_BROKEN);
+        EXPECT_FALSE(rtc_error_retryable(broken));
+        EXPECT_STREQ(rtc_error_oauth_error(broken), "server_error");
+        EXPECT_STREQ(rtc_result_name(RTC_RESULT_STORAGE_BROKEN), "storage_broken");
+        rtc_error_free(broken);
+        unlink(garbage);
+    }
     EXPECT_EQ(rtc_service_builder_use_postgres(b, nullptr, 3, nullptr), RTC_RESULT_NULL_ARGUMENT);
     EXPECT_EQ(rtc_service_builder_use_postgres(b, "", 0, nullptr), RTC_RESULT_INVALID_ARGUMENT);
     const std::string bad_url = "not a url at all";

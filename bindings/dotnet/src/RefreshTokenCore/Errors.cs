@@ -31,6 +31,9 @@ public enum ResultCode : uint
     StorageBadResponse = 301,
     /// <summary>A host callback (is-active, accept-consumed, protector) failed; retryable.</summary>
     CallbackFailed = 302,
+    /// <summary>The store is broken (corrupt, read-only, its table or a column missing): not
+    /// retryable, an operator must act (HTTP 500); nothing consumed.</summary>
+    StorageBroken = 400,
     /// <summary>The native library panicked (caught); please report it.</summary>
     Panic = 900,
 }

@@ -1,0 +1,155 @@
+//! "Try again" and "an operator must act" are different errors (issue 15 item 8): a corrupt
+//! database, a file that is not one, or a table of the wrong shape is `storage_broken`, not
+//! retryable, detected at start-up where it can be; a busy database stays retryable.
+#![cfg(feature = "sqlite")]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use refresh_token_core::model::{Client, TokenUsage};
+use refresh_token_core::service::{
+    CreateRequest, RefreshRequest, RefreshTokenService, ServiceError,
+};
+use refresh_token_core::store::sqlite::{SqliteOptions, SqliteStore};
+use refresh_token_core::store::StoreError;
+
+fn path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rtc-broken-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("grants.db")
+}
+
+fn broken(r: Result<SqliteStore, StoreError>) -> bool {
+    matches!(r, Err(StoreError::Broken(_)))
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_broken_at_start_up() {
+    let p = path("garbage");
+    std::fs::write(&p, vec![0x5au8; 64 * 1024]).unwrap();
+    assert!(
+        broken(SqliteStore::open(&p)),
+        "before: storage_unavailable on every request"
+    );
+}
+
+#[test]
+fn a_table_without_one_of_the_ten_columns_is_broken_at_start_up() {
+    let p = path("shape");
+    let db = rusqlite::Connection::open(&p).unwrap();
+    // Duende's table without Description (and so without Data's neighbour in the SELECT list).
+    db.execute_batch(
+        r#"CREATE TABLE "PersistedGrants" ("Key" TEXT, "Type" TEXT, "SubjectId" TEXT, "SessionId" TEXT,
+           "ClientId" TEXT, "CreationTime" TEXT, "Expiration" TEXT, "ConsumedTime" TEXT, "Data" TEXT);"#,
+    )
+    .unwrap();
+    drop(db);
+    let opened = SqliteStore::open(&p);
+    assert!(
+        matches!(opened, Err(StoreError::Broken(_))),
+        "{:?}",
+        opened.err()
+    );
+}
+
+#[test]
+fn a_table_dropped_under_a_running_service_is_broken_not_retryable_and_a_locked_one_is_retryable() {
+    let p = path("dropped");
+    let options = SqliteOptions {
+        busy_timeout_ms: 200,
+        ..Default::default()
+    };
+    let store = Arc::new(SqliteStore::open_with(&p, options).unwrap());
+    let service = RefreshTokenService::builder(store).build().unwrap();
+    let mut c = Client::new("web");
+    c.allow_offline_access = true;
+    c.refresh_token_usage = TokenUsage::OneTimeOnly;
+    let created = service
+        .create(
+            &c,
+            CreateRequest::for_subject("alice", None, &["offline_access"]),
+        )
+        .unwrap();
+    let refresh = || {
+        service.refresh(
+            &c,
+            RefreshRequest {
+                handle: created.handle.as_str().into(),
+                ..Default::default()
+            },
+        )
+    };
+
+    // Locked by another writer: retryable, as before.
+    let other = rusqlite::Connection::open(&p).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE;").unwrap();
+    let locked = refresh().unwrap_err();
+    assert!(
+        matches!(locked, ServiceError::StorageUnavailable(_)),
+        "{locked}"
+    );
+    assert!(locked.is_retryable());
+    other.execute_batch("ROLLBACK;").unwrap();
+
+    other
+        .execute_batch(r#"DROP TABLE "PersistedGrants";"#)
+        .unwrap();
+    let gone = refresh().unwrap_err();
+    assert!(matches!(gone, ServiceError::StorageBroken(_)), "{gone}");
+    assert!(
+        !gone.is_retryable(),
+        "a missing table is not a reason to retry"
+    );
+    assert_eq!(gone.error_code(), "storage_broken");
+}
+
+/// PostgreSQL (with `RTC_TEST_POSTGRES_URL`), in a database of its own so that no other test
+/// sees the damaged table: a column dropped under a running service is broken, and so is the
+/// table of that shape at the next start-up. (A server that cannot be reached stays retryable:
+/// the restart tests in `tests/processes` show it.)
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_a_dropped_column_is_broken_at_once_and_at_start_up() {
+    use refresh_token_core::store::postgres::PostgresStore;
+    let Ok(url) = std::env::var("RTC_TEST_POSTGRES_URL") else {
+        eprintln!("RTC_TEST_POSTGRES_URL not set: the PostgreSQL case is not run");
+        return;
+    };
+    let name = format!("rtc_broken_{}", std::process::id());
+    let (base, _) = url.rsplit_once('/').expect("postgres://.../database");
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let own = format!("{base}/{name}");
+
+    let store = Arc::new(PostgresStore::connect(&own).unwrap());
+    let service = RefreshTokenService::builder(store).build().unwrap();
+    let mut c = Client::new("web");
+    c.allow_offline_access = true;
+    let created = service
+        .create(
+            &c,
+            CreateRequest::for_subject("alice", None, &["offline_access"]),
+        )
+        .unwrap();
+    let mut db = postgres::Client::connect(&own, postgres::NoTls).unwrap();
+    db.batch_execute(r#"ALTER TABLE "PersistedGrants" DROP COLUMN "Description""#)
+        .unwrap();
+    let err = service.validate(created.handle.as_str(), &c).unwrap_err();
+    assert!(matches!(err, ServiceError::StorageBroken(_)), "{err}");
+    assert!(!err.is_retryable());
+    drop(service);
+    assert!(matches!(
+        PostgresStore::connect(&own),
+        Err(StoreError::Broken(_))
+    ));
+    drop(db);
+
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .ok();
+}
