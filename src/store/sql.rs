@@ -35,13 +35,6 @@ CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_SubjectId_SessionId_Type" ON "Per
 "#;
 
 /// A row's columns, in the order every statement binds them (the key is parameter 1).
-/// Reads no row but names every column: run at start-up (PostgreSQL), it turns a table of
-/// another shape into a `Broken` error (an operator must act) before the first request instead
-/// of on every one. (SQLite asks its schema instead: see `sqlite::check_columns`.)
-pub(crate) fn verify_columns() -> String {
-    format!(r#"SELECT {COLUMNS} FROM "PersistedGrants" WHERE 1 = 0"#)
-}
-
 pub(crate) const COLUMNS: &str = r#""Key", "Type", "SubjectId", "SessionId", "ClientId", "Description", "CreationTime", "Expiration", "ConsumedTime", "Data""#;
 
 /// Every statement of a store, built once when it opens.
