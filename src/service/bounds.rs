@@ -31,7 +31,7 @@ pub(super) fn check_resource(token: &RefreshToken, resource: &str) -> Result<(),
     if utf16_len(resource) > MAX_RESOURCE_INDICATOR_LENGTH {
         return Err(too_large());
     }
-    let known = token.access_tokens.iter().any(|(r, _)| r == resource);
+    let known = token.access_token_for(resource).is_some();
     if !known && token.access_tokens.len() >= MAX_RESOURCES_PER_TOKEN {
         return Err(too_large());
     }
