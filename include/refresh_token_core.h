@@ -125,7 +125,8 @@
  *   "replay_revoked"|"consume_lost"|"revoked"|"cleanup"|"non_atomic_consume", ...} with
  *   persisted-grant keys, client and subject ids, reasons and counts; never a handle.
  *   "non_atomic_consume" comes once, from rtc_service_builder_build, when the store has no
- *   conditional consume: parallel refreshes of one one-time token can then both succeed.
+ *   conditional consume and rtc_service_builder_allow_non_atomic_consume accepted that:
+ *   parallel refreshes of one one-time token can then both succeed.
  *
  * ABI: no stability is promised between versions before 1.0. Compare rtc_abi_version() with
  * RTC_ABI_VERSION at start-up; link the exact library version you built against.
@@ -563,7 +564,8 @@ typedef struct rtc_store_callbacks {
     // delete the row if present. Otherwise: overwrite the row with `replacement` only if the
     // stored ConsumedTime is NULL. Return `RTC_CONSUME_WON`, `RTC_CONSUME_ALREADY_CONSUMED` or
     // `RTC_CONSUME_NOT_FOUND`. When NULL the library reads then writes, as the reference does,
-    // and two parallel requests can both redeem one OneTimeOnly token.
+    // and two parallel requests can both redeem one OneTimeOnly token: the build then needs
+    // `rtc_service_builder_allow_non_atomic_consume`.
     rtc_store_consume_fn consume;
     // Required. Delete up to `batch` rows whose Expiration < `now`, oldest first (NULL never);
     // write how many (at most `batch`) to `out_removed`.
@@ -826,6 +828,16 @@ rtc_result rtc_service_builder_set_successor_secret(struct rtc_service_builder *
                                                     const uint8_t *previous,
                                                     size_t previous_len,
                                                     struct rtc_error **out_error);
+
+// Accepts (`allow` true) a store without an atomic conditional consume: a callback store whose
+// `consume` is NULL, an asynchronous store without `RTC_STORE_CAN_CONSUME`. Such a store
+// consumes a one-time token with the reference's read-then-write, so parallel refreshes of one
+// token can both succeed and fork its chain. Without this call `rtc_service_builder_build`
+// refuses such a store with `RTC_RESULT_INVALID_ARGUMENT`; with it, the build emits a
+// `non_atomic_consume` event.
+rtc_result rtc_service_builder_allow_non_atomic_consume(struct rtc_service_builder *builder,
+                                                        bool allow,
+                                                        struct rtc_error **out_error);
 
 // Uses the built-in SQLite store on the file at `path` (UTF-8; created with Duende's
 // `PersistedGrants` table if missing; WAL mode). A database Duende's EF Core store created on

@@ -56,6 +56,7 @@ pub struct rtc_service_builder {
     protector: Option<FfiProtector>,
     events: Option<FfiEvents>,
     secrets: Option<SuccessorSecrets>,
+    allow_non_atomic: bool,
     clients: HashMap<String, Arc<Client>>,
 }
 
@@ -115,6 +116,7 @@ pub extern "C" fn rtc_service_builder_new(
             protector: None,
             events: None,
             secrets: None,
+            allow_non_atomic: false,
             clients: HashMap::new(),
         }));
         Ok(())
@@ -384,6 +386,24 @@ pub extern "C" fn rtc_service_builder_set_successor_secret(
     })
 }
 
+/// Accepts (`allow` true) a store without an atomic conditional consume: a callback store whose
+/// `consume` is NULL, an asynchronous store without `RTC_STORE_CAN_CONSUME`. Such a store
+/// consumes a one-time token with the reference's read-then-write, so parallel refreshes of one
+/// token can both succeed and fork its chain. Without this call `rtc_service_builder_build`
+/// refuses such a store with `RTC_RESULT_INVALID_ARGUMENT`; with it, the build emits a
+/// `non_atomic_consume` event.
+#[no_mangle]
+pub extern "C" fn rtc_service_builder_allow_non_atomic_consume(
+    builder: *mut rtc_service_builder,
+    allow: bool,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
+    call(out_error, || {
+        read::object_mut(builder, "builder")?.allow_non_atomic = allow;
+        Ok(())
+    })
+}
+
 /// A non-empty text argument (a path, a URL).
 fn non_empty<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'a str, FfiError> {
     let s = read::text(ptr, len, name, RTC_MAX_STRING_LEN)?;
@@ -531,7 +551,8 @@ pub extern "C" fn rtc_service_builder_build(
             None => RefreshTokenService::builder(Arc::new(MemoryStore::new())),
         }
         .options(b.options)
-        .accept_consumed(policy);
+        .accept_consumed(policy)
+        .allow_non_atomic_consume(b.allow_non_atomic);
         if let Some(c) = b.clock {
             sb = sb.clock(Arc::new(c));
         }

@@ -47,7 +47,8 @@ pub struct rtc_store_callbacks {
     /// delete the row if present. Otherwise: overwrite the row with `replacement` only if the
     /// stored ConsumedTime is NULL. Return `RTC_CONSUME_WON`, `RTC_CONSUME_ALREADY_CONSUMED` or
     /// `RTC_CONSUME_NOT_FOUND`. When NULL the library reads then writes, as the reference does,
-    /// and two parallel requests can both redeem one OneTimeOnly token.
+    /// and two parallel requests can both redeem one OneTimeOnly token: the build then needs
+    /// `rtc_service_builder_allow_non_atomic_consume`.
     pub consume: rtc_store_consume_fn,
     /// Required. Delete up to `batch` rows whose Expiration < `now`, oldest first (NULL never);
     /// write how many (at most `batch`) to `out_removed`.

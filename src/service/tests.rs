@@ -580,11 +580,19 @@ impl GrantStore for ReadThenWrite {
 }
 
 #[test]
-fn a_store_without_an_atomic_consume_is_reported_once_when_the_service_is_built() {
+fn a_store_without_an_atomic_consume_is_refused_unless_accepted_and_then_reported_once() {
+    let refused = RefreshTokenService::builder(Arc::new(ReadThenWrite(MemoryStore::new())))
+        .build()
+        .err()
+        .expect("a non-atomic store needs the opt-in");
+    assert!(
+        matches!(&refused, ServiceError::InvalidArgument(m) if m.contains("allow_non_atomic_consume"))
+    );
     let built_on = |store: Arc<dyn GrantStore>| {
         let events = Arc::new(Collect::default());
         let s = RefreshTokenService::builder(store)
             .events(events.clone())
+            .allow_non_atomic_consume(true)
             .build()
             .unwrap();
         let c = client(TokenUsage::OneTimeOnly, TokenExpiration::Absolute);

@@ -490,10 +490,30 @@ void count_non_atomic(void *ud, const char *json, size_t n) {
     if (std::string(json, n).find("\"non_atomic_consume\"") != std::string::npos) ++*static_cast<std::atomic<int> *>(ud);
 }
 
+TEST(AsyncStorage, WithoutTheConsumeCapabilityTheBuildIsRefusedUnlessTheRaceIsAccepted) {
+    AsyncStore store(std::chrono::microseconds(0), 1);
+    rtc_service_builder *b = nullptr;
+    rtc_service *svc = nullptr;
+    rtc_error *err = nullptr;
+    ASSERT_EQ(rtc_service_builder_new(nullptr, &b, nullptr), RTC_RESULT_OK);
+    ASSERT_EQ(rtc_service_builder_set_async_store(b, enqueue, 0, &store, finalize, nullptr), RTC_RESULT_OK);
+    EXPECT_EQ(rtc_service_builder_allow_non_atomic_consume(nullptr, true, nullptr), RTC_RESULT_NULL_ARGUMENT);
+    EXPECT_EQ(rtc_service_builder_build(b, &svc, &err), RTC_RESULT_INVALID_ARGUMENT);
+    EXPECT_EQ(svc, nullptr);
+    ASSERT_NE(err, nullptr);
+    EXPECT_FALSE(rtc_error_retryable(err)) << "a configuration an operator must change";
+    EXPECT_NE(std::string(rtc_error_message(err)).find("allow_non_atomic_consume"), std::string::npos);
+    rtc_error_free(err);
+    EXPECT_EQ(store.finalized.load(), 1) << "a failed build still consumes the builder";
+    std::lock_guard<std::mutex> l(store.mu);
+    EXPECT_TRUE(store.rows.empty()) << "refused before the successor secret is written";
+}
+
 TEST(AsyncStorage, WithoutTheConsumeCapabilityTheReferencesReadThenWriteIsUsedAndReported) {
     AsyncStore store(std::chrono::microseconds(0), 1);
     std::atomic<int> reported{0};
     Service svc(store, false, 0, [&](rtc_service_builder *b, rtc_client *) {
+        EXPECT_EQ(rtc_service_builder_allow_non_atomic_consume(b, true, nullptr), RTC_RESULT_OK);
         EXPECT_EQ(rtc_service_builder_set_event_sink(b, count_non_atomic, &reported, nullptr, nullptr), RTC_RESULT_OK);
     });
     EXPECT_EQ(reported.load(), 1) << "the build reports the read-then-write consume, once";

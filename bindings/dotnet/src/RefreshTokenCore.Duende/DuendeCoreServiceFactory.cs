@@ -54,14 +54,14 @@ internal static class DuendeCoreServiceFactory
         }
         if (options.Store is null && options.BlockingStore is null && options.SqlitePath is null && options.PostgresUrl is null)
         {
-            options.Store = DeploymentStore(sp, log);
+            options.Store = DeploymentStore(sp, log, options.AllowNonAtomicConsume);
         }
         return new RefreshTokenService(options);
     }
 
     /// <summary>The deployment's own store: Duende's EF operational store with a conditional
     /// consume on its own DbContext, else any other Duende store through its interface.</summary>
-    private static IGrantStore DeploymentStore(IServiceProvider sp, ILogger log)
+    private static IGrantStore DeploymentStore(IServiceProvider sp, ILogger log, bool allowNonAtomic)
     {
         IServiceScopeFactory scopes = sp.GetRequiredService<IServiceScopeFactory>();
         IServiceProviderIsService? isService = sp.GetService<IServiceProviderIsService>();
@@ -75,10 +75,14 @@ internal static class DuendeCoreServiceFactory
         }
         if (isService?.IsService(typeof(IDuendeStore)) == true)
         {
-            log.LogWarning(
-                "refresh-token-core uses the registered Duende IPersistedGrantStore through its interface, which has no conditional consume: "
-                + "parallel refreshes of one OneTimeOnly token can both succeed, as under stock Duende. Use Duende's EF operational store "
-                + "(AddOperationalStore) or set RefreshTokenServiceOptions.Store to a store with IConditionalConsumeGrantStore.");
+            const string why = "the registered Duende IPersistedGrantStore has no conditional consume: "
+                + "parallel refreshes of one OneTimeOnly token can both succeed and fork its chain, as under stock Duende. Use Duende's EF operational store "
+                + "(AddOperationalStore) or set RefreshTokenServiceOptions.Store to a store with IConditionalConsumeGrantStore";
+            if (!allowNonAtomic)
+            {
+                throw new InvalidOperationException($"refresh-token-core: {why}; or accept the race with AddRefreshTokenCore(o => o.AllowNonAtomicConsume = true).");
+            }
+            log.LogWarning("refresh-token-core uses it through its interface (AllowNonAtomicConsume): {Why}.", why);
             return new DuendePersistedGrantStore(scopes);
         }
         throw new InvalidOperationException(

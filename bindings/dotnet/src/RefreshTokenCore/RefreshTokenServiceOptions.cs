@@ -83,6 +83,13 @@ public sealed class RefreshTokenServiceOptions
     /// <summary>A store that never waits (memory), called synchronously on the thread doing the
     /// operation. At most one of this and <see cref="Store"/>.</summary>
     public IBlockingGrantStore? BlockingStore { get; set; }
+    /// <summary>Accepts a store without an atomic conditional consume (one that implements
+    /// neither <see cref="IConditionalConsumeGrantStore"/> nor
+    /// <see cref="IBlockingConditionalConsumeStore"/>). Such a store consumes a one-time token
+    /// with the reference's read-then-write: parallel refreshes of one token can both succeed and
+    /// fork its chain, as under stock Duende. Default false: building on such a store throws
+    /// <see cref="InvalidOperationException"/>; when true, it is logged as a warning.</summary>
+    public bool AllowNonAtomicConsume { get; set; }
     /// <summary>Use the native SQLite store on this file (Duende's <c>PersistedGrants</c> table;
     /// a database Duende's EF Core store created is used as it is). Ignored when a store is set.</summary>
     public string? SqlitePath { get; set; }

@@ -60,7 +60,7 @@ public class SwapInTests
 
     private sealed record Host(IRefreshTokenService Service, DictionaryStore Store, Profile Profile);
 
-    private static Host Build(Action<IdentityServerOptions>? ids = null, bool store = true, bool dataProtection = true)
+    private static Host Build(Action<IdentityServerOptions>? ids = null, bool store = true, bool dataProtection = true, bool allowNonAtomic = true)
     {
         var builder = new Builder();
         var rows = new DictionaryStore();
@@ -70,7 +70,8 @@ public class SwapInTests
         builder.Services.AddSingleton<IProfileService>(profile);
         if (store) builder.Services.AddSingleton<IPersistedGrantStore>(rows);
         if (dataProtection) builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
-        builder.AddRefreshTokenCore();
+        // The dictionary store is Duende's interface only: no conditional consume.
+        builder.AddRefreshTokenCore(o => o.AllowNonAtomicConsume = allowNonAtomic);
         return new Host(builder.Services.BuildServiceProvider().GetRequiredService<IRefreshTokenService>(), rows, profile);
     }
 
@@ -94,6 +95,14 @@ public class SwapInTests
     public void Without_a_store_the_host_fails_at_start_up_saying_what_to_add()
     {
         var e = Assert.ThrowsAny<InvalidOperationException>(() => Build(store: false));
+        Assert.Contains("AddOperationalStore", e.Message);
+    }
+
+    [Fact]
+    public void A_store_without_a_conditional_consume_fails_at_start_up_unless_its_race_is_accepted()
+    {
+        var e = Assert.ThrowsAny<InvalidOperationException>(() => Build(allowNonAtomic: false));
+        Assert.Contains("AllowNonAtomicConsume = true", e.Message);
         Assert.Contains("AddOperationalStore", e.Message);
     }
 

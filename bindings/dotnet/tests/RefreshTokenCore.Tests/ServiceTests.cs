@@ -383,15 +383,4 @@ public class ServiceTests
         public DateTimeOffset Now;
         public override DateTimeOffset GetUtcNow() => Now;
     }
-
-    private sealed class ListLogger : ILogger
-    {
-        public readonly List<string> Lines = new();
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Lines) Lines.Add($"{logLevel} {formatter(state, exception)}");
-        }
-    }
 }

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Security.Claims;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
 
 namespace RefreshTokenCore.Tests;
 
@@ -26,6 +27,18 @@ internal static class TestSupport
     /// <summary>The refresh-token rows (the store also holds the service's successor secret).</summary>
     internal static List<StoredGrant> Tokens(this InMemoryGrantStore s) =>
         s.Snapshot().Where(r => r.Type == "refresh_token").ToList();
+}
+
+/// <summary>Keeps what the service logs.</summary>
+internal sealed class ListLogger : ILogger
+{
+    public readonly List<string> Lines = new();
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+    public bool IsEnabled(LogLevel logLevel) => true;
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        lock (Lines) Lines.Add($"{logLevel} {formatter(state, exception)}");
+    }
 }
 
 /// <summary>A store that throws on demand, to show what the caller sees.</summary>

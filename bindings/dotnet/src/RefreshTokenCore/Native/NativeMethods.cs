@@ -83,6 +83,9 @@ internal static unsafe partial class NativeMethods
     internal static partial ResultCode rtc_service_builder_add_client(BuilderHandle builder, RtcClient* client, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_service_builder_allow_non_atomic_consume(BuilderHandle builder, [MarshalAs(UnmanagedType.U1)] bool allow, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial ResultCode rtc_service_builder_build(nint builder, nint* outService, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]

@@ -19,6 +19,14 @@ internal static unsafe class NativeServiceBuilder
         ArgumentOutOfRangeException.ThrowIfNegative(options.ReuseWindowSeconds, nameof(options.ReuseWindowSeconds));
         if (!Enum.IsDefined(options.AcceptConsumed)) throw new ArgumentOutOfRangeException(nameof(options.AcceptConsumed), options.AcceptConsumed, "unknown policy");
         if (!Enum.IsDefined(options.ReplayScope)) throw new ArgumentOutOfRangeException(nameof(options.ReplayScope), options.ReplayScope, "unknown scope");
+        // The library refuses such a store too; this says so in the options' own words.
+        if (!options.AllowNonAtomicConsume && !HasAtomicConsume(host))
+        {
+            throw new InvalidOperationException(
+                $"refresh-token-core: the store ({StoreName(host)}) has no atomic conditional consume (IConditionalConsumeGrantStore or IBlockingConditionalConsumeStore): "
+                + "parallel refreshes of one OneTimeOnly token could both succeed and fork its chain. Give the store a conditional consume, "
+                + "or accept the reference's race with RefreshTokenServiceOptions.AllowNonAtomicConsume = true.");
+        }
         RtcServiceOptions o;
         NativeMethods.rtc_service_options_init(&o);
         o.DeleteOneTimeOnlyRefreshTokensOnUse = (byte)(options.DeleteOneTimeOnlyRefreshTokensOnUse ? 1 : 0);
@@ -94,6 +102,10 @@ internal static unsafe class NativeServiceBuilder
         {
             Register(host, (ud, e) => NativeMethods.rtc_service_builder_set_event_sink(builder, &HookBridges.Event, ud, &HostObjects.Release, e));
         }
+        if (options.AllowNonAtomicConsume)
+        {
+            Results.Check(NativeMethods.rtc_service_builder_allow_non_atomic_consume(builder, true, &err), err);
+        }
         foreach (ClientSettings c in options.Clients)
         {
             WithClient(c, (rc, e) => NativeMethods.rtc_service_builder_add_client(builder, rc, e));
@@ -104,6 +116,14 @@ internal static unsafe class NativeServiceBuilder
     }
 
     private delegate ResultCode HookCall(nint userData, nint* error);
+
+    /// <summary>Whether the store the service will use consumes atomically (the built-in ones do).</summary>
+    private static bool HasAtomicConsume(HostObjects host) => host.BlockingStore is { } blocking
+        ? blocking is IBlockingConditionalConsumeStore
+        : host.Store is not { } store || store is IConditionalConsumeGrantStore;
+
+    private static string StoreName(HostObjects host) =>
+        ((object?)host.BlockingStore ?? host.Store)?.GetType().Name ?? "none";
 
     /// <summary>Offers the host objects to one builder call: an accepted registration holds a
     /// reference (released by its finalizer); a refused one gives it back and throws.</summary>
