@@ -122,7 +122,7 @@ fn api_on(c: &mut Criterion, group: &str, store: impl Fn() -> Arc<dyn GrantStore
                     .refresh(
                         &c,
                         RefreshRequest {
-                            handle: h,
+                            handle: h.into(),
                             ..Default::default()
                         },
                     )

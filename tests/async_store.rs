@@ -43,7 +43,7 @@ fn service_on(store: Arc<DelayedStore>, delete_on_use: bool) -> RefreshTokenServ
 
 fn refresh(handle: &str) -> RefreshRequest {
     RefreshRequest {
-        handle: handle.to_owned(),
+        handle: handle.into(),
         ..Default::default()
     }
 }

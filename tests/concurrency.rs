@@ -64,7 +64,7 @@ fn race(delete_on_use: bool) {
                         .refresh(
                             &client,
                             RefreshRequest {
-                                handle: h,
+                                handle: h.into(),
                                 ..Default::default()
                             },
                         )
@@ -158,7 +158,7 @@ fn presented_again(
         service.refresh(
             &client,
             RefreshRequest {
-                handle: handle.to_owned(),
+                handle: handle.into(),
                 ..Default::default()
             },
         )

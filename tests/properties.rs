@@ -200,7 +200,7 @@ proptest! {
         let handle = String::from_utf8_lossy(&bytes).into_owned();
         let v = service.validate(&handle, &client());
         prop_assert!(matches!(v, Err(ServiceError::Rejected(r)) if r.reason == Reason::NotFound));
-        let r = service.refresh(&client(), RefreshRequest { handle: handle.clone(), ..Default::default() });
+        let r = service.refresh(&client(), RefreshRequest { handle: handle.clone().into(), ..Default::default() });
         prop_assert!(matches!(r, Err(ServiceError::Rejected(_))));
         prop_assert_eq!(service.revoke(&client(), &handle).is_ok(), !handle.is_empty());
     }

@@ -79,7 +79,7 @@ fn stress(name: &str, store: Arc<dyn GrantStore>, ops_per_thread: usize) {
                                     s.refresh(
                                         c,
                                         RefreshRequest {
-                                            handle: h.clone(),
+                                            handle: h.clone().into(),
                                             ..Default::default()
                                         },
                                     )
@@ -105,7 +105,7 @@ fn stress(name: &str, store: Arc<dyn GrantStore>, ops_per_thread: usize) {
                                 s.refresh(
                                     c,
                                     RefreshRequest {
-                                        handle: h.clone(),
+                                        handle: h.clone().into(),
                                         ..Default::default()
                                     },
                                 )

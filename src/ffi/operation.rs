@@ -21,6 +21,8 @@ use zeroize::Zeroize;
 use super::boundary::guard;
 use super::error::{rtc_error, FfiError};
 use super::result::rtc_result;
+use super::text::secret_cstring;
+use crate::format::handle::Handle;
 
 /// What a finished operation produced. Every pointer is valid only during the done callback
 /// (the library wipes and frees the strings afterwards); NULL when the operation does not
@@ -64,7 +66,7 @@ pub type rtc_done_fn = Option<
 /// The outputs of a successful operation, owned until the done callback has returned.
 #[derive(Default)]
 pub(crate) struct Produced {
-    pub handle: Option<String>,
+    pub handle: Option<Handle>,
     pub rotated: bool,
     pub token_json: Option<String>,
     pub access_token_json: Option<String>,
@@ -94,6 +96,9 @@ impl Shown {
     fn new(s: Option<String>) -> Self {
         Self(s.map(|s| CString::new(s).unwrap_or_default()))
     }
+    fn secret(handle: Option<&Handle>) -> Self {
+        Self(handle.map(secret_cstring))
+    }
     fn ptr(&self) -> *const c_char {
         self.0.as_ref().map_or(std::ptr::null(), |c| c.as_ptr())
     }
@@ -113,7 +118,7 @@ impl Done {
         match outcome {
             Ok(p) => {
                 let (handle, token, access) = (
-                    Shown::new(p.handle),
+                    Shown::secret(p.handle.as_ref()),
                     Shown::new(p.token_json),
                     Shown::new(p.access_token_json),
                 );

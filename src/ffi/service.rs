@@ -12,9 +12,10 @@ use super::json;
 use super::operation::{rtc_done_fn, Done, Operation, Produced};
 use super::read;
 use super::result::rtc_result;
-use super::text::{out_string, RTC_MAX_JSON_LEN, RTC_MAX_STRING_LEN};
+use super::text::{out_secret, out_string, RTC_MAX_JSON_LEN, RTC_MAX_STRING_LEN};
 use super::write::{OptOut, Out};
 use crate::format::data::{encode_inner, encode_token};
+use crate::format::handle::Handle;
 use crate::model::Client;
 use crate::service::{RefreshRequest, RefreshTokenService};
 
@@ -60,7 +61,7 @@ fn give_token(
     handle: &crate::format::handle::Handle,
     token: &crate::model::RefreshToken,
 ) {
-    out_handle.set(out_string(handle.as_str().to_owned()));
+    out_handle.set(out_secret(handle));
     OptOut::new(out_token_json).set(|| out_string(encode_inner(token)));
 }
 
@@ -78,9 +79,9 @@ fn handle_arg<'a>(ptr: *const c_char, len: usize) -> Result<&'a str, FfiError> {
 
 /// The handle of a revocation: one the library cannot read (too long, not UTF-8) names no token,
 /// so it revokes nothing, as an unknown handle does (RFC 7009: the endpoint answers 200 either way).
-fn revoked_handle(ptr: *const c_char, len: usize) -> Result<Option<String>, FfiError> {
+fn revoked_handle(ptr: *const c_char, len: usize) -> Result<Option<Handle>, FfiError> {
     match handle_arg(ptr, len) {
-        Ok(h) => Ok(Some(h.to_owned())),
+        Ok(h) => Ok(Some(h.into())),
         Err(e) if matches!(e.code, rtc_result::RTC_RESULT_INVALID_GRANT) => Ok(None),
         Err(e) => Err(e),
     }
@@ -200,7 +201,7 @@ pub extern "C" fn rtc_service_refresh(
             new_access_token_json_len,
         )?;
         let r = s.service.refresh(&client, request)?;
-        out_handle.set(out_string(r.handle.as_str().to_owned()));
+        out_handle.set(out_secret(&r.handle));
         OptOut::new(out_rotated).set(|| r.rotated);
         OptOut::new(out_token_json).set(|| out_string(encode_inner(&r.token)));
         OptOut::new(out_access_token_json).set(|| out_string(encode_token(&r.access_token)));
@@ -228,7 +229,7 @@ fn refresh_request(
     .map(|t| json::access_token(t, "new_access_token_json"))
     .transpose()?;
     Ok(RefreshRequest {
-        handle: handle.to_owned(),
+        handle: handle.into(),
         resource: resource.map(str::to_owned),
         new_access_token,
     })
@@ -273,7 +274,7 @@ pub extern "C" fn rtc_service_refresh_begin(
             Ok(async move {
                 let r = svc.refresh_async(&client, request).await?;
                 Ok(Produced {
-                    handle: Some(r.handle.as_str().to_owned()),
+                    handle: Some(r.handle),
                     rotated: r.rotated,
                     token_json: Some(encode_inner(&r.token)),
                     access_token_json: Some(encode_token(&r.access_token)),
@@ -305,9 +306,9 @@ pub extern "C" fn rtc_service_validate_begin(
         user_data,
         out_error,
         |svc, client| {
-            let handle = handle_arg(handle, handle_len)?.to_owned();
+            let handle = Handle::from(handle_arg(handle, handle_len)?);
             Ok(async move {
-                let v = svc.validate_async(&handle, &client).await?;
+                let v = svc.validate_async(handle.as_str(), &client).await?;
                 Ok(Produced {
                     token_json: Some(encode_inner(&v.token)),
                     ..Produced::default()
@@ -397,7 +398,7 @@ pub extern "C" fn rtc_service_create_begin(
             Ok(async move {
                 let c = svc.create_async(&client, request).await?;
                 Ok(Produced {
-                    handle: Some(c.handle.as_str().to_owned()),
+                    handle: Some(c.handle),
                     token_json: Some(encode_inner(&c.token)),
                     ..Produced::default()
                 })
@@ -430,15 +431,15 @@ pub extern "C" fn rtc_service_update_begin(
         user_data,
         out_error,
         |svc, client| {
-            let handle = handle_arg(handle, handle_len)?.to_owned();
+            let handle = Handle::from(handle_arg(handle, handle_len)?);
             let text = read::text(token_json, token_json_len, "token_json", RTC_MAX_JSON_LEN)?;
             let token = json::token_record(text, "token_json")?;
             Ok(async move {
                 let u = svc
-                    .update_async(&handle, token, &client, must_update != 0)
+                    .update_async(handle.as_str(), token, &client, must_update != 0)
                     .await?;
                 Ok(Produced {
-                    handle: Some(u.handle.as_str().to_owned()),
+                    handle: Some(u.handle),
                     rotated: u.rotated,
                     token_json: Some(encode_inner(&u.token)),
                     ..Produced::default()
@@ -472,7 +473,7 @@ pub extern "C" fn rtc_service_revoke_begin(
             let handle = revoked_handle(handle, handle_len)?;
             Ok(async move {
                 let revoked = match handle {
-                    Some(h) => svc.revoke_async(&client, &h).await?,
+                    Some(h) => svc.revoke_async(&client, h.as_str()).await?,
                     None => false,
                 };
                 Ok(Produced {
@@ -587,7 +588,7 @@ pub extern "C" fn rtc_service_revoke(
     call(out_error, || {
         let (s, client) = service_and_client(service, client_id, client_id_len)?;
         let revoked = match revoked_handle(handle, handle_len)? {
-            Some(h) => s.service.revoke(&client, &h)?,
+            Some(h) => s.service.revoke(&client, h.as_str())?,
             None => false,
         };
         OptOut::new(out_revoked).set(|| revoked);

@@ -8,6 +8,7 @@ use std::ffi::{c_char, CString};
 use zeroize::Zeroize;
 
 use super::boundary::guard;
+use crate::format::handle::Handle;
 
 /// Longest identifier or handle accepted (bytes).
 pub const RTC_MAX_STRING_LEN: usize = 64 * 1024;
@@ -47,6 +48,27 @@ pub(crate) fn out_string(s: String) -> *mut c_char {
     CString::new(s)
         .map(CString::into_raw)
         .unwrap_or(std::ptr::null_mut())
+}
+
+/// A handle as a NUL-terminated copy made in one allocation of its final size: growing a buffer
+/// (as `CString::new` on a `String` does) could move it and free the old block unwiped. The copy
+/// is the caller's to wipe (`rtc_string_free`, or `Shown` for a done callback).
+pub(crate) fn secret_cstring(handle: &Handle) -> CString {
+    let text = handle.as_str().as_bytes();
+    let mut bytes = Vec::with_capacity(text.len() + 1);
+    bytes.extend_from_slice(text);
+    // CString::new keeps the allocation when it has room for the NUL. A handle the library hands
+    // out is its own hex, or a presented one that matched a stored row: never with a NUL; if one
+    // had, C gets "" and the copy is still wiped.
+    CString::new(bytes).unwrap_or_else(|e| {
+        e.into_vec().zeroize();
+        CString::default()
+    })
+}
+
+/// A library-allocated copy of a handle for an out-parameter.
+pub(crate) fn out_secret(handle: &Handle) -> *mut c_char {
+    secret_cstring(handle).into_raw()
 }
 
 /// Frees a string the library returned, wiping its bytes first. NULL is ignored.

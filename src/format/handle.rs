@@ -9,7 +9,7 @@ pub const HANDLE_SUFFIX: &str = "-1";
 
 /// A refresh-token handle. It is a bearer secret: its `Debug` output is redacted and its
 /// memory is wiped when it is dropped.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Handle(Zeroizing<String>);
 
 impl Handle {
@@ -40,6 +40,20 @@ impl Handle {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// Takes the string itself (no copy left behind): it is wiped when the handle is dropped.
+impl From<String> for Handle {
+    fn from(s: String) -> Self {
+        Self::from_string(s)
+    }
+}
+
+/// Copies a borrowed handle into one that is wiped on drop.
+impl From<&str> for Handle {
+    fn from(s: &str) -> Self {
+        Self::from_string(s.to_owned())
     }
 }
 

@@ -4,31 +4,19 @@ use super::{Event, OAuthError, Reason, RefreshTokenService, Rejection, ServiceEr
 use crate::format::handle::Handle;
 use crate::model::{Claim, Client, RefreshToken, Token};
 
-/// A refresh request, as the token endpoint has it after client authentication. Its `Debug`
-/// never shows the handle (a bearer secret).
-#[derive(Clone, Default)]
+/// A refresh request, as the token endpoint has it after client authentication. The handle is a
+/// [`Handle`]: redacted in `Debug`, wiped when the request is dropped.
+#[derive(Clone, Debug, Default)]
 pub struct RefreshRequest {
-    /// The `refresh_token` parameter.
-    pub handle: String,
+    /// The `refresh_token` parameter (`"...".into()` or `String::into()`; a `String` is taken
+    /// without a copy).
+    pub handle: Handle,
     /// The `resource` parameter (RFC 8707), if any.
     pub resource: Option<String>,
     /// A freshly built access token (the host's profile service rebuilt the claims). When
     /// `None` and one is needed (no stored token for the resource, or the client has
     /// UpdateAccessTokenClaimsOnRefresh), the stored one is re-issued with fresh times.
     pub new_access_token: Option<Token>,
-}
-
-impl std::fmt::Debug for RefreshRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RefreshRequest")
-            .field(
-                "handle",
-                &format_args!("<redacted, {} bytes>", self.handle.len()),
-            )
-            .field("resource", &self.resource)
-            .field("new_access_token", &self.new_access_token)
-            .finish()
-    }
 }
 
 /// A successful refresh.
@@ -59,16 +47,17 @@ impl RefreshTokenService {
         client: &Client,
         request: RefreshRequest,
     ) -> Result<Refreshed, ServiceError> {
-        if request.handle.is_empty() {
+        let handle = request.handle.as_str();
+        if handle.is_empty() {
             return Err(ServiceError::Rejected(Rejection {
                 error: OAuthError::InvalidRequest,
                 reason: Reason::Malformed,
             }));
         }
-        if request.handle.chars().count() > self.options.max_handle_length {
+        if handle.chars().count() > self.options.max_handle_length {
             return Err(ServiceError::rejected(Reason::Malformed));
         }
-        let validated = self.validate_async(&request.handle, client).await?;
+        let validated = self.validate_async(handle, client).await?;
         let mut token = validated.token;
         let now = self.now();
         let resource = request.resource.unwrap_or_default();
@@ -92,13 +81,7 @@ impl RefreshTokenService {
         token.set_access_token(&resource, access_token.clone());
 
         let updated = self
-            .update_keyed(
-                &request.handle,
-                validated.key.clone(),
-                token,
-                client,
-                must_update,
-            )
+            .update_keyed(handle, validated.key.clone(), token, client, must_update)
             .await?;
         self.emit(Event::Refreshed {
             key: validated.key,

@@ -455,7 +455,7 @@ fn events_and_errors_never_carry_the_handle() {
 fn a_refresh_request_never_shows_its_handle_in_debug_output() {
     let handle = crate::format::handle::Handle::generate();
     let request = RefreshRequest {
-        handle: handle.as_str().to_owned(),
+        handle: handle.as_str().into(),
         resource: Some("urn:api".into()),
         ..Default::default()
     };

@@ -90,7 +90,7 @@ fn child_race(target: &str, handles: &Path, t0: u128, interval: u128) {
                         match service.refresh(
                             &client(),
                             RefreshRequest {
-                                handle: h.clone(),
+                                handle: h.clone().into(),
                                 ..Default::default()
                             },
                         ) {
@@ -130,7 +130,7 @@ fn child_loop(target: &str, handles: &Path, delete_on_use: bool) {
             if let Ok(ok) = service.refresh(
                 &client(),
                 RefreshRequest {
-                    handle: h.clone(),
+                    handle: h.clone().into(),
                     ..Default::default()
                 },
             ) {
@@ -288,7 +288,7 @@ fn restart(url: &str, delete_on_use: bool) -> Result<String, String> {
                         let r = service.refresh(
                             &client(),
                             RefreshRequest {
-                                handle: mine[k].1.clone(),
+                                handle: mine[k].1.clone().into(),
                                 ..Default::default()
                             },
                         );

@@ -300,7 +300,7 @@ fn main() {
                         match service.refresh(
                             client,
                             RefreshRequest {
-                                handle: mine[i].clone(),
+                                handle: mine[i].clone().into(),
                                 ..Default::default()
                             },
                         ) {

@@ -129,7 +129,7 @@ pub fn run_step(w: &mut World, s: &Value) -> Res<Map<String, Value>> {
             let client = w.client(str_of(s, "client"));
             let handle = w.token(&s["token"])?;
             let request = RefreshRequest {
-                handle,
+                handle: handle.into(),
                 ..Default::default()
             };
             match w.service.refresh(&client, request) {

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Threading;
@@ -94,7 +95,14 @@ public sealed class RefreshTokenService : IDisposable
         nint err = 0;
         fixed (byte* ph = h)
         {
-            Results.Check(NativeMethods.rtc_grant_key(ph, (nuint)h.Length, &key, &err), err);
+            try
+            {
+                Results.Check(NativeMethods.rtc_grant_key(ph, (nuint)h.Length, &key, &err), err);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(h);
+            }
         }
         return Utf8.Take(key)!;
     }
@@ -114,7 +122,7 @@ public sealed class RefreshTokenService : IDisposable
                 {
                     return NativeMethods.rtc_service_validate_begin(handle, pid, (nuint)id.Length, ph, (nuint)h.Length, PendingOperation.DoneCallback, ud, err);
                 }
-            });
+            }, h);
     }
 
     /// <summary>CreateRefreshTokenAsync: stores a new refresh token and returns its handle (a bearer secret).</summary>
@@ -164,7 +172,7 @@ public sealed class RefreshTokenService : IDisposable
             {
                 return NativeMethods.rtc_service_update_begin(handle, pid, (nuint)id.Length, ph, (nuint)h.Length, pb, (nuint)body.Length, (byte)(mustUpdate ? 1 : 0), PendingOperation.DoneCallback, ud, err);
             }
-        });
+        }, h);
     }
 
     /// <summary>The refresh_token grant: validate, re-issue the access token, update.</summary>
@@ -193,7 +201,7 @@ public sealed class RefreshTokenService : IDisposable
                         newAccessToken is null ? null : pa, (nuint)at.Length,
                         PendingOperation.DoneCallback, ud, err);
                 }
-            });
+            }, h);
     }
 
     /// <summary>RFC 7009 revocation by a client; true when a token was removed (answer 200 either
@@ -218,7 +226,7 @@ public sealed class RefreshTokenService : IDisposable
             {
                 return NativeMethods.rtc_service_revoke_begin(handle, pid, (nuint)id.Length, ph, (nuint)h.Length, PendingOperation.DoneCallback, ud, err);
             }
-        });
+        }, h);
     }
 
     /// <summary>RemoveRefreshTokensAsync: removes every refresh token of a subject and client.</summary>
@@ -269,8 +277,10 @@ public sealed class RefreshTokenService : IDisposable
     /// answered at once. The operation holds the native service, so disposing this object while
     /// it runs is safe. A call refused before it starts (an unknown client, a bad argument)
     /// throws here, or returns the refusal for the operations whose result carries one.
+    /// <paramref name="handleBytes"/>, the UTF-8 copy of a presented handle, is wiped as soon as
+    /// the call returns (the library copies what it reads during the call).
     /// </summary>
-    private unsafe Task<T> Start<T>(CancellationToken cancellationToken, OutputsReader<T> read, Func<Refused, T>? refused, BeginCall begin)
+    private unsafe Task<T> Start<T>(CancellationToken cancellationToken, OutputsReader<T> read, Func<Refused, T>? refused, BeginCall begin, byte[]? handleBytes = null)
     {
         var op = new PendingOperation<T>(cancellationToken, read, refused);
         nint err = 0;
@@ -283,6 +293,10 @@ public sealed class RefreshTokenService : IDisposable
         {
             op.Abandon();
             throw;
+        }
+        finally
+        {
+            if (handleBytes is not null) CryptographicOperations.ZeroMemory(handleBytes);
         }
         if (r == ResultCode.Ok)
         {
