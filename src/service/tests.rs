@@ -334,9 +334,12 @@ fn a_lost_consume_is_answered_with_the_winners_successor() {
         } else {
             "consume_mark"
         };
-        // The loser's insert finds the successor there, its consume loses, and the successor
-        // is live: answered with it, nothing removed.
-        assert_eq!(store.take_calls(), ["insert_if_absent", consume, "get"]);
+        // The loser's insert finds the successor there, its consume loses, the presented row is
+        // indeed used or gone, and the successor is live: answered with it, nothing removed.
+        assert_eq!(
+            store.take_calls(),
+            ["insert_if_absent", consume, "get", "get"]
+        );
         assert_eq!(live(&store), std::slice::from_ref(&winner.key));
     }
 }
@@ -461,7 +464,7 @@ fn a_refresh_request_never_shows_its_handle_in_debug_output() {
     };
     let printed = format!("{request:?} {request:#?}");
     assert!(!printed.contains(handle.as_str()), "{printed}");
-    assert!(printed.contains("redacted, 66 bytes") && printed.contains("urn:api"));
+    assert!(printed.contains("redacted, 66 chars") && printed.contains("urn:api"));
 }
 
 #[test]

@@ -12,7 +12,7 @@ use super::{Event, RefreshTokenService, ServiceError};
 use crate::format::handle::Handle;
 use crate::format::key::refresh_token_key;
 use crate::model::{Client, RefreshToken, TokenExpiration, TokenUsage};
-use crate::store::{ConsumeAction, ConsumeOutcome};
+use crate::store::{ConsumeAction, ConsumeOutcome, StoreError};
 
 /// The result of an update.
 #[derive(Clone, Debug)]
@@ -161,6 +161,19 @@ impl RefreshTokenService {
                     key: key.to_owned(),
                     client_id: client.client_id.clone(),
                 });
+                // A store that calls the token used or gone while it is still there unused
+                // contradicts itself: answering from that would hand out a successor beside a
+                // live presented token. Retryable: the holder's retry rotates normally.
+                if let Some(row) = self.store.get(key).await? {
+                    if row.consumed_time.is_none() {
+                        return Err(StoreError::BadResponse(
+                            "the store's rotation reported the token used or missing, \
+                             but it is stored unused"
+                                .into(),
+                        )
+                        .into());
+                    }
+                }
                 match self.store.get(&updated.key).await? {
                     Some(r) if r.consumed_time.is_none() => Ok(updated),
                     _ => {
