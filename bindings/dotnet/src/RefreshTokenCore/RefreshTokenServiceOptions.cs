@@ -71,7 +71,8 @@ public sealed class RefreshTokenServiceOptions
     public Func<string, string, CancellationToken, ValueTask<bool>>? IsActiveAsync { get; set; }
     /// <summary>The is-active check, synchronous: (subjectId, clientId) → active.</summary>
     public Func<string, string, bool>? IsActive { get; set; }
-    /// <summary>The clock; default the system clock.</summary>
+    /// <summary>The clock; default the system clock. A reading that throws, or is
+    /// <c>DateTimeOffset.MinValue</c> / <c>MaxValue</c>, is unusable: the system clock is used for it.</summary>
     public TimeProvider? TimeProvider { get; set; }
     /// <summary>The payload protector (e.g. <see cref="DataProtectionPayloadProtector"/>); default none.</summary>
     public IPayloadProtector? Protector { get; set; }

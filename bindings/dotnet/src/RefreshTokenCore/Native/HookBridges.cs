@@ -17,7 +17,11 @@ internal static unsafe class HookBridges
     {
         try
         {
-            return RtcTime.From(Hooks(ud).Time!.GetUtcNow().UtcDateTime);
+            DateTimeOffset now = Hooks(ud).Time!.GetUtcNow();
+            // MinValue and MaxValue are .NET's "no date" sentinels, never a real now: taken at
+            // face value, year 9999 would make cleanup remove every live token. Unusable, as a
+            // throwing clock is.
+            return now == DateTimeOffset.MinValue || now == DateTimeOffset.MaxValue ? long.MinValue : RtcTime.From(now.UtcDateTime);
         }
         catch
         {
