@@ -138,8 +138,11 @@ struct AsyncStore {
                     break;
             }
         }
+        // Read before the first finish: that finish may complete the caller's operation, and
+        // the caller may clear the knob before this thread gets to the second one.
+        const bool twice = finish_twice.load();
         EXPECT_EQ(rtc_completion_finish(id, status, count), RTC_RESULT_OK);
-        if (finish_twice.load() && rtc_completion_finish(id, status, count) == RTC_RESULT_INVALID_ARGUMENT) {
+        if (twice && rtc_completion_finish(id, status, count) == RTC_RESULT_INVALID_ARGUMENT) {
             late_finish_refused++;
         }
     }
@@ -462,6 +465,9 @@ TEST(AsyncStorage, CompletionsAreCheckedNotTrusted) {
         std::string handle;
         ASSERT_EQ(svc.create(&handle), RTC_RESULT_OK);
         store.finish_twice = false;
+        // The second finish comes just after the first, on the store's thread.
+        for (int i = 0; i < 400 && store.late_finish_refused.load() == 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
         EXPECT_GT(store.late_finish_refused.load(), 0);
         // Rows answered to a write are a bad answer: a typed, retryable failure.
         store.rows_for_writes = true;

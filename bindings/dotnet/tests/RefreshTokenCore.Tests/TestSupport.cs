@@ -122,6 +122,18 @@ internal sealed class DelayedStore : IGrantStore, IConditionalConsumeGrantStore,
     /// <summary>The most calls that were waiting at one moment.</summary>
     public int MostInFlight => Volatile.Read(ref mostInFlight);
 
+    private TaskCompletionSource? gate;
+    private int gateAt;
+
+    /// <summary>From now on, calls wait (besides their delay) until this many are waiting at once,
+    /// or 20 s have passed: whether that many can wait at once no longer depends on how fast a
+    /// loaded machine starts them.</summary>
+    public void GateAt(int count)
+    {
+        gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref gateAt, count);
+    }
+
     private async ValueTask Wait(CancellationToken ct)
     {
         Interlocked.Increment(ref calls);
@@ -132,6 +144,11 @@ internal sealed class DelayedStore : IGrantStore, IConditionalConsumeGrantStore,
         }
         try
         {
+            if (gate is { } g)
+            {
+                if (now >= Volatile.Read(ref gateAt)) g.TrySetResult();
+                await Task.WhenAny(g.Task, Task.Delay(TimeSpan.FromSeconds(20))).ConfigureAwait(false);
+            }
             await Task.Delay(Delay, IgnoreCancellation ? CancellationToken.None : ct).ConfigureAwait(false);
         }
         finally
