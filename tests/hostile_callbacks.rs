@@ -92,7 +92,7 @@ impl Row {
     }
 
     fn view(&self) -> rtc_grant_row {
-        let opt = |s: &Option<String>| s.as_deref().map_or(rtc_str::NULL_VIEW, view_of);
+        let opt = |s: &Option<String>| s.as_deref().map_or(NULL_VIEW, view_of);
         rtc_grant_row {
             key: view_of(&self.key),
             grant_type: view_of(&self.grant_type),
@@ -115,15 +115,11 @@ fn view_of(s: &str) -> rtc_str {
     }
 }
 
-trait NullView {
-    const NULL_VIEW: rtc_str;
-}
-impl NullView for rtc_str {
-    const NULL_VIEW: rtc_str = rtc_str {
-        ptr: std::ptr::null(),
-        len: 0,
-    };
-}
+/// A NULL column.
+const NULL_VIEW: rtc_str = rtc_str {
+    ptr: std::ptr::null(),
+    len: 0,
+};
 
 /// The callback a lie is told by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -391,7 +387,7 @@ unsafe fn push_bad(sink: *mut rtc_row_sink, bad: BadRow, honest: Option<&Row>) -
             row.key.push('X');
             v = row.view();
         }
-        BadRow::NullClient => v.client_id = rtc_str::NULL_VIEW,
+        BadRow::NullClient => v.client_id = NULL_VIEW,
         BadRow::CreationTime(t) => v.creation_time = t,
         BadRow::Expiration(t) => v.expiration = t,
         BadRow::TwoRows => {
@@ -671,7 +667,6 @@ const SEAL: &str = "sealed:";
 unsafe fn protector(
     h: &Host,
     target: Target,
-    input: &str,
     sink: *mut rtc_string_sink,
     honest: Option<String>,
 ) -> i32 {
@@ -683,10 +678,7 @@ unsafe fn protector(
                 rtc_string_sink_set(sink, out.as_ptr().cast(), out.len());
                 0
             }
-            None => {
-                let _ = input;
-                1 // not ours: invalid input
-            }
+            None => 1, // not ours: invalid input
         },
     }
 }
@@ -701,7 +693,6 @@ unsafe extern "C" fn protect(
     protector(
         host(ud),
         Target::Protect,
-        &input,
         sink,
         Some(format!("{SEAL}{input}")),
     )
@@ -715,7 +706,7 @@ unsafe extern "C" fn unprotect(
 ) -> i32 {
     let input = key_of(p, n);
     let plain = input.strip_prefix(SEAL).map(str::to_owned);
-    protector(host(ud), Target::Unprotect, &input, sink, plain)
+    protector(host(ud), Target::Unprotect, sink, plain)
 }
 
 struct Service {

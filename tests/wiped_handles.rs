@@ -90,68 +90,47 @@ fn rust_api() {
     reuse.refresh_token_usage = TokenUsage::ReUse;
     let request = || CreateRequest::for_subject("alice", Some("s1"), &["openid", "offline_access"]);
 
+    let refresh = |client: &Client, handle: &Handle| {
+        service.refresh(
+            client,
+            RefreshRequest {
+                handle: handle.clone(),
+                ..Default::default()
+            },
+        )
+    };
     let mut handle = service.create(&one_time, request()).unwrap().handle;
     let kept = service.create(&reuse, request()).unwrap().handle;
     for i in 0..REFRESHES {
-        let next = service
-            .refresh(
-                &one_time,
-                RefreshRequest {
-                    handle: handle.clone(),
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+        let next = refresh(&one_time, &handle).unwrap();
         assert!(next.rotated);
         if i % 10 == 0 {
             // A retry of the used token (a lost response): the same successor again.
-            let again = service
-                .refresh(
-                    &one_time,
-                    RefreshRequest {
-                        handle: handle.clone(),
-                        ..Default::default()
-                    },
-                )
-                .unwrap();
+            let again = refresh(&one_time, &handle).unwrap();
             assert_eq!(again.handle, next.handle);
-            let same = service
-                .refresh(
-                    &reuse,
-                    RefreshRequest {
-                        handle: kept.clone(),
-                        ..Default::default()
-                    },
-                )
-                .unwrap();
+            let same = refresh(&reuse, &kept).unwrap();
             assert_eq!(same.handle, kept);
             service.validate(next.handle.as_str(), &one_time).unwrap();
             // A handle nobody issued is refused.
             let unknown = Handle::generate();
-            assert!(service
-                .refresh(
-                    &one_time,
-                    RefreshRequest {
-                        handle: unknown,
-                        ..Default::default()
-                    }
-                )
-                .is_err());
+            assert!(refresh(&one_time, &unknown).is_err());
         }
         handle = next.handle;
     }
     assert!(service.revoke(&one_time, handle.as_str()).unwrap());
 }
 
-/// A handle the C ABI returned, copied into memory that is wiped on drop, then freed with
-/// `rtc_string_free` (which wipes it).
-fn take(h: *mut c_char) -> Handle {
+/// A handle the C ABI shows, copied into memory that is wiped on drop.
+fn copied(h: *const c_char) -> Handle {
     assert!(!h.is_null());
-    let bytes = unsafe { CStr::from_ptr(h) }.to_bytes();
-    let mut text = String::with_capacity(bytes.len());
-    text.push_str(std::str::from_utf8(bytes).unwrap());
+    Handle::from(unsafe { CStr::from_ptr(h) }.to_str().unwrap())
+}
+
+/// A handle the C ABI returned, copied, then freed with `rtc_string_free` (which wipes it).
+fn take(h: *mut c_char) -> Handle {
+    let handle = copied(h);
     rtc_string_free(h);
-    Handle::from_string(text)
+    handle
 }
 
 const APP: &str = "app";
@@ -191,12 +170,8 @@ unsafe extern "C" fn answered(
     _error: *const refresh_token_core::ffi::error::rtc_error,
 ) {
     let answer = &*(ud as *const Answer);
-    let handle = (!outputs.is_null() && !(*outputs).handle.is_null()).then(|| {
-        let bytes = CStr::from_ptr((*outputs).handle).to_bytes();
-        let mut text = String::with_capacity(bytes.len());
-        text.push_str(std::str::from_utf8(bytes).unwrap());
-        Handle::from_string(text)
-    });
+    let handle =
+        (!outputs.is_null() && !(*outputs).handle.is_null()).then(|| copied((*outputs).handle));
     *answer.done.lock().unwrap() = Some((result, handle));
     answer.cv.notify_one();
 }

@@ -58,7 +58,7 @@ fn service_and_client<'a>(
 fn give_token(
     out_handle: Out<*mut c_char>,
     out_token_json: *mut *mut c_char,
-    handle: &crate::format::handle::Handle,
+    handle: &Handle,
     token: &crate::model::RefreshToken,
 ) {
     out_handle.set(out_secret(handle));

@@ -35,40 +35,25 @@ pub fn write_string(out: &mut String, s: &str) {
             continue;
         }
         out.push_str(&s[start..i]);
-        let next = match b {
-            b'\n' => {
-                out.push_str("\\n");
-                i + 1
-            }
-            b'\r' => {
-                out.push_str("\\r");
-                i + 1
-            }
-            b'\t' => {
-                out.push_str("\\t");
-                i + 1
-            }
-            0x08 => {
-                out.push_str("\\b");
-                i + 1
-            }
-            0x0c => {
-                out.push_str("\\f");
-                i + 1
-            }
-            b'\\' => {
-                out.push_str("\\\\");
-                i + 1
-            }
-            _ => {
-                // Any other byte starts a character to escape (i is on a char boundary: runs
-                // end only at bytes below 0x80 or at a character's first byte).
-                let c = s[i..].chars().next().unwrap_or('\u{fffd}');
-                escape_utf16(out, c);
-                i + c.len_utf8()
-            }
+        let short = match b {
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            0x08 => Some("\\b"),
+            0x0c => Some("\\f"),
+            b'\\' => Some("\\\\"),
+            _ => None,
         };
-        i = next;
+        if let Some(escape) = short {
+            out.push_str(escape);
+            i += 1;
+        } else {
+            // Any other byte starts a character to escape (i is on a char boundary: runs end
+            // only at bytes below 0x80 or at a character's first byte).
+            let c = s[i..].chars().next().unwrap_or('\u{fffd}');
+            escape_utf16(out, c);
+            i += c.len_utf8();
+        }
         start = i;
     }
     out.push_str(&s[start..]);

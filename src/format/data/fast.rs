@@ -20,19 +20,22 @@ use crate::model::{
 
 /// The envelope Duende 6+ writes. Other properties are ignored, as the general reader does.
 #[derive(Deserialize)]
-pub(super) struct Envelope<'a> {
+struct Envelope<'a> {
     #[serde(rename = "PersistentGrantDataContainerVersion")]
-    pub version: Option<i64>,
+    version: Option<i64>,
     #[serde(rename = "DataProtected")]
-    pub protected: Option<bool>,
+    protected: Option<bool>,
     #[serde(rename = "Payload", borrow)]
-    pub payload: Option<Cow<'a, str>>,
+    payload: Option<Cow<'a, str>>,
 }
 
-/// The envelope, when it is a well-formed version-1 envelope.
-pub(super) fn envelope(data: &str) -> Option<Envelope<'_>> {
+/// Whether the payload is protected, and the payload, of a well-formed version-1 envelope.
+pub(super) fn envelope(data: &str) -> Option<(bool, Cow<'_, str>)> {
     let e: Envelope = serde_json::from_str(data).ok()?;
-    (e.version == Some(1) && e.payload.is_some()).then_some(e)
+    if e.version != Some(1) {
+        return None;
+    }
+    Some((e.protected.unwrap_or(false), e.payload?))
 }
 
 #[derive(Deserialize)]
@@ -234,7 +237,10 @@ pub(super) fn refresh_token(text: &str) -> Option<RefreshToken> {
         creation_time: date(&t.creation_time)??,
         lifetime: t.lifetime?,
         consumed_time: date(&t.consumed_time)?,
-        access_token: t.access_token.map(token).transpose_none()?,
+        access_token: match t.access_token {
+            None => None,
+            Some(a) => Some(token(a)?),
+        },
         access_tokens: t
             .access_tokens
             .map(|a| a.0)
@@ -256,22 +262,6 @@ pub(super) fn refresh_token(text: &str) -> Option<RefreshToken> {
         lineage,
         extra: Vec::new(),
     })
-}
-
-/// `Option<Option<T>>` → `Option<Option<T>>` where the inner `None` (a failed conversion) makes
-/// the whole answer `None`: `Some(None)` only for an absent value.
-trait TransposeNone<T> {
-    fn transpose_none(self) -> Option<Option<T>>;
-}
-
-impl<T> TransposeNone<T> for Option<Option<T>> {
-    fn transpose_none(self) -> Option<Option<T>> {
-        match self {
-            None => Some(None),
-            Some(None) => None,
-            Some(Some(t)) => Some(Some(t)),
-        }
-    }
 }
 
 #[cfg(test)]

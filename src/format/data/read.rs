@@ -40,9 +40,8 @@ fn bad(msg: impl Into<String>) -> DecodeError {
 /// Decodes a `Data` column value.
 pub fn decode(data: &str, protector: Option<&dyn PayloadProtector>) -> Result<RefreshToken> {
     // The common case, the envelope version 1, without a `Value` tree; anything else below.
-    if let Some(envelope) = fast::envelope(data) {
-        let payload = envelope.payload.as_deref().unwrap_or_default();
-        return payload_token(envelope.protected.unwrap_or(false), payload, protector);
+    if let Some((protected, payload)) = fast::envelope(data) {
+        return payload_token(protected, &payload, protector);
     }
     let outer: Value = serde_json::from_str(data).map_err(|e| bad(format!("not JSON ({e})")))?;
     let Value::Object(outer) = outer else {
