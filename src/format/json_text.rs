@@ -20,9 +20,34 @@ const PLAIN: [bool; 256] = {
     t
 };
 
-/// Appends `s` as a quoted JSON string. Runs of plain bytes are copied at once: the envelope
-/// escapes every quote of the inner JSON, so most runs are short, but a character-by-character
-/// push was a tenth of a refresh.
+/// The escape of an ASCII byte the default encoder does not write as it is: the short forms it
+/// uses, `\uXXXX` for the rest. `None` for a plain byte or one that starts a multi-byte
+/// character.
+fn ascii_escape(b: u8) -> Option<&'static str> {
+    const CONTROL: [&str; 32] = [
+        "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006", "\\u0007",
+        "\\b", "\\t", "\\n", "\\u000B", "\\f", "\\r", "\\u000E", "\\u000F", "\\u0010", "\\u0011",
+        "\\u0012", "\\u0013", "\\u0014", "\\u0015", "\\u0016", "\\u0017", "\\u0018", "\\u0019",
+        "\\u001A", "\\u001B", "\\u001C", "\\u001D", "\\u001E", "\\u001F",
+    ];
+    Some(match b {
+        0..=0x1f => CONTROL[b as usize],
+        b'"' => "\\u0022",
+        b'&' => "\\u0026",
+        b'\'' => "\\u0027",
+        b'+' => "\\u002B",
+        b'<' => "\\u003C",
+        b'>' => "\\u003E",
+        b'\\' => "\\\\",
+        b'`' => "\\u0060",
+        0x7f => "\\u007F",
+        _ => return None,
+    })
+}
+
+/// Appends `s` as a quoted JSON string. Runs of plain bytes are copied at once and an ASCII
+/// escape is one copy from a table: the envelope escapes every quote of the inner JSON, so most
+/// runs are short, and a character-by-character push was a tenth of a refresh.
 pub fn write_string(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
@@ -35,21 +60,12 @@ pub fn write_string(out: &mut String, s: &str) {
             continue;
         }
         out.push_str(&s[start..i]);
-        let short = match b {
-            b'\n' => Some("\\n"),
-            b'\r' => Some("\\r"),
-            b'\t' => Some("\\t"),
-            0x08 => Some("\\b"),
-            0x0c => Some("\\f"),
-            b'\\' => Some("\\\\"),
-            _ => None,
-        };
-        if let Some(escape) = short {
+        if let Some(escape) = ascii_escape(b) {
             out.push_str(escape);
             i += 1;
         } else {
-            // Any other byte starts a character to escape (i is on a char boundary: runs end
-            // only at bytes below 0x80 or at a character's first byte).
+            // A byte of 0x80 or more starts a character to escape (i is on a char boundary:
+            // runs end only at bytes below 0x80 or at a character's first byte).
             let c = s[i..].chars().next().unwrap_or('\u{fffd}');
             escape_utf16(out, c);
             i += c.len_utf8();
@@ -138,8 +154,15 @@ impl<'a> ObjectWriter<'a> {
     }
 
     pub fn int(&mut self, name: &str, v: i64) {
+        self.name(name).push_str(itoa::Buffer::new().format(v));
+    }
+
+    /// A date as System.Text.Json writes a UTC `DateTime` (its characters need no escape).
+    pub fn date(&mut self, name: &str, t: chrono::DateTime<chrono::Utc>) {
         let out = self.name(name);
-        let _ = write!(out, "{v}");
+        out.push('"');
+        crate::format::datetime::write_utc(out, t);
+        out.push('"');
     }
 
     pub fn bool(&mut self, name: &str, v: bool) {

@@ -2,7 +2,6 @@
 //! Duende's `PersistentGrantSerializer` settings: PascalCase, declaration order, enums as
 //! numbers, nulls omitted, the default encoder's escaping.
 
-use crate::format::datetime::format_utc;
 use crate::format::json_text::{write_string, ObjectWriter};
 use crate::format::protector::{PayloadProtector, ProtectorError};
 use crate::model::{Claim, RefreshToken, Subject, Token};
@@ -37,7 +36,7 @@ fn write_token(out: &mut String, t: &Token) {
     w.opt_string("Confirmation", t.confirmation.as_deref());
     w.strings("Audiences", &t.audiences);
     w.opt_string("Issuer", t.issuer.as_deref());
-    w.string("CreationTime", &format_utc(t.creation_time));
+    w.date("CreationTime", t.creation_time);
     w.int("Lifetime", i64::from(t.lifetime));
     w.string("Type", &t.token_type);
     w.opt_string("ClientId", t.client_id.as_deref());
@@ -72,10 +71,10 @@ pub fn encode_token(t: &Token) -> String {
 pub fn encode_inner(t: &RefreshToken) -> String {
     let mut out = String::with_capacity(1024);
     let mut w = ObjectWriter::new(&mut out);
-    w.string("CreationTime", &format_utc(t.creation_time));
+    w.date("CreationTime", t.creation_time);
     w.int("Lifetime", i64::from(t.lifetime));
     if let Some(c) = t.consumed_time {
-        w.string("ConsumedTime", &format_utc(c));
+        w.date("ConsumedTime", c);
     }
     if let Some(a) = &t.access_token {
         write_token(w.name("AccessToken"), a);
@@ -104,7 +103,7 @@ pub fn encode_inner(t: &RefreshToken) -> String {
         let mut o = ObjectWriter::new(w.name("RefreshTokenCore"));
         o.string("FamilyId", &l.family_id);
         if let Some(issued) = l.issued_time {
-            o.string("IssuedTime", &format_utc(issued));
+            o.date("IssuedTime", issued);
         }
         o.finish();
     }
