@@ -10,6 +10,15 @@ fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
 
+    // The shared library's SONAME carries the major version, so programs record
+    // librefresh_token_core.so.0 and a later incompatible library can be installed beside it.
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!(
+            "cargo:rustc-cdylib-link-arg=-Wl,-soname,librefresh_token_core.so.{}",
+            env!("CARGO_PKG_VERSION_MAJOR")
+        );
+    }
+
     let mut config =
         cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let version = env!("CARGO_PKG_VERSION");
@@ -24,7 +33,7 @@ fn main() {
          #define RTC_VERSION_PATCH {patch}\n\
          /* RTC_VERSION_NUMBER = MAJOR * 10000 + MINOR * 100 + PATCH */\n\
          #define RTC_VERSION_NUMBER ({major} * 10000 + {minor} * 100 + {patch})\n\n\
-         /* \"No value\" for an rtc_time. */\n\
+         /* \"No value\" for an rtc_timestamp. */\n\
          #define RTC_TIME_NONE INT64_MIN\n"
     ));
     let header = out_dir.join("refresh_token_core.h");

@@ -103,7 +103,7 @@
  *   deadline or error report with it.
  *
  * TIMES
- * - rtc_time: 100 ns ticks since 1970-01-01T00:00:00Z (the .NET tick size); RTC_TIME_NONE = no value.
+ * - rtc_timestamp: 100 ns ticks since 1970-01-01T00:00:00Z (the .NET tick size); RTC_TIME_NONE = no value.
  *
  * JSON DOCUMENTS
  * - Token record (out_token_json, token_json, accept-consumed callback): the version-5
@@ -150,7 +150,7 @@
 /* RTC_VERSION_NUMBER = MAJOR * 10000 + MINOR * 100 + PATCH */
 #define RTC_VERSION_NUMBER (0 * 10000 + 1 * 100 + 0)
 
-/* "No value" for an rtc_time. */
+/* "No value" for an rtc_timestamp. */
 #define RTC_TIME_NONE INT64_MIN
 
 
@@ -469,10 +469,10 @@ typedef struct rtc_str {
 } rtc_str;
 
 // 100 ns ticks since the Unix epoch, UTC. `RTC_TIME_NONE` means "no value".
-typedef int64_t rtc_time;
+typedef int64_t rtc_timestamp;
 
 // A persisted-grant row, as the host stores it. Strings are borrowed views (`ptr == NULL`
-// for a NULL column); times are `rtc_time` (`RTC_TIME_NONE` for NULL).
+// for a NULL column); times are `rtc_timestamp` (`RTC_TIME_NONE` for NULL).
 typedef struct rtc_grant_row {
     // The hashed key, never a handle. Required.
     struct rtc_str key;
@@ -484,9 +484,9 @@ typedef struct rtc_grant_row {
     struct rtc_str client_id;
     struct rtc_str description;
     // Required.
-    rtc_time creation_time;
-    rtc_time expiration;
-    rtc_time consumed_time;
+    rtc_timestamp creation_time;
+    rtc_timestamp expiration;
+    rtc_timestamp consumed_time;
     // The serialised payload. Required.
     struct rtc_str data;
 } rtc_grant_row;
@@ -528,13 +528,13 @@ typedef int32_t (*rtc_store_consume_fn)(void *user_data,
 
 // The `remove_expired` callback of `rtc_store_callbacks`.
 typedef int32_t (*rtc_store_remove_expired_fn)(void *user_data,
-                                               rtc_time now,
+                                               rtc_timestamp now,
                                                size_t batch,
                                                uint64_t *out_removed);
 
 // The `remove_consumed` callback of `rtc_store_callbacks`.
 typedef int32_t (*rtc_store_remove_consumed_fn)(void *user_data,
-                                                rtc_time before,
+                                                rtc_timestamp before,
                                                 size_t batch,
                                                 uint64_t *out_removed);
 
@@ -602,7 +602,7 @@ typedef struct rtc_store_request {
     // GET_ALL, REMOVE_ALL: the filter (never empty). Otherwise NULL.
     const struct rtc_grant_filter *filter;
     // REMOVE_EXPIRED: now; REMOVE_CONSUMED: the cut-off. Otherwise `RTC_TIME_NONE`.
-    rtc_time time;
+    rtc_timestamp time;
     // REMOVE_EXPIRED, REMOVE_CONSUMED: the batch size. Otherwise 0.
     size_t batch;
 } rtc_store_request;
@@ -613,9 +613,9 @@ typedef void (*rtc_async_store_fn)(void *user_data,
                                    const struct rtc_store_request *request,
                                    uint64_t completion);
 
-// Returns "now" as an `rtc_time`. A value outside .NET's `DateTime` range (years 1 to 9999),
+// Returns "now" as an `rtc_timestamp`. A value outside .NET's `DateTime` range (years 1 to 9999),
 // `RTC_TIME_NONE` included, is unusable: that reading falls back to the system clock.
-typedef rtc_time (*rtc_clock_fn)(void *user_data);
+typedef rtc_timestamp (*rtc_clock_fn)(void *user_data);
 
 // Is the subject still active (`IProfileService.IsActiveAsync`, caller
 // "RefreshTokenValidation")? Return 1 for active, 0 for inactive, a negative value on failure
@@ -644,8 +644,8 @@ typedef int32_t (*rtc_accept_consumed_fn)(void *user_data,
                                           size_t client_id_len,
                                           const char *token_json,
                                           size_t token_json_len,
-                                          rtc_time consumed_time,
-                                          rtc_time now);
+                                          rtc_timestamp consumed_time,
+                                          rtc_timestamp now);
 
 // `rtc_accept_consumed_fn`, answered through `completion`: finish it with 1 (accept), 0
 // (refuse) or a negative status (failed). The views stay valid until the completion is
@@ -656,8 +656,8 @@ typedef void (*rtc_async_accept_consumed_fn)(void *user_data,
                                              size_t client_id_len,
                                              const char *token_json,
                                              size_t token_json_len,
-                                             rtc_time consumed_time,
-                                             rtc_time now,
+                                             rtc_timestamp consumed_time,
+                                             rtc_timestamp now,
                                              uint64_t completion);
 
 // Receives one event as a JSON object (`{"type": "...", ...}`; see the header comment). Must

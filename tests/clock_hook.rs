@@ -3,7 +3,7 @@
 //! Before, RTC_TIME_NONE was "year -27,258", so a token that had expired an hour earlier was
 //! accepted.
 
-use refresh_token_core::ffi::time::rtc_time;
+use refresh_token_core::ffi::time::rtc_timestamp;
 use refresh_token_core::ffi::*;
 use std::ffi::{c_char, c_void};
 use std::ptr::{null, null_mut};
@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 /// What the host clock answers next (100 ns ticks since the Unix epoch).
 static NOW: AtomicI64 = AtomicI64::new(0);
 
-unsafe extern "C" fn host_clock(_: *mut c_void) -> rtc_time {
+unsafe extern "C" fn host_clock(_: *mut c_void) -> rtc_timestamp {
     NOW.load(Ordering::SeqCst)
 }
 

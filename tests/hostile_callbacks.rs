@@ -24,14 +24,14 @@ use refresh_token_core::ffi::sink::{
     rtc_grant_row, rtc_row_sink, rtc_row_sink_push, rtc_string_sink, rtc_string_sink_set,
 };
 use refresh_token_core::ffi::text::{rtc_str, rtc_string_free};
-use refresh_token_core::ffi::time::rtc_time;
+use refresh_token_core::ffi::time::rtc_timestamp;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr::{null, null_mut};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-const NONE: rtc_time = i64::MIN;
+const NONE: rtc_timestamp = i64::MIN;
 const TICKS_PER_SECOND: i64 = 10_000_000;
 /// 0001-01-01 and 10000-01-01 in ticks since 1970: the edges of .NET's DateTime.
 const YEAR_1: i64 = -62_135_596_800 * TICKS_PER_SECOND;
@@ -42,7 +42,7 @@ static LIES_TOLD: AtomicU64 = AtomicU64::new(0);
 /// Rounds whose lie was told during the round's own operation.
 static TOLD_IN_TURN: AtomicU64 = AtomicU64::new(0);
 
-fn system_now() -> rtc_time {
+fn system_now() -> rtc_timestamp {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
@@ -57,9 +57,9 @@ struct Row {
     session_id: Option<String>,
     client_id: String,
     description: Option<String>,
-    creation_time: rtc_time,
-    expiration: rtc_time,
-    consumed_time: rtc_time,
+    creation_time: rtc_timestamp,
+    expiration: rtc_timestamp,
+    consumed_time: rtc_timestamp,
     data: String,
 }
 
@@ -152,7 +152,7 @@ enum Lie {
     /// remove_all / remove_expired / remove_consumed: does the honest thing, reports this count.
     Count(u64),
     /// The clock reads this.
-    Time(rtc_time),
+    Time(rtc_timestamp),
     /// is-active / accept-consumed answer this.
     Answer(i32),
     /// The protector returns 0 without setting an output.
@@ -166,12 +166,12 @@ enum BadRow {
     HugeData,
     OtherKey,
     NullClient,
-    CreationTime(rtc_time),
-    Expiration(rtc_time),
+    CreationTime(rtc_timestamp),
+    Expiration(rtc_timestamp),
     TwoRows,
 }
 
-fn out_of_range_time() -> impl Strategy<Value = rtc_time> {
+fn out_of_range_time() -> impl Strategy<Value = rtc_timestamp> {
     prop_oneof![
         Just(NONE),
         Just(i64::MAX),
@@ -504,7 +504,7 @@ fn remove_where(
         return s;
     }
     let mut rows = h.rows.lock().unwrap();
-    let mut keys: Vec<(rtc_time, String)> = rows
+    let mut keys: Vec<(rtc_timestamp, String)> = rows
         .values()
         .filter(|r| pick(r))
         .map(|r| (r.creation_time, r.key.clone()))
@@ -535,7 +535,7 @@ unsafe extern "C" fn remove_all(ud: *mut c_void, f: *const rtc_grant_filter, out
 
 unsafe extern "C" fn remove_expired(
     ud: *mut c_void,
-    now: rtc_time,
+    now: rtc_timestamp,
     batch: usize,
     out: *mut u64,
 ) -> i32 {
@@ -550,7 +550,7 @@ unsafe extern "C" fn remove_expired(
 
 unsafe extern "C" fn remove_consumed(
     ud: *mut c_void,
-    before: rtc_time,
+    before: rtc_timestamp,
     batch: usize,
     out: *mut u64,
 ) -> i32 {
@@ -625,7 +625,7 @@ unsafe extern "C" fn rotate(
     }
 }
 
-unsafe extern "C" fn clock(ud: *mut c_void) -> rtc_time {
+unsafe extern "C" fn clock(ud: *mut c_void) -> rtc_timestamp {
     let h = host(ud);
     match h.lie(Target::Clock) {
         Some(Lie::Time(t)) => t,
@@ -653,8 +653,8 @@ unsafe extern "C" fn accept_consumed(
     _: usize,
     _: *const c_char,
     _: usize,
-    _: rtc_time,
-    _: rtc_time,
+    _: rtc_timestamp,
+    _: rtc_timestamp,
 ) -> i32 {
     match host(ud).lie(Target::AcceptConsumed) {
         Some(Lie::Answer(a)) => a,

@@ -5,7 +5,10 @@
  * refresh token, HTTP 400 with an OAuth error, or HTTP 503 when storage failed (the client may
  * retry; nothing was consumed). main() plays a few requests through it.
  *
- * Build: cc -std=c11 token_endpoint.c -I include -L target/debug -lrefresh_token_core */
+ * Build against an installed copy (README, "Install"):
+ *   cc -std=c11 token_endpoint.c $(pkg-config --cflags --libs refresh_token_core)
+ * or statically:
+ *   cc -std=c11 token_endpoint.c $(pkg-config --static --cflags --libs refresh_token_core-static) */
 #include "refresh_token_core.h"
 
 #include <stdio.h>

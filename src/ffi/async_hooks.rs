@@ -8,7 +8,7 @@ use std::ffi::{c_char, c_void};
 use super::callback_hooks::decision;
 use super::completion;
 use super::foreign::{Required, UserData};
-use super::time::{rtc_time, to_ticks};
+use super::time::{rtc_timestamp, to_ticks};
 use crate::format::data::encode_inner;
 use crate::model::{Client, Subject};
 use crate::service::{AsyncAcceptConsumedHook, AsyncProfileService, ConsumedContext, HookFuture};
@@ -37,8 +37,8 @@ pub type rtc_async_accept_consumed_fn = Option<
         client_id_len: usize,
         token_json: *const c_char,
         token_json_len: usize,
-        consumed_time: rtc_time,
-        now: rtc_time,
+        consumed_time: rtc_timestamp,
+        now: rtc_timestamp,
         completion: u64,
     ),
 >;

@@ -13,7 +13,7 @@ use super::completion::{self, Answer, Waiting};
 use super::foreign::{Required, UserData};
 use super::sink::rtc_grant_row;
 use super::text::rtc_str;
-use super::time::{rtc_time, to_ticks};
+use super::time::{rtc_timestamp, to_ticks};
 use crate::model::{GrantFilter, PersistedGrant};
 use crate::store::{
     check_filter, AsyncGrantStore, ConsumeAction, ConsumeOutcome, StoreError, StoreFuture,
@@ -68,7 +68,7 @@ pub struct rtc_store_request {
     /// GET_ALL, REMOVE_ALL: the filter (never empty). Otherwise NULL.
     pub filter: *const rtc_grant_filter,
     /// REMOVE_EXPIRED: now; REMOVE_CONSUMED: the cut-off. Otherwise `RTC_TIME_NONE`.
-    pub time: rtc_time,
+    pub time: rtc_timestamp,
     /// REMOVE_EXPIRED, REMOVE_CONSUMED: the batch size. Otherwise 0.
     pub batch: usize,
 }

@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_void};
 
 use super::foreign::{Required, UserData};
 use super::sink::rtc_string_sink;
-use super::time::{from_ticks, in_dotnet_range, rtc_time, to_ticks};
+use super::time::{from_ticks, in_dotnet_range, rtc_timestamp, to_ticks};
 use crate::format::data::encode_inner;
 use crate::format::protector::{PayloadProtector, ProtectorError};
 use crate::model::{Client, Subject};
@@ -14,9 +14,9 @@ use crate::service::{
     SystemClock,
 };
 
-/// Returns "now" as an `rtc_time`. A value outside .NET's `DateTime` range (years 1 to 9999),
+/// Returns "now" as an `rtc_timestamp`. A value outside .NET's `DateTime` range (years 1 to 9999),
 /// `RTC_TIME_NONE` included, is unusable: that reading falls back to the system clock.
-pub type rtc_clock_fn = Option<unsafe extern "C" fn(user_data: *mut c_void) -> rtc_time>;
+pub type rtc_clock_fn = Option<unsafe extern "C" fn(user_data: *mut c_void) -> rtc_timestamp>;
 
 /// Is the subject still active (`IProfileService.IsActiveAsync`, caller
 /// "RefreshTokenValidation")? Return 1 for active, 0 for inactive, a negative value on failure
@@ -42,8 +42,8 @@ pub type rtc_accept_consumed_fn = Option<
         client_id_len: usize,
         token_json: *const c_char,
         token_json_len: usize,
-        consumed_time: rtc_time,
-        now: rtc_time,
+        consumed_time: rtc_timestamp,
+        now: rtc_timestamp,
     ) -> i32,
 >;
 

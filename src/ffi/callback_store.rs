@@ -6,7 +6,7 @@ use std::ffi::{c_char, c_void};
 use super::foreign::{Required, UserData};
 use super::sink::{rtc_grant_row, rtc_row_sink};
 use super::text::rtc_str;
-use super::time::{rtc_time, to_ticks};
+use super::time::{rtc_timestamp, to_ticks};
 use crate::model::{GrantFilter, PersistedGrant};
 use crate::store::{
     check_filter, two_step_rotate, unconditional_consume, ConsumeAction, ConsumeOutcome,
@@ -116,7 +116,7 @@ pub type rtc_store_consume_fn = Option<
 pub type rtc_store_remove_expired_fn = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
-        now: rtc_time,
+        now: rtc_timestamp,
         batch: usize,
         out_removed: *mut u64,
     ) -> i32,
@@ -126,7 +126,7 @@ pub type rtc_store_remove_expired_fn = Option<
 pub type rtc_store_remove_consumed_fn = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
-        before: rtc_time,
+        before: rtc_timestamp,
         batch: usize,
         out_removed: *mut u64,
     ) -> i32,

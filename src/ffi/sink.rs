@@ -8,12 +8,12 @@ use super::boundary::guard;
 use super::read;
 use super::result::rtc_result;
 use super::text::{rtc_str, RTC_MAX_JSON_LEN, RTC_MAX_STRING_LEN};
-use super::time::{from_ticks, rtc_time, RTC_TIME_NONE};
+use super::time::{from_ticks, rtc_timestamp, RTC_TIME_NONE};
 use crate::model::PersistedGrant;
 use crate::store::StoreError;
 
 /// A persisted-grant row, as the host stores it. Strings are borrowed views (`ptr == NULL`
-/// for a NULL column); times are `rtc_time` (`RTC_TIME_NONE` for NULL).
+/// for a NULL column); times are `rtc_timestamp` (`RTC_TIME_NONE` for NULL).
 #[repr(C)]
 pub struct rtc_grant_row {
     /// The hashed key, never a handle. Required.
@@ -26,9 +26,9 @@ pub struct rtc_grant_row {
     pub client_id: rtc_str,
     pub description: rtc_str,
     /// Required.
-    pub creation_time: rtc_time,
-    pub expiration: rtc_time,
-    pub consumed_time: rtc_time,
+    pub creation_time: rtc_timestamp,
+    pub expiration: rtc_timestamp,
+    pub consumed_time: rtc_timestamp,
     /// The serialised payload. Required.
     pub data: rtc_str,
 }
@@ -61,15 +61,16 @@ impl rtc_grant_row {
         let required = |v: rtc_str, name: &str, max: usize| {
             s(v, name, max)?.ok_or_else(|| format!("row.{name} is NULL"))
         };
-        let time =
-            |t: rtc_time, name: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
-                if t == RTC_TIME_NONE {
-                    return Ok(None);
-                }
-                from_ticks(t)
-                    .map(Some)
-                    .ok_or_else(|| format!("row.{name} is out of range"))
-            };
+        let time = |t: rtc_timestamp,
+                    name: &str|
+         -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
+            if t == RTC_TIME_NONE {
+                return Ok(None);
+            }
+            from_ticks(t)
+                .map(Some)
+                .ok_or_else(|| format!("row.{name} is out of range"))
+        };
         Ok(PersistedGrant {
             key: required(self.key, "key", RTC_MAX_STRING_LEN)?,
             grant_type: required(self.grant_type, "grant_type", RTC_MAX_STRING_LEN)?,

@@ -113,7 +113,7 @@ int32_t consume(void *ud, const char *key, size_t len, const rtc_grant_row *repl
     return RTC_CONSUME_WON;
 }
 
-int32_t remove_older(void *, rtc_time, size_t, uint64_t *out) { *out = 0; return 0; }
+int32_t remove_older(void *, rtc_timestamp, size_t, uint64_t *out) { *out = 0; return 0; }
 void finalize_store(void *ud) { static_cast<Store *>(ud)->finalized++; }
 
 // No rotate callback: this host store rotates in two steps (the successor first, then the consume).
@@ -211,7 +211,7 @@ TEST(NullArguments, BuilderExports) {
 
     Store st;
     EXPECT_EQ(rtc_service_builder_set_store(nullptr, &kCallbacks, &st, finalize_store, nullptr), RTC_RESULT_NULL_ARGUMENT);
-    EXPECT_EQ(rtc_service_builder_set_clock(nullptr, [](void *) -> rtc_time { return 0; }, nullptr, nullptr, nullptr),
+    EXPECT_EQ(rtc_service_builder_set_clock(nullptr, [](void *) -> rtc_timestamp { return 0; }, nullptr, nullptr, nullptr),
               RTC_RESULT_NULL_ARGUMENT);
     EXPECT_EQ(rtc_service_builder_set_is_active(nullptr, nullptr, nullptr, nullptr, nullptr), RTC_RESULT_NULL_ARGUMENT);
     EXPECT_EQ(rtc_service_builder_set_accept_consumed(nullptr, nullptr, nullptr, nullptr, nullptr), RTC_RESULT_NULL_ARGUMENT);
@@ -590,9 +590,9 @@ void fin2(void *) { g_finalized[2]++; }
 void fin3(void *) { g_finalized[3]++; }
 void fin4(void *) { g_finalized[4]++; }
 void fin5(void *) { g_finalized[5]++; }
-rtc_time now_cb(void *) { return 0; }
+rtc_timestamp now_cb(void *) { return 0; }
 int32_t active_cb(void *, const char *, size_t, const char *, size_t) { return 1; }
-int32_t accept_cb(void *, const char *, size_t, const char *, size_t, rtc_time, rtc_time) { return 0; }
+int32_t accept_cb(void *, const char *, size_t, const char *, size_t, rtc_timestamp, rtc_timestamp) { return 0; }
 void event_cb(void *, const char *, size_t) {}
 int32_t ok_protect(void *, const char *in, size_t n, rtc_string_sink *sink) { return rtc_string_sink_set(sink, in, n) == RTC_RESULT_OK ? 0 : -1; }
 

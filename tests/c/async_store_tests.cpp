@@ -567,7 +567,7 @@ void is_active_later(void *ud, const char *subject, size_t subject_len, const ch
     static_cast<LateAnswers *>(ud)->later(subject, subject_len, completion);
 }
 
-void accept_later(void *ud, const char *, size_t, const char *json, size_t json_len, rtc_time, rtc_time,
+void accept_later(void *ud, const char *, size_t, const char *json, size_t json_len, rtc_timestamp, rtc_timestamp,
                   uint64_t completion) {
     static_cast<LateAnswers *>(ud)->later(json, json_len, completion);
 }

@@ -1,5 +1,10 @@
 /* The header compiles clean as strict C11 (and, copied to header_check.cpp by CMake, as C++17), and the
- * library it declares links and agrees with it. */
+ * library it declares links and agrees with it. It shares no name with the Linux kernel's
+ * real-time-clock header, which also uses the rtc_ prefix (its `struct rtc_time` once clashed in
+ * C++ with a typedef of this header), included first. */
+#ifdef __linux__
+#include <linux/rtc.h>
+#endif
 #include "refresh_token_core.h"
 #include "refresh_token_core.h" /* include guard */
 
@@ -11,7 +16,12 @@ int main(void) {
         fprintf(stderr, "header and library disagree\n");
         return 1;
     }
-    rtc_time none = RTC_TIME_NONE;
+    rtc_timestamp none = RTC_TIME_NONE;
     (void)none;
+#ifdef __linux__
+    struct rtc_time clock_reading;
+    memset(&clock_reading, 0, sizeof clock_reading);
+    (void)clock_reading;
+#endif
     return 0;
 }

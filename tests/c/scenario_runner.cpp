@@ -240,11 +240,11 @@ int32_t remove_older(Store *s, int64_t Row::*field, int64_t limit, size_t batch,
     return 0;
 }
 
-int32_t store_remove_expired(void *ud, rtc_time now, size_t batch, uint64_t *out) {
+int32_t store_remove_expired(void *ud, rtc_timestamp now, size_t batch, uint64_t *out) {
     return remove_older(static_cast<Store *>(ud), &Row::expiration, now, batch, out);
 }
 
-int32_t store_remove_consumed(void *ud, rtc_time before, size_t batch, uint64_t *out) {
+int32_t store_remove_consumed(void *ud, rtc_timestamp before, size_t batch, uint64_t *out) {
     return remove_older(static_cast<Store *>(ud), &Row::consumed, before, batch, out);
 }
 
@@ -328,7 +328,7 @@ void store_async(void *ud, const rtc_store_request *request, uint64_t completion
 struct Clock {
     std::atomic<int64_t> ticks{0};
 };
-rtc_time clock_now(void *ud) { return static_cast<Clock *>(ud)->ticks.load(); }
+rtc_timestamp clock_now(void *ud) { return static_cast<Clock *>(ud)->ticks.load(); }
 void free_clock(void *ud) { delete static_cast<Clock *>(ud); }
 
 struct Active {
@@ -350,7 +350,7 @@ struct HostPolicy {
 };
 
 int32_t accept_consumed(void *ud, const char *, size_t, const char *token_json, size_t token_json_len,
-                        rtc_time consumed, rtc_time now) {
+                        rtc_timestamp consumed, rtc_timestamp now) {
     auto *p = static_cast<HostPolicy *>(ud);
     if (now <= consumed + p->accept_within_seconds * kTicksPerSecond) return 1;
     if (p->revoke_on_reject) {

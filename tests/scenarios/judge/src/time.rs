@@ -1,4 +1,4 @@
-//! Instants in plans and observations: `rtc_time` ticks (100 ns since 1970-01-01T00:00:00Z, the
+//! Instants in plans and observations: `rtc_timestamp` ticks (100 ns since 1970-01-01T00:00:00Z, the
 //! C ABI's unit), so that no runner parses or formats a time; the judge alone reads RFC 3339.
 
 use chrono::{DateTime, Utc};

@@ -2,7 +2,7 @@ using System;
 
 namespace RefreshTokenCore.Native;
 
-/// <summary>rtc_time: 100 ns ticks since the Unix epoch (UTC); long.MinValue is "no value".</summary>
+/// <summary>rtc_timestamp: 100 ns ticks since the Unix epoch (UTC); long.MinValue is "no value".</summary>
 internal static class RtcTime
 {
     internal const long None = long.MinValue;
