@@ -695,6 +695,36 @@ typedef struct rtc_client {
     int32_t reuse_window_seconds;
 } rtc_client;
 
+// The arguments of a refresh (`rtc_service_refresh_with`). Strings are borrowed for the call.
+typedef struct rtc_refresh_request {
+    // The authenticated client.
+    struct rtc_str client_id;
+    // The presented refresh token (a bearer secret).
+    struct rtc_str handle;
+    // The RFC 8707 `resource` parameter; `{NULL, 0}` (the default) for none.
+    struct rtc_str resource;
+    // A Token record the host rebuilt (see the header comment); `{NULL, 0}` (the default) to
+    // re-issue the stored one.
+    struct rtc_str new_access_token_json;
+    // Whether `rtc_refresh_response.token_json` is wanted; default 0.
+    uint8_t want_token_json;
+    // Whether `rtc_refresh_response.access_token_json` is wanted; default 1.
+    uint8_t want_access_token_json;
+} rtc_refresh_request;
+
+// What a refresh answers (`rtc_service_refresh_with`), written only on success. Free the
+// strings with `rtc_refresh_response_free`.
+typedef struct rtc_refresh_response {
+    // The refresh token to return (the same or a new handle). A bearer secret.
+    char *handle;
+    // Whether `handle` is a new one.
+    bool rotated;
+    // The stored token record, when wanted; else NULL.
+    char *token_json;
+    // The access-token record to issue, when wanted; else NULL.
+    char *access_token_json;
+} rtc_refresh_response;
+
 // What a finished operation produced. Every pointer is valid only during the done callback
 // (the library wipes and frees the strings afterwards); NULL when the operation does not
 // produce it or failed.
@@ -943,6 +973,27 @@ rtc_result rtc_grant_key(const char *handle, size_t handle_len, char **out_key, 
 // operation it serves (its cancellation, its deadline, where to report a host error) without
 // a lookup of its own.
 void *rtc_operation_current(void);
+
+// Fills `request` with the defaults and the given client and handle (borrowed, not copied):
+// no resource, the stored access token re-issued, only the access-token record wanted. NULL
+// `request` is ignored.
+void rtc_refresh_request_init(struct rtc_refresh_request *request,
+                              const char *client_id,
+                              size_t client_id_len,
+                              const char *handle,
+                              size_t handle_len);
+
+// `rtc_service_refresh` with its arguments in `request` and its answers in `*out_response`
+// (written only on success; free it with `rtc_refresh_response_free`). Fails as
+// `rtc_service_refresh` does.
+rtc_result rtc_service_refresh_with(const struct rtc_service *service,
+                                    const struct rtc_refresh_request *request,
+                                    struct rtc_refresh_response *out_response,
+                                    struct rtc_error **out_error);
+
+// Frees (and wipes) the strings of a response and sets them to NULL, so a second call does
+// nothing. NULL is ignored.
+void rtc_refresh_response_free(struct rtc_refresh_response *response);
 
 // Frees a service, finalizing every user data it holds. No synchronous call on it may be running
 // or start afterwards; operations started with a `_begin` form and still pending keep the

@@ -137,6 +137,30 @@ proptest! {
         take(r, out);
         finish(r, err);
 
+        // The struct form, with the same arguments and any want flags.
+        let mut req = std::mem::MaybeUninit::uninit();
+        refresh_token_core::ffi::request::rtc_refresh_request_init(req.as_mut_ptr(), cp, cl, ap, al);
+        // SAFETY: just initialised by rtc_refresh_request_init.
+        let mut req = unsafe { req.assume_init() };
+        req.resource = rtc_str { ptr: bp, len: bl };
+        req.new_access_token_json = rtc_str { ptr: xp, len: xl };
+        req.want_token_json = must;
+        req.want_access_token_json = must.rotate_left(1);
+        let mut resp = refresh_token_core::ffi::request::rtc_refresh_response {
+            handle: sentinel(),
+            rotated: false,
+            token_json: null_mut(),
+            access_token_json: null_mut(),
+        };
+        let mut err = null_mut();
+        let r = refresh_token_core::ffi::request::rtc_service_refresh_with(svc, &req, &mut resp, &mut err);
+        if r != rtc_result::RTC_RESULT_OK {
+            prop_assert_eq!(resp.handle, sentinel(), "a failed call wrote its response");
+            resp.handle = null_mut();
+        }
+        refresh_token_core::ffi::request::rtc_refresh_response_free(&mut resp);
+        finish(r, err);
+
         let (mut err, mut out) = (null_mut(), sentinel());
         let r = rtc_service_update(svc, cp, cl, ap, al, bp, bl, must, &mut out, null_mut(), &mut err);
         take(r, out);

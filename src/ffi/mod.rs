@@ -5,7 +5,7 @@
 //! (see build.rs); its top comment is the contract.
 //!
 //! The exports, one file per object: [`builder`] (configuring a service), [`service`] (the token
-//! operations), [`error`] (the error object), [`text`] (strings), [`config`] (the option and
+//! operations; [`request`] the struct form of a refresh), [`error`] (the error object), [`text`] (strings), [`config`] (the option and
 //! client value structs), [`sink`] (what host callbacks answer through), [`grant_key`] and
 //! [`version`]. The host's callbacks, adapted to the service's traits: [`callback_store`] (a
 //! synchronous store), [`async_store`] (a store that answers later, through [`completion`]s),
@@ -34,6 +34,7 @@ pub mod grant_key;
 mod json;
 pub mod operation;
 mod read;
+pub mod request;
 pub mod result;
 pub mod service;
 pub mod sink;

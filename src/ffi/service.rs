@@ -23,7 +23,7 @@ use crate::service::{RefreshRequest, RefreshTokenService};
 /// same service from any number of threads at once. Freed with `rtc_service_free`.
 pub struct rtc_service {
     /// Shared with the operations still pending (`_begin`), which keep it alive.
-    service: Arc<RefreshTokenService>,
+    pub(super) service: Arc<RefreshTokenService>,
     /// Shared settings: a call clones the Arc, not the client.
     clients: RwLock<HashMap<String, Arc<Client>>>,
 }
@@ -38,7 +38,7 @@ impl rtc_service {
 }
 
 /// What every per-client operation reads first: the service and the registered client.
-fn service_and_client<'a>(
+pub(super) fn service_and_client<'a>(
     service: *const rtc_service,
     client_id: *const c_char,
     client_id_len: usize,
@@ -210,7 +210,7 @@ pub extern "C" fn rtc_service_refresh(
 }
 
 /// The arguments of a refresh, read.
-fn refresh_request(
+pub(super) fn refresh_request(
     handle: *const c_char,
     handle_len: usize,
     resource: *const c_char,

@@ -320,6 +320,19 @@ TEST(NullArguments, ServiceExports) {
 
     EXPECT_EQ(rtc_service_cleanup(nullptr, &n, &n, nullptr), RTC_RESULT_NULL_ARGUMENT);
 
+    rtc_refresh_request req;
+    rtc_refresh_request_init(&req, id, idn, h, hn);
+    rtc_refresh_request_init(nullptr, id, idn, h, hn);
+    rtc_refresh_response resp{};
+    EXPECT_EQ(rtc_service_refresh_with(nullptr, &req, &resp, nullptr), RTC_RESULT_NULL_ARGUMENT);
+    EXPECT_EQ(rtc_service_refresh_with(svc.svc, nullptr, &resp, nullptr), RTC_RESULT_NULL_ARGUMENT);
+    EXPECT_EQ(rtc_service_refresh_with(svc.svc, &req, nullptr, nullptr), RTC_RESULT_NULL_ARGUMENT);
+    rtc_refresh_request no_handle = req;
+    no_handle.handle = rtc_str{nullptr, 4};
+    EXPECT_EQ(rtc_service_refresh_with(svc.svc, &no_handle, &resp, nullptr), RTC_RESULT_NULL_ARGUMENT);
+    EXPECT_EQ(resp.handle, nullptr) << "a failed call writes no response";
+    rtc_refresh_response_free(nullptr);
+
     EXPECT_EQ(rtc_grant_key(h, hn, nullptr, nullptr), RTC_RESULT_NULL_ARGUMENT);
     EXPECT_EQ(rtc_grant_key(nullptr, 5, &out, nullptr), RTC_RESULT_NULL_ARGUMENT);
 
@@ -329,6 +342,43 @@ TEST(NullArguments, ServiceExports) {
     // Nothing above touched the token: it still refreshes.
     EXPECT_EQ(out, nullptr);
     EXPECT_EQ(svc.refresh(handle), RTC_RESULT_OK);
+}
+
+// ---- the struct form of a refresh ----------------------------------------------------------------
+
+TEST(StructForm, RefreshWithAnswersAsThePositionalCallAndFreesOnce) {
+    Service svc(RTC_TOKEN_USAGE_ONE_TIME_ONLY, nullptr, 60); // a reuse window: the retry below
+
+    const std::string first = svc.create();
+    rtc_refresh_request req;
+    rtc_refresh_request_init(&req, kClient.data(), kClient.size(), first.data(), first.size());
+    EXPECT_EQ(req.resource.ptr, nullptr);
+    EXPECT_EQ(req.want_token_json, 0);
+    EXPECT_EQ(req.want_access_token_json, 1);
+    rtc_refresh_response resp{};
+    ASSERT_EQ(rtc_service_refresh_with(svc.svc, &req, &resp, nullptr), RTC_RESULT_OK);
+    EXPECT_TRUE(resp.rotated);
+    ASSERT_NE(resp.handle, nullptr);
+    EXPECT_NE(std::string(resp.handle), first);
+    EXPECT_EQ(resp.token_json, nullptr);
+    ASSERT_NE(resp.access_token_json, nullptr);
+    // The lost-response retry through the positional call: the same successor.
+    std::string again;
+    EXPECT_EQ(svc.refresh(first, &again), RTC_RESULT_OK);
+    EXPECT_EQ(again, std::string(resp.handle));
+    rtc_refresh_response_free(&resp);
+    EXPECT_EQ(resp.handle, nullptr);
+    EXPECT_EQ(resp.access_token_json, nullptr);
+    rtc_refresh_response_free(&resp); // a second free does nothing
+
+    // A refusal: the typed error, the response untouched.
+    rtc_error *err = nullptr;
+    req.handle = rtc_str{"nope", 4};
+    req.want_token_json = 1;
+    EXPECT_EQ(rtc_service_refresh_with(svc.svc, &req, &resp, &err), RTC_RESULT_INVALID_GRANT);
+    EXPECT_EQ(rtc_error_reason(err), RTC_REASON_NOT_FOUND);
+    EXPECT_EQ(resp.handle, nullptr);
+    rtc_error_free(err);
 }
 
 // ---- bad strings, enums, JSON -------------------------------------------------------------------

@@ -107,6 +107,8 @@ public sealed class HeaderAgreementTests
             ["rtc_store_callbacks"] = typeof(RtcStoreCallbacks),
             ["rtc_store_request"] = typeof(RtcStoreRequest),
             ["rtc_outputs"] = typeof(RtcOutputs),
+            ["rtc_refresh_request"] = typeof(RtcRefreshRequest),
+            ["rtc_refresh_response"] = typeof(RtcRefreshResponse),
         };
         Assert.Equal(Parsed.Value.Structs.Keys.OrderBy(k => k), mirrors.Keys.OrderBy(k => k));
 

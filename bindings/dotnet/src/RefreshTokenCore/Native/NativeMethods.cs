@@ -135,6 +135,15 @@ internal static unsafe partial class NativeMethods
     internal static partial ResultCode rtc_service_builder_set_async_store(BuilderHandle builder, delegate* unmanaged[Cdecl]<nint, RtcStoreRequest*, ulong, void> callback, uint capabilities, nint userData, delegate* unmanaged[Cdecl]<nint, void> freeUserData, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial void rtc_refresh_request_init(RtcRefreshRequest* request, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_service_refresh_with(ServiceHandle service, RtcRefreshRequest* request, RtcRefreshResponse* outResponse, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial void rtc_refresh_response_free(RtcRefreshResponse* response);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial ResultCode rtc_service_refresh_begin(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte* resource, nuint resourceLen, byte* newAccessTokenJson, nuint newAccessTokenJsonLen, delegate* unmanaged[Cdecl]<nint, ResultCode, RtcOutputs*, nint, void> done, nint userData, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]

@@ -89,6 +89,29 @@ internal unsafe struct RtcOutputs
     public ulong ConsumedRemoved;
 }
 
+/// <summary>rtc_refresh_request: the struct form of a refresh's arguments (the bindings use the
+/// positional call; mirrored so the header and this layer stay one ABI).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct RtcRefreshRequest
+{
+    public RtcStr ClientId;
+    public RtcStr Handle;
+    public RtcStr Resource;
+    public RtcStr NewAccessTokenJson;
+    public byte WantTokenJson;
+    public byte WantAccessTokenJson;
+}
+
+/// <summary>rtc_refresh_response: what the struct form of a refresh answers.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct RtcRefreshResponse
+{
+    public byte* Handle;
+    public byte Rotated;
+    public byte* TokenJson;
+    public byte* AccessTokenJson;
+}
+
 /// <summary>rtc_store_request: one request to an asynchronous store.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct RtcStoreRequest
