@@ -881,10 +881,13 @@ rtc_result rtc_service_builder_use_sqlite(struct rtc_service_builder *builder,
                                           struct rtc_error **out_error);
 
 // Uses the built-in PostgreSQL store (for several server instances sharing one database):
-// `url` is `postgres://user:password@host:port/database` (UTF-8). The `PersistedGrants` table
-// is created if missing. Fails with `RTC_RESULT_STORAGE_BROKEN` when the table lacks a column
-// or may not be read, and with `RTC_RESULT_STORAGE_UNAVAILABLE` when the server cannot be
-// reached.
+// `url` (UTF-8) is a URL (`postgres://user:password@host:port/database`), libpq `key=value`
+// pairs or an Npgsql connection string (`Host=…;Username=…;Password=…;Database=…`). The
+// `PersistedGrants` table is created if missing. Fails at once with `RTC_RESULT_STORAGE_BROKEN`
+// when the server refuses the login or knows no such database, when the string cannot work
+// (an unknown key; TLS required: this build has no TLS), or when the table lacks a column or
+// may not be read; with `RTC_RESULT_STORAGE_UNAVAILABLE` when the server cannot be reached
+// (10 s at most, or the string's connect timeout). The message says which, never the password.
 rtc_result rtc_service_builder_use_postgres(struct rtc_service_builder *builder,
                                             const char *url,
                                             size_t url_len,

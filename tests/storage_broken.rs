@@ -153,3 +153,69 @@ fn postgres_a_dropped_column_is_broken_at_once_and_at_start_up() {
         .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .ok();
 }
+
+/// PostgreSQL at start-up (issue 16): a login the server refuses, an unknown database or a
+/// string asking for TLS is broken at once, saying which; a server that cannot be reached is
+/// retryable and says so, at once; an Npgsql connection string works as the URL does.
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_start_up_failures_say_which_at_once() {
+    use refresh_token_core::store::postgres::PostgresStore;
+    use std::time::{Duration, Instant};
+    let Ok(url) = std::env::var("RTC_TEST_POSTGRES_URL") else {
+        eprintln!("RTC_TEST_POSTGRES_URL not set: the PostgreSQL case is not run");
+        return;
+    };
+    // postgres://user@host:port/database, as tests/postgres-server writes it.
+    let rest = url.strip_prefix("postgres://").expect("a postgres:// URL");
+    let (user, rest) = rest.split_once('@').expect("user@");
+    let (host_port, db) = rest.split_once('/').expect("/database");
+    let (host, port) = host_port.split_once(':').expect("host:port");
+
+    let npgsql = format!("Host={host};Port={port};Username={user};Database={db};Pooling=true");
+    assert!(PostgresStore::connect(&npgsql).is_ok(), "the Npgsql form");
+
+    let role = format!("rtc_nologin_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} NOLOGIN"
+        ))
+        .unwrap();
+    let quick = |text: &str| {
+        let started = Instant::now();
+        let r = PostgresStore::connect(text).map(|_| ());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{text}: {:?}",
+            started.elapsed()
+        );
+        r.unwrap_err()
+    };
+    for (text, says) in [
+        (format!("postgres://{role}:pw@{host_port}/{db}"), "refused"),
+        (
+            format!("postgres://{user}@{host_port}/no_such_database"),
+            "refused",
+        ),
+        (format!("{npgsql};SSL Mode=Require"), "TLS"),
+        (format!("Host={host};Port={port};Colour=blue"), "colour"),
+    ] {
+        let e = quick(&text);
+        assert!(matches!(e, StoreError::Broken(_)), "{text}: {e}");
+        assert!(e.to_string().contains(says), "{text}: {e}");
+        assert!(!e.to_string().contains(":pw@"), "{e}");
+    }
+    // Nothing listens on a port just freed.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = quick(&format!("postgres://{user}@127.0.0.1:{free}/{db}"));
+    assert!(matches!(e, StoreError::Unavailable(_)), "{e}");
+    assert!(e.to_string().contains(&format!("127.0.0.1:{free}")), "{e}");
+    admin
+        .batch_execute(&format!("DROP ROLE IF EXISTS {role}"))
+        .ok();
+}

@@ -119,10 +119,16 @@ fn values(g: &PersistedGrant) -> [&(dyn ToSql + Sync); 10] {
 }
 
 impl PostgresStore {
-    /// Connects (a pool of up to 8 connections) and creates the table if needed.
-    /// `url`: `postgres://user:password@host:port/database`.
+    /// Connects (a pool of up to 8 connections) and creates the table if needed. `url`: a URL
+    /// (`postgres://user:password@host:port/database`), libpq `key=value` pairs, or an Npgsql
+    /// connection string (`Host=…;Username=…;Password=…;Database=…`). A login the server
+    /// refuses, an unknown database or a string that cannot work (TLS required: this build has
+    /// none) is `Broken` at once; a server that cannot be reached is `Unavailable`.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let config: postgres::Config = url.parse().map_err(unavailable)?;
+        let config = super::postgres_connect::config(url)?;
+        // One connection first, so that its failure is told as it is (the pool would only say
+        // it timed out, after its whole timeout).
+        drop(super::postgres_connect::first_connection(&config)?);
         let manager = PostgresConnectionManager::new(config, NoTls);
         let pool = Pool::builder()
             .thread_pool(super::sql::maintenance_thread())

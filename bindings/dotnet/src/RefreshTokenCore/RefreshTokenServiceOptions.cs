@@ -94,9 +94,12 @@ public sealed class RefreshTokenServiceOptions
     /// <summary>Use the native SQLite store on this file (Duende's <c>PersistedGrants</c> table;
     /// a database Duende's EF Core store created is used as it is). Ignored when a store is set.</summary>
     public string? SqlitePath { get; set; }
-    /// <summary>Use the native PostgreSQL store (postgres://user:password@host:port/database),
-    /// for several server instances sharing one database. Ignored when a store or
-    /// <see cref="SqlitePath"/> is set.</summary>
+    /// <summary>Use the native PostgreSQL store, for several server instances sharing one
+    /// database: a URL (postgres://user:password@host:port/database), libpq key=value pairs, or
+    /// the Npgsql connection string the deployment already has (Host=…;Username=…;Password=…;
+    /// Database=…). A refused login, an unknown database or a string requiring TLS (not built)
+    /// fails at once as not retryable; an unreachable server as retryable. Ignored when a store
+    /// or <see cref="SqlitePath"/> is set.</summary>
     public string? PostgresUrl { get; set; }
     /// <summary>Receives the library's events (never a handle).</summary>
     public ILogger? Logger { get; set; }
