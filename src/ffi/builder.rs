@@ -467,15 +467,12 @@ fn open_sqlite(path: &str) -> Result<Arc<dyn GrantStore>, FfiError> {
 
 #[cfg(feature = "postgres")]
 fn connect_postgres(url: &str) -> Result<Arc<dyn GrantStore>, FfiError> {
-    // The URL may hold a password: connection errors are reported without it.
-    let store = crate::store::postgres::PostgresStore::connect(url).map_err(|e| match e {
-        crate::store::StoreError::Unavailable(_) => FfiError::new(
-            rtc_result::RTC_RESULT_STORAGE_UNAVAILABLE,
-            "could not connect to PostgreSQL",
-        ),
-        other => other.into(),
-    })?;
-    Ok(Arc::new(store))
+    // The string may hold a password; the store's messages name the server, the database and
+    // the user, never the password (store/postgres_connect.rs), so they are passed on as they
+    // are: an operator needs to know which of them is wrong.
+    Ok(Arc::new(crate::store::postgres::PostgresStore::connect(
+        url,
+    )?))
 }
 
 #[cfg(not(feature = "sqlite"))]

@@ -67,6 +67,16 @@ TEST(CppWrapper, ABuilderErrorThrowsAndTheBuilderIsStillFreed) {
     rtc::service_builder b;
     EXPECT_THROW(b.successor_secret("too short"), rtc::error);
     EXPECT_THROW(b.use_sqlite("/nonexistent-folder/tokens.db"), rtc::error);
+    // A PostgreSQL server that cannot be reached: retryable, naming the server, at once.
+    try {
+        b.use_postgres("Host=127.0.0.1;Port=1;Username=app;Password=pw;Database=tokens");
+        FAIL() << "connected to port 1";
+    } catch (const rtc::error &e) {
+        EXPECT_EQ(e.code(), RTC_RESULT_STORAGE_UNAVAILABLE);
+        EXPECT_TRUE(e.retryable());
+        EXPECT_NE(std::string(e.what()).find("127.0.0.1:1/tokens as app"), std::string::npos) << e.what();
+        EXPECT_EQ(std::string(e.what()).find("pw"), std::string::npos) << e.what();
+    }
     rtc::service svc = b.build();
     EXPECT_THROW((void)b.get(), std::logic_error) << "a built builder is consumed";
     EXPECT_NE(svc.get(), nullptr);
