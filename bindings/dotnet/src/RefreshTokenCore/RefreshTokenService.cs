@@ -23,7 +23,7 @@ namespace RefreshTokenCore;
 /// <c>_begin</c> form with a <see cref="PendingOperation{T}"/>, and the mapping of native
 /// results is <see cref="Results"/>.
 /// </remarks>
-public sealed class RefreshTokenService : IDisposable
+public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
 {
     private readonly ServiceHandle handle;
     private readonly ConcurrentDictionary<string, ClientSettings> registered = new(StringComparer.Ordinal);

@@ -1,5 +1,7 @@
 using System;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace RefreshTokenCore;
@@ -29,6 +31,24 @@ public static class ServiceCollectionExtensions
             options.Logger ??= sp.GetService<ILoggerFactory>()?.CreateLogger("RefreshTokenCore");
             return new RefreshTokenService(options);
         });
+        services.TryAddSingleton<IRefreshTokenCoreService>(sp => sp.GetRequiredService<RefreshTokenService>());
+        return services;
+    }
+
+    /// <summary>
+    /// Runs token cleanup in the background (<see cref="RefreshTokenCoreCleanupHost"/>), every
+    /// <see cref="RefreshTokenCleanupOptions.Interval"/> (one hour by default). The options are
+    /// validated when the host starts: a zero or negative interval fails the start-up, naming it.
+    /// </summary>
+    public static IServiceCollection AddRefreshTokenCoreCleanup(this IServiceCollection services, Action<RefreshTokenCleanupOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<RefreshTokenCleanupOptions>()
+            .Configure(o => configure?.Invoke(o))
+            .Validate(o => o.Interval > TimeSpan.Zero, "RefreshTokenCleanupOptions.Interval must be positive.")
+            .ValidateOnStart();
+        services.AddSingleton<RefreshTokenCoreCleanupHost>();
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RefreshTokenCoreCleanupHost>());
         return services;
     }
 }

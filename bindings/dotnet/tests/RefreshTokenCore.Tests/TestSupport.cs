@@ -84,9 +84,17 @@ internal sealed class FlakyStore : IBlockingGrantStore, IBlockingConditionalCons
         return Inner.RemoveAll(filter);
     }
 
-    public int RemoveExpired(DateTime now, int batchSize) => Inner.RemoveExpired(now, batchSize);
+    public int RemoveExpired(DateTime now, int batchSize)
+    {
+        Call();
+        return Inner.RemoveExpired(now, batchSize);
+    }
 
-    public int RemoveConsumed(DateTime before, int batchSize) => Inner.RemoveConsumed(before, batchSize);
+    public int RemoveConsumed(DateTime before, int batchSize)
+    {
+        Call();
+        return Inner.RemoveConsumed(before, batchSize);
+    }
 
     public ConsumeOutcome TryConsume(string key, StoredGrant? replacement)
     {
