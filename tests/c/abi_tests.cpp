@@ -263,7 +263,8 @@ TEST(NullArguments, BuilderExports) {
     EXPECT_EQ(rtc_service_builder_use_postgres(b, nullptr, 3, nullptr), RTC_RESULT_NULL_ARGUMENT);
     EXPECT_EQ(rtc_service_builder_use_postgres(b, "", 0, nullptr), RTC_RESULT_INVALID_ARGUMENT);
     const std::string bad_url = "not a url at all";
-    EXPECT_EQ(rtc_service_builder_use_postgres(b, bad_url.data(), bad_url.size(), nullptr), RTC_RESULT_STORAGE_UNAVAILABLE);
+    // A string that cannot work is for an operator to fix, not to retry.
+    EXPECT_EQ(rtc_service_builder_use_postgres(b, bad_url.data(), bad_url.size(), nullptr), RTC_RESULT_STORAGE_BROKEN);
     rtc_client c;
     rtc_client_init(&c, nullptr, 0);
     EXPECT_EQ(rtc_service_builder_add_client(b, &c, nullptr), RTC_RESULT_NULL_ARGUMENT);
