@@ -103,6 +103,17 @@ fn a_table_dropped_under_a_running_service_is_broken_not_retryable_and_a_locked_
     assert_eq!(gone.error_code(), "storage_broken");
 }
 
+/// The test server's URL (`RTC_TEST_POSTGRES_URL`; the test command always sets it), or `None`
+/// after saying the case is not run.
+#[cfg(feature = "postgres")]
+fn postgres_url() -> Option<String> {
+    let url = std::env::var("RTC_TEST_POSTGRES_URL").ok();
+    if url.is_none() {
+        eprintln!("RTC_TEST_POSTGRES_URL not set: the PostgreSQL case is not run");
+    }
+    url
+}
+
 /// PostgreSQL (with `RTC_TEST_POSTGRES_URL`), in a database of its own so that no other test
 /// sees the damaged table: a column dropped under a running service is broken, and so is the
 /// table of that shape at the next start-up. (A server that cannot be reached stays retryable:
@@ -111,8 +122,7 @@ fn a_table_dropped_under_a_running_service_is_broken_not_retryable_and_a_locked_
 #[test]
 fn postgres_a_dropped_column_is_broken_at_once_and_at_start_up() {
     use refresh_token_core::store::postgres::PostgresStore;
-    let Ok(url) = std::env::var("RTC_TEST_POSTGRES_URL") else {
-        eprintln!("RTC_TEST_POSTGRES_URL not set: the PostgreSQL case is not run");
+    let Some(url) = postgres_url() else {
         return;
     };
     let name = format!("rtc_broken_{}", std::process::id());
@@ -162,8 +172,7 @@ fn postgres_a_dropped_column_is_broken_at_once_and_at_start_up() {
 fn postgres_start_up_failures_say_which_at_once() {
     use refresh_token_core::store::postgres::PostgresStore;
     use std::time::{Duration, Instant};
-    let Ok(url) = std::env::var("RTC_TEST_POSTGRES_URL") else {
-        eprintln!("RTC_TEST_POSTGRES_URL not set: the PostgreSQL case is not run");
+    let Some(url) = postgres_url() else {
         return;
     };
     // postgres://user@host:port/database, as tests/postgres-server writes it.

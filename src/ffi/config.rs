@@ -143,10 +143,7 @@ pub extern "C" fn rtc_client_init(
 fn client_defaults(client_id: *const c_char, client_id_len: usize) -> rtc_client {
     let d = Client::new("");
     rtc_client {
-        client_id: rtc_str {
-            ptr: client_id,
-            len: client_id_len,
-        },
+        client_id: rtc_str::view(client_id, client_id_len),
         allow_offline_access: u8::from(d.allow_offline_access),
         refresh_token_usage: rtc_token_usage::RTC_TOKEN_USAGE_REUSE as u32,
         refresh_token_expiration: rtc_token_expiration::RTC_TOKEN_EXPIRATION_ABSOLUTE as u32,

@@ -5,11 +5,12 @@
 //! (see build.rs); its top comment is the contract.
 //!
 //! The exports, one file per object: [`builder`] (configuring a service), [`service`] (the token
-//! operations; [`request`] the struct form of a refresh), [`error`] (the error object), [`text`] (strings), [`config`] (the option and
-//! client value structs), [`sink`] (what host callbacks answer through), [`grant_key`] and
-//! [`version`]. The host's callbacks, adapted to the service's traits: [`callback_store`] (a
-//! synchronous store), [`async_store`] (a store that answers later, through [`completion`]s),
-//! [`callback_hooks`] and [`async_hooks`] (is-active and accept-consumed answered later).
+//! operations; [`request`] the struct form of a refresh), [`error`] (the error object), [`text`]
+//! (strings), [`config`] (the option and client value structs), [`sink`] (what host callbacks
+//! answer through), [`grant_key`] and [`version`]. The host's callbacks, adapted to the
+//! service's traits: [`callback_store`] (a synchronous store), [`async_store`] (a store that
+//! answers later, through [`completion`]s), [`callback_hooks`] and [`async_hooks`] (is-active and
+//! accept-consumed answered later).
 //!
 //! This layer makes no token decision: it converts arguments, calls the service, and converts
 //! the answer.

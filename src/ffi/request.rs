@@ -6,13 +6,14 @@
 use std::ffi::c_char;
 
 use super::boundary::{call, guard};
-use super::error::rtc_error;
+use super::error::{rtc_error, FfiError};
 use super::read;
 use super::result::rtc_result;
 use super::service::{refresh_request, rtc_service, service_and_client};
 use super::text::{out_secret, out_string, rtc_str, rtc_string_free};
 use super::write::{OptOut, Out};
 use crate::format::data::{encode_inner, encode_token};
+use crate::model::Client;
 
 /// The arguments of a refresh (`rtc_service_refresh_with`). Strings are borrowed for the call.
 #[repr(C)]
@@ -62,14 +63,8 @@ pub extern "C" fn rtc_refresh_request_init(
         || (),
         || {
             OptOut::new(request).set(|| rtc_refresh_request {
-                client_id: rtc_str {
-                    ptr: client_id,
-                    len: client_id_len,
-                },
-                handle: rtc_str {
-                    ptr: handle,
-                    len: handle_len,
-                },
+                client_id: rtc_str::view(client_id, client_id_len),
+                handle: rtc_str::view(handle, handle_len),
                 resource: rtc_str::NULL,
                 new_access_token_json: rtc_str::NULL,
                 want_token_json: 0,
@@ -90,25 +85,38 @@ pub extern "C" fn rtc_service_refresh_with(
     out_error: *mut *mut rtc_error,
 ) -> rtc_result {
     call(out_error, || {
-        let req = *read::object(request, "request")?;
+        let req = read::object(request, "request")?;
         let out = Out::required(out_response, "out_response")?;
         let (s, client) = service_and_client(service, req.client_id.ptr, req.client_id.len)?;
-        let refresh = refresh_request(
-            req.handle.ptr,
-            req.handle.len,
-            req.resource.ptr,
-            req.resource.len,
-            req.new_access_token_json.ptr,
-            req.new_access_token_json.len,
-        )?;
-        let r = s.service.refresh(&client, refresh)?;
-        out.set(rtc_refresh_response {
-            handle: out_secret(&r.handle),
-            rotated: r.rotated,
-            token_json: wanted(req.want_token_json, || encode_inner(&r.token)),
-            access_token_json: wanted(req.want_access_token_json, || encode_token(&r.access_token)),
-        });
+        out.set(refresh(s, &client, req)?);
         Ok(())
+    })
+}
+
+/// The refresh of both synchronous forms (this one and the positional `rtc_service_refresh`,
+/// which fills a request from its arguments): reads the request's handle, resource and access
+/// token, refreshes, and makes the wanted answers. `request.client_id` is the caller's to read.
+pub(super) fn refresh(
+    s: &rtc_service,
+    client: &Client,
+    request: &rtc_refresh_request,
+) -> Result<rtc_refresh_response, FfiError> {
+    let refresh = refresh_request(
+        request.handle.ptr,
+        request.handle.len,
+        request.resource.ptr,
+        request.resource.len,
+        request.new_access_token_json.ptr,
+        request.new_access_token_json.len,
+    )?;
+    let r = s.service.refresh(client, refresh)?;
+    Ok(rtc_refresh_response {
+        handle: out_secret(&r.handle),
+        rotated: r.rotated,
+        token_json: wanted(request.want_token_json, || encode_inner(&r.token)),
+        access_token_json: wanted(request.want_access_token_json, || {
+            encode_token(&r.access_token)
+        }),
     })
 }
 

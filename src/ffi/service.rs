@@ -11,8 +11,9 @@ use super::error::{rtc_error, FfiError};
 use super::json;
 use super::operation::{rtc_done_fn, Done, Operation, Produced};
 use super::read;
+use super::request::rtc_refresh_request;
 use super::result::rtc_result;
-use super::text::{out_secret, out_string, RTC_MAX_JSON_LEN, RTC_MAX_STRING_LEN};
+use super::text::{out_secret, out_string, rtc_str, RTC_MAX_JSON_LEN, RTC_MAX_STRING_LEN};
 use super::write::{OptOut, Out};
 use crate::format::data::{encode_inner, encode_token};
 use crate::format::handle::Handle;
@@ -192,19 +193,20 @@ pub extern "C" fn rtc_service_refresh(
     call(out_error, || {
         let (s, client) = service_and_client(service, client_id, client_id_len)?;
         let out_handle = Out::required(out_handle, "out_handle")?;
-        let request = refresh_request(
-            handle,
-            handle_len,
-            resource,
-            resource_len,
-            new_access_token_json,
-            new_access_token_json_len,
-        )?;
-        let r = s.service.refresh(&client, request)?;
-        out_handle.set(out_secret(&r.handle));
+        let request = rtc_refresh_request {
+            client_id: rtc_str::view(client_id, client_id_len),
+            handle: rtc_str::view(handle, handle_len),
+            resource: rtc_str::view(resource, resource_len),
+            new_access_token_json: rtc_str::view(new_access_token_json, new_access_token_json_len),
+            // A record is made only for an output that will receive it.
+            want_token_json: u8::from(!out_token_json.is_null()),
+            want_access_token_json: u8::from(!out_access_token_json.is_null()),
+        };
+        let r = super::request::refresh(s, &client, &request)?;
+        out_handle.set(r.handle);
         OptOut::new(out_rotated).set(|| r.rotated);
-        OptOut::new(out_token_json).set(|| out_string(encode_inner(&r.token)));
-        OptOut::new(out_access_token_json).set(|| out_string(encode_token(&r.access_token)));
+        OptOut::new(out_token_json).set(|| r.token_json);
+        OptOut::new(out_access_token_json).set(|| r.access_token_json);
         Ok(())
     })
 }

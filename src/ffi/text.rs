@@ -30,6 +30,11 @@ impl rtc_str {
         len: 0,
     };
 
+    /// A view of the caller's `(ptr, len)` argument pair, unread (the readers check it).
+    pub(crate) const fn view(ptr: *const c_char, len: usize) -> Self {
+        Self { ptr, len }
+    }
+
     pub(crate) fn of(s: &str) -> Self {
         Self {
             ptr: s.as_ptr().cast(),

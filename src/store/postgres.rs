@@ -65,23 +65,30 @@ pub struct PostgresStore {
 /// when retrying cannot help and an operator must act (the table or a column missing, data
 /// corrupted, no permission on the table, a read-only server).
 fn unavailable(e: impl std::fmt::Display + 'static) -> StoreError {
-    use postgres::error::SqlState;
     let message = format!("postgres: {e}");
     let state = (&e as &dyn std::any::Any)
         .downcast_ref::<postgres::Error>()
         .and_then(postgres::Error::code);
-    let broken = [
+    match state {
+        Some(s) if operator_must_act(s) => StoreError::Broken(message),
+        _ => StoreError::Unavailable(message),
+    }
+}
+
+/// The server's answers that a retry cannot change: the table or a column missing, data
+/// corrupted, no permission on the table, a read-only server. (At start-up the refused logins
+/// are added to them: `postgres_connect::first_connection`.)
+pub(super) fn operator_must_act(state: &postgres::error::SqlState) -> bool {
+    use postgres::error::SqlState;
+    [
         SqlState::UNDEFINED_TABLE,
         SqlState::UNDEFINED_COLUMN,
         SqlState::DATA_CORRUPTED,
         SqlState::INDEX_CORRUPTED,
         SqlState::INSUFFICIENT_PRIVILEGE,
         SqlState::READ_ONLY_SQL_TRANSACTION,
-    ];
-    match state {
-        Some(s) if broken.contains(s) => StoreError::Broken(message),
-        _ => StoreError::Unavailable(message),
-    }
+    ]
+    .contains(state)
 }
 
 fn to_grant(row: &Row) -> Result<PersistedGrant, StoreError> {
@@ -127,17 +134,8 @@ impl PostgresStore {
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         let config = super::postgres_connect::config(url)?;
         // One connection first, so that its failure is told as it is (the pool would only say
-        // it timed out, after its whole timeout).
-        drop(super::postgres_connect::first_connection(&config)?);
-        let manager = PostgresConnectionManager::new(config, NoTls);
-        let pool = Pool::builder()
-            .thread_pool(super::sql::maintenance_thread())
-            .max_size(8)
-            .connection_timeout(std::time::Duration::from_secs(10))
-            .build(manager)
-            .map_err(unavailable)?;
-        let store = Self { pool };
-        let mut conn = store.conn()?;
+        // it timed out, after its whole timeout); it then sets up the table, before the pool.
+        let mut conn = super::postgres_connect::first_connection(&config)?;
         conn.batch_execute(SCHEMA).map_err(unavailable)?;
         conn.batch_execute(INDEXES).map_err(unavailable)?;
         // Reads no row but names every column: a table of another shape is a `Broken` error
@@ -149,7 +147,14 @@ impl PostgresStore {
         ))
         .map_err(unavailable)?;
         drop(conn);
-        Ok(store)
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        let pool = Pool::builder()
+            .thread_pool(super::sql::maintenance_thread())
+            .max_size(8)
+            .connection_timeout(std::time::Duration::from_secs(10))
+            .build(manager)
+            .map_err(unavailable)?;
+        Ok(Self { pool })
     }
 
     fn conn(&self) -> Result<PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {

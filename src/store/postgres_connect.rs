@@ -126,10 +126,9 @@ pub(super) fn first_connection(config: &Config) -> Result<Client, StoreError> {
     config.connect(NoTls).map_err(|e| {
         let target = target(config);
         match e.code() {
-            Some(state) if refused(state.code()) => {
-                let tls = if e.to_string().contains("SSL off")
-                    || e.to_string().contains("no encryption")
-                {
+            Some(state) if refused(state) => {
+                let text = e.to_string();
+                let tls = if text.contains("SSL off") || text.contains("no encryption") {
                     " (the server accepts this login only over TLS, which this build cannot do)"
                 } else {
                     ""
@@ -145,10 +144,13 @@ pub(super) fn first_connection(config: &Config) -> Result<Client, StoreError> {
     })
 }
 
-/// Login, database and permission failures: class 28 (invalid authorization: a bad password, a
-/// role that may not log in, no pg_hba.conf entry), 3D000 (no such database), 42501.
-fn refused(code: &str) -> bool {
-    code.starts_with("28") || code == "3D000" || code == "42501"
+/// Login and database failures: class 28 (invalid authorization: a bad password, a role that
+/// may not log in, no pg_hba.conf entry) and 3D000 (no such database), besides what is an
+/// operator's to fix on any connection (a permission, among them).
+fn refused(state: &postgres::error::SqlState) -> bool {
+    state.code().starts_with("28")
+        || *state == postgres::error::SqlState::INVALID_CATALOG_NAME
+        || super::postgres::operator_must_act(state)
 }
 
 fn target(config: &Config) -> String {
