@@ -410,6 +410,26 @@ typedef uint32_t rtc_replay_scope;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// How durable a SQLite write is before it returns (`rtc_store_options.durability`).
+enum rtc_durability
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // `synchronous=FULL`: survives power loss (the default).
+    RTC_DURABILITY_FULL = 0,
+    // `synchronous=NORMAL`: survives a crash of the process; the last transactions may be lost
+    // on power loss. Faster.
+    RTC_DURABILITY_NORMAL = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rtc_durability rtc_durability;
+#else
+typedef uint32_t rtc_durability;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // The detail of a failed call. Created by the library only when a call fails and the caller
 // passed a non-NULL `out_error`; freed with `rtc_error_free`. Immutable: safe to read from
 // any thread.
@@ -664,6 +684,34 @@ typedef void (*rtc_async_accept_consumed_fn)(void *user_data,
 // not fail or block for long. The view is valid during the call only.
 typedef void (*rtc_event_fn)(void *user_data, const char *event_json, size_t event_json_len);
 
+// Options of the built-in stores (`rtc_service_builder_use_sqlite_with`,
+// `rtc_service_builder_use_postgres_with`). Fill with `rtc_store_options_init`, then change
+// fields; a field that does not apply to the store is ignored. Strings are borrowed for the
+// call.
+typedef struct rtc_store_options {
+    // Connections in the pool; default 8; 0 is refused.
+    uint32_t pool_size;
+    // SQLite: how long (ms) a statement waits for another writer's lock before failing
+    // (retryable); default 10000.
+    uint32_t busy_timeout_ms;
+    // PostgreSQL: how long (ms) making a connection may take when the connection string sets
+    // no timeout, and how long a request waits for a free connection; default 10000; 0 is
+    // refused.
+    uint32_t connect_timeout_ms;
+    // SQLite: an `rtc_durability`; default `RTC_DURABILITY_FULL`.
+    uint32_t durability;
+    // 1 (the default): create the table and its indexes when missing. 0: only check that the
+    // table is there and has every column (`RTC_RESULT_STORAGE_BROKEN` when not), for a
+    // database whose schema is managed elsewhere (`schema/*.sql`, EF Core migrations).
+    uint8_t create_table;
+    // PostgreSQL: the table's schema; `{NULL, 0}` (the default) for the connection's default
+    // schema. SQLite has none: a schema is refused there.
+    struct rtc_str schema;
+    // The table; `{NULL, 0}` (the default) for Duende's `PersistedGrants`. A plain identifier
+    // (ASCII letters, digits, `_`, not starting with a digit, at most 35 characters).
+    struct rtc_str table;
+} rtc_store_options;
+
 // Protects or unprotects a payload: set the output with `rtc_string_sink_set(sink, ...)` and
 // return 0; return 1 when the input is invalid (unprotect only: tampered data, unknown key);
 // return a negative value when the protector is unavailable (retryable).
@@ -870,28 +918,51 @@ rtc_result rtc_service_builder_allow_non_atomic_consume(struct rtc_service_build
                                                         struct rtc_error **out_error);
 
 // Uses the built-in SQLite store on the file at `path` (UTF-8; created with Duende's
-// `PersistedGrants` table if missing; WAL mode). A database Duende's EF Core store created on
-// SQLite is used as it is. Fails with `RTC_RESULT_STORAGE_BROKEN` for a file that is not a
-// database, is corrupt or read-only, or whose table lacks a column, and with
-// `RTC_RESULT_STORAGE_UNAVAILABLE` when the file cannot be
-// opened.
+// `PersistedGrants` table if missing; WAL mode), with the default `rtc_store_options`. A
+// database Duende's EF Core store created on SQLite is used as it is. Fails with
+// `RTC_RESULT_STORAGE_BROKEN` for a file that is not a database, is corrupt or read-only, or
+// whose table lacks a column, and with `RTC_RESULT_STORAGE_UNAVAILABLE` when the file cannot
+// be opened.
 rtc_result rtc_service_builder_use_sqlite(struct rtc_service_builder *builder,
                                           const char *path,
                                           size_t path_len,
                                           struct rtc_error **out_error);
 
-// Uses the built-in PostgreSQL store (for several server instances sharing one database):
-// `url` (UTF-8) is a URL (`postgres://user:password@host:port/database`), libpq `key=value`
-// pairs or an Npgsql connection string (`Host=…;Username=…;Password=…;Database=…`). The
-// `PersistedGrants` table is created if missing. Fails at once with `RTC_RESULT_STORAGE_BROKEN`
-// when the server refuses the login or knows no such database, when the string cannot work
-// (an unknown key; TLS required: this build has no TLS), or when the table lacks a column or
-// may not be read; with `RTC_RESULT_STORAGE_UNAVAILABLE` when the server cannot be reached
-// (10 s at most, or the string's connect timeout). The message says which, never the password.
+// `rtc_service_builder_use_sqlite` with `options` (required; see `rtc_store_options`). Fails
+// also with `RTC_RESULT_INVALID_ARGUMENT` for an option that cannot be used (a pool of 0, a
+// table name that is not a plain identifier, a schema), `RTC_RESULT_INVALID_ENUM` for an
+// unknown durability, and `RTC_RESULT_STORAGE_BROKEN` when `create_table` is 0 and the table
+// is missing.
+rtc_result rtc_service_builder_use_sqlite_with(struct rtc_service_builder *builder,
+                                               const char *path,
+                                               size_t path_len,
+                                               const struct rtc_store_options *options,
+                                               struct rtc_error **out_error);
+
+// Uses the built-in PostgreSQL store (for several server instances sharing one database),
+// with the default `rtc_store_options`: `url` (UTF-8) is a URL
+// (`postgres://user:password@host:port/database`), libpq `key=value` pairs or an Npgsql
+// connection string (`Host=…;Username=…;Password=…;Database=…`). The `PersistedGrants` table
+// is created if missing. Fails at once with `RTC_RESULT_STORAGE_BROKEN` when the server
+// refuses the login or knows no such database, when the string cannot work (an unknown key;
+// TLS required: this build has no TLS), or when the table lacks a column or may not be read;
+// with `RTC_RESULT_STORAGE_UNAVAILABLE` when the server cannot be reached (10 s at most, or
+// the string's connect timeout). The message says which, never the password.
 rtc_result rtc_service_builder_use_postgres(struct rtc_service_builder *builder,
                                             const char *url,
                                             size_t url_len,
                                             struct rtc_error **out_error);
+
+// `rtc_service_builder_use_postgres` with `options` (required; see `rtc_store_options`).
+// Fails also with `RTC_RESULT_INVALID_ARGUMENT` for an option that cannot be used (a pool or
+// connect timeout of 0, a schema or table name that is not a plain identifier), and
+// `RTC_RESULT_STORAGE_BROKEN` when `create_table` is 0 and the table is missing, or when it is
+// 1 and the login may not create it.
+rtc_result rtc_service_builder_use_postgres_with(struct rtc_service_builder *builder,
+                                                 const char *url,
+                                                 size_t url_len,
+                                                 const struct rtc_store_options *options,
+                                                 struct rtc_error **out_error);
 
 // Uses the host's payload protector (e.g. ASP.NET Core Data Protection, purpose
 // "PersistentGrantSerializer"). Both callbacks are required. Ownership of `user_data` as for
@@ -1191,6 +1262,9 @@ rtc_result rtc_row_sink_push(struct rtc_row_sink *sink, const struct rtc_grant_r
 // Sets the answer of a protector callback (copied; it need only live for this call). Returns
 // `RTC_RESULT_INVALID_UTF8` / `RTC_RESULT_INPUT_TOO_LONG` for text the library cannot use.
 rtc_result rtc_string_sink_set(struct rtc_string_sink *sink, const char *text_ptr, size_t text_len);
+
+// Fills `options` with the defaults. NULL is ignored.
+void rtc_store_options_init(struct rtc_store_options *options);
 
 // Frees a string the library returned, wiping its bytes first. NULL is ignored.
 void rtc_string_free(char *s);

@@ -134,6 +134,14 @@ struct refresh_options {
 class service;
 
 /* Configures a service; `build()` consumes it. */
+/// The built-in stores' default options (rtc_store_options_init); `table` and `schema` borrow
+/// their text, which must outlive the use_sqlite / use_postgres call.
+inline rtc_store_options store_options() {
+    rtc_store_options o;
+    rtc_store_options_init(&o);
+    return o;
+}
+
 class service_builder {
 public:
     service_builder() : service_builder(nullptr) {}
@@ -152,6 +160,17 @@ public:
     service_builder &use_postgres(std::string_view url) {
         detail::error_slot e;
         e.check(rtc_service_builder_use_postgres(get(), url.data(), url.size(), e.out()));
+        return *this;
+    }
+    /// With store options: start from rtc::store_options() and change fields.
+    service_builder &use_sqlite(std::string_view path, const rtc_store_options &options) {
+        detail::error_slot e;
+        e.check(rtc_service_builder_use_sqlite_with(get(), path.data(), path.size(), &options, e.out()));
+        return *this;
+    }
+    service_builder &use_postgres(std::string_view url, const rtc_store_options &options) {
+        detail::error_slot e;
+        e.check(rtc_service_builder_use_postgres_with(get(), url.data(), url.size(), &options, e.out()));
         return *this;
     }
     service_builder &successor_secret(std::string_view current, std::optional<std::string_view> previous = std::nullopt) {

@@ -20,6 +20,7 @@ use super::foreign::{rtc_free_fn, UserData};
 use super::read;
 use super::result::rtc_result;
 use super::service::rtc_service;
+use super::store_options::{self, rtc_store_options};
 use super::text::RTC_MAX_STRING_LEN;
 use super::write::{give, Out};
 use crate::format::successor::SuccessorSecrets;
@@ -417,11 +418,11 @@ fn non_empty<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'a str, 
 }
 
 /// Uses the built-in SQLite store on the file at `path` (UTF-8; created with Duende's
-/// `PersistedGrants` table if missing; WAL mode). A database Duende's EF Core store created on
-/// SQLite is used as it is. Fails with `RTC_RESULT_STORAGE_BROKEN` for a file that is not a
-/// database, is corrupt or read-only, or whose table lacks a column, and with
-/// `RTC_RESULT_STORAGE_UNAVAILABLE` when the file cannot be
-/// opened.
+/// `PersistedGrants` table if missing; WAL mode), with the default `rtc_store_options`. A
+/// database Duende's EF Core store created on SQLite is used as it is. Fails with
+/// `RTC_RESULT_STORAGE_BROKEN` for a file that is not a database, is corrupt or read-only, or
+/// whose table lacks a column, and with `RTC_RESULT_STORAGE_UNAVAILABLE` when the file cannot
+/// be opened.
 #[no_mangle]
 pub extern "C" fn rtc_service_builder_use_sqlite(
     builder: *mut rtc_service_builder,
@@ -429,22 +430,43 @@ pub extern "C" fn rtc_service_builder_use_sqlite(
     path_len: usize,
     out_error: *mut *mut rtc_error,
 ) -> rtc_result {
+    let defaults = store_options::default_options();
+    rtc_service_builder_use_sqlite_with(builder, path, path_len, &defaults, out_error)
+}
+
+/// `rtc_service_builder_use_sqlite` with `options` (required; see `rtc_store_options`). Fails
+/// also with `RTC_RESULT_INVALID_ARGUMENT` for an option that cannot be used (a pool of 0, a
+/// table name that is not a plain identifier, a schema), `RTC_RESULT_INVALID_ENUM` for an
+/// unknown durability, and `RTC_RESULT_STORAGE_BROKEN` when `create_table` is 0 and the table
+/// is missing.
+#[no_mangle]
+pub extern "C" fn rtc_service_builder_use_sqlite_with(
+    builder: *mut rtc_service_builder,
+    path: *const c_char,
+    path_len: usize,
+    options: *const rtc_store_options,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
     call(out_error, || {
         let b = read::object_mut(builder, "builder")?;
         let path = non_empty(path, path_len, "path")?;
-        b.store = Some(BuilderStore::Sync(open_sqlite(path)?));
+        let options = read::object(options, "options")?;
+        b.store = Some(BuilderStore::Sync(store_options::open_sqlite(
+            path, options,
+        )?));
         Ok(())
     })
 }
 
-/// Uses the built-in PostgreSQL store (for several server instances sharing one database):
-/// `url` (UTF-8) is a URL (`postgres://user:password@host:port/database`), libpq `key=value`
-/// pairs or an Npgsql connection string (`Host=…;Username=…;Password=…;Database=…`). The
-/// `PersistedGrants` table is created if missing. Fails at once with `RTC_RESULT_STORAGE_BROKEN`
-/// when the server refuses the login or knows no such database, when the string cannot work
-/// (an unknown key; TLS required: this build has no TLS), or when the table lacks a column or
-/// may not be read; with `RTC_RESULT_STORAGE_UNAVAILABLE` when the server cannot be reached
-/// (10 s at most, or the string's connect timeout). The message says which, never the password.
+/// Uses the built-in PostgreSQL store (for several server instances sharing one database),
+/// with the default `rtc_store_options`: `url` (UTF-8) is a URL
+/// (`postgres://user:password@host:port/database`), libpq `key=value` pairs or an Npgsql
+/// connection string (`Host=…;Username=…;Password=…;Database=…`). The `PersistedGrants` table
+/// is created if missing. Fails at once with `RTC_RESULT_STORAGE_BROKEN` when the server
+/// refuses the login or knows no such database, when the string cannot work (an unknown key;
+/// TLS required: this build has no TLS), or when the table lacks a column or may not be read;
+/// with `RTC_RESULT_STORAGE_UNAVAILABLE` when the server cannot be reached (10 s at most, or
+/// the string's connect timeout). The message says which, never the password.
 #[no_mangle]
 pub extern "C" fn rtc_service_builder_use_postgres(
     builder: *mut rtc_service_builder,
@@ -452,45 +474,32 @@ pub extern "C" fn rtc_service_builder_use_postgres(
     url_len: usize,
     out_error: *mut *mut rtc_error,
 ) -> rtc_result {
+    let defaults = store_options::default_options();
+    rtc_service_builder_use_postgres_with(builder, url, url_len, &defaults, out_error)
+}
+
+/// `rtc_service_builder_use_postgres` with `options` (required; see `rtc_store_options`).
+/// Fails also with `RTC_RESULT_INVALID_ARGUMENT` for an option that cannot be used (a pool or
+/// connect timeout of 0, a schema or table name that is not a plain identifier), and
+/// `RTC_RESULT_STORAGE_BROKEN` when `create_table` is 0 and the table is missing, or when it is
+/// 1 and the login may not create it.
+#[no_mangle]
+pub extern "C" fn rtc_service_builder_use_postgres_with(
+    builder: *mut rtc_service_builder,
+    url: *const c_char,
+    url_len: usize,
+    options: *const rtc_store_options,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
     call(out_error, || {
         let b = read::object_mut(builder, "builder")?;
         let url = non_empty(url, url_len, "url")?;
-        b.store = Some(BuilderStore::Sync(connect_postgres(url)?));
+        let options = read::object(options, "options")?;
+        b.store = Some(BuilderStore::Sync(store_options::connect_postgres(
+            url, options,
+        )?));
         Ok(())
     })
-}
-
-#[cfg(feature = "sqlite")]
-fn open_sqlite(path: &str) -> Result<Arc<dyn GrantStore>, FfiError> {
-    Ok(Arc::new(crate::store::sqlite::SqliteStore::open(path)?))
-}
-
-#[cfg(feature = "postgres")]
-fn connect_postgres(url: &str) -> Result<Arc<dyn GrantStore>, FfiError> {
-    // The string may hold a password; the store's messages name the server, the database and
-    // the user, never the password (store/postgres_connect.rs), so they are passed on as they
-    // are: an operator needs to know which of them is wrong.
-    Ok(Arc::new(crate::store::postgres::PostgresStore::connect(
-        url,
-    )?))
-}
-
-#[cfg(not(feature = "sqlite"))]
-fn open_sqlite(_: &str) -> Result<Arc<dyn GrantStore>, FfiError> {
-    Err(not_built("sqlite"))
-}
-
-#[cfg(not(feature = "postgres"))]
-fn connect_postgres(_: &str) -> Result<Arc<dyn GrantStore>, FfiError> {
-    Err(not_built("postgres"))
-}
-
-#[cfg(not(all(feature = "sqlite", feature = "postgres")))]
-fn not_built(feature: &str) -> FfiError {
-    FfiError::new(
-        rtc_result::RTC_RESULT_INVALID_ARGUMENT,
-        format!("this library was built without the \"{feature}\" store feature"),
-    )
 }
 
 /// Uses the host's payload protector (e.g. ASP.NET Core Data Protection, purpose

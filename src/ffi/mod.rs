@@ -39,6 +39,7 @@ pub mod request;
 pub mod result;
 pub mod service;
 pub mod sink;
+pub mod store_options;
 pub mod text;
 pub mod time;
 pub mod version;

@@ -14,6 +14,8 @@ mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod sync;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod table;
 
 use chrono::{DateTime, Utc};
 use std::fmt;

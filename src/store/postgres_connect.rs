@@ -13,11 +13,9 @@ use std::time::Duration;
 
 use crate::store::StoreError;
 
-/// How long the first connection may take when the string does not say.
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The configuration a connection string describes; `Broken` for one that cannot work.
-pub(super) fn config(text: &str) -> Result<Config, StoreError> {
+/// The configuration a connection string describes, with `default_timeout` as its connect
+/// timeout when it sets none; `Broken` for one that cannot work.
+pub(super) fn config(text: &str, default_timeout: Duration) -> Result<Config, StoreError> {
     let invalid =
         |why: String| StoreError::Broken(format!("postgres: invalid connection string: {why}"));
     let trimmed = text.trim();
@@ -43,7 +41,7 @@ pub(super) fn config(text: &str) -> Result<Config, StoreError> {
         return Err(invalid("no host".into()));
     }
     if config.get_connect_timeout().is_none() {
-        config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+        config.connect_timeout(default_timeout);
     }
     Ok(config)
 }
@@ -175,6 +173,12 @@ fn target(config: &Config) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+    fn config(text: &str) -> Result<Config, StoreError> {
+        super::config(text, DEFAULT_CONNECT_TIMEOUT)
+    }
 
     fn broken(r: Result<Config, StoreError>) -> String {
         match r {

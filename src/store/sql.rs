@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use scheduled_thread_pool::{OnPoolDropBehavior, ScheduledThreadPool};
 
+use super::table::TableName;
 use super::{ConsumeAction, ConsumeOutcome};
 use crate::model::{GrantFilter, PersistedGrant};
 
@@ -25,21 +26,14 @@ pub(crate) fn maintenance_thread() -> Arc<ScheduledThreadPool> {
     )
 }
 
-/// The indexes Duende's migrations create (the same names on every provider).
-pub(crate) const INDEXES: &str = r#"
-CREATE UNIQUE INDEX IF NOT EXISTS "IX_PersistedGrants_Key" ON "PersistedGrants" ("Key") WHERE "Key" IS NOT NULL;
-CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_ConsumedTime" ON "PersistedGrants" ("ConsumedTime");
-CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_Expiration" ON "PersistedGrants" ("Expiration");
-CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_SubjectId_ClientId_Type" ON "PersistedGrants" ("SubjectId", "ClientId", "Type");
-CREATE INDEX IF NOT EXISTS "IX_PersistedGrants_SubjectId_SessionId_Type" ON "PersistedGrants" ("SubjectId", "SessionId", "Type");
-"#;
-
 /// A row's columns, in the order every statement binds them (the key is parameter 1).
 pub(crate) const COLUMNS: &str = r#""Key", "Type", "SubjectId", "SessionId", "ClientId", "Description", "CreationTime", "Expiration", "ConsumedTime", "Data""#;
 
 /// Every statement of a store, built once when it opens.
 pub(crate) struct Statements {
     mark: char,
+    /// The quoted table (`"PersistedGrants"` unless configured otherwise).
+    table: String,
     pub select_key: String,
     pub select_all: String,
     pub upsert: String,
@@ -53,24 +47,26 @@ pub(crate) struct Statements {
 
 impl Statements {
     /// `mark` is the dialect's numbered-parameter sigil: `?` for SQLite, `$` for PostgreSQL.
-    pub fn new(mark: char) -> Self {
+    pub fn new(mark: char, table: &TableName) -> Self {
+        let t = table.quoted();
         let row = (1..=10)
             .map(|i| format!("{mark}{i}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let insert = format!(r#"INSERT INTO "PersistedGrants" ({COLUMNS}) VALUES ({row})"#);
+        let insert = format!(r#"INSERT INTO {t} ({COLUMNS}) VALUES ({row})"#);
         let on_key = r#"ON CONFLICT ("Key") WHERE "Key" IS NOT NULL"#;
         let older = |column: &str| {
             format!(
-                r#"DELETE FROM "PersistedGrants" WHERE "Id" IN (SELECT "Id" FROM "PersistedGrants"
+                r#"DELETE FROM {t} WHERE "Id" IN (SELECT "Id" FROM {t}
                    WHERE "{column}" < {mark}1 ORDER BY "{column}" LIMIT {mark}2)"#
             )
         };
         Self {
             mark,
-            select_key: format!(r#"SELECT {COLUMNS} FROM "PersistedGrants" WHERE "Key" = {mark}1"#),
+            table: t.clone(),
+            select_key: format!(r#"SELECT {COLUMNS} FROM {t} WHERE "Key" = {mark}1"#),
             select_all: format!(
-                r#"SELECT {COLUMNS} FROM "PersistedGrants" WHERE "Key" IS NOT NULL ORDER BY "Key""#
+                r#"SELECT {COLUMNS} FROM {t} WHERE "Key" IS NOT NULL ORDER BY "Key""#
             ),
             upsert: format!(
                 r#"{insert} {on_key} DO UPDATE SET
@@ -80,16 +76,14 @@ impl Statements {
                    "ConsumedTime" = EXCLUDED."ConsumedTime", "Data" = EXCLUDED."Data""#
             ),
             insert_if_absent: format!("{insert} {on_key} DO NOTHING"),
-            delete_key: format!(r#"DELETE FROM "PersistedGrants" WHERE "Key" = {mark}1"#),
+            delete_key: format!(r#"DELETE FROM {t} WHERE "Key" = {mark}1"#),
             mark_consumed: format!(
-                r#"UPDATE "PersistedGrants" SET "Type" = {mark}2, "SubjectId" = {mark}3, "SessionId" = {mark}4,
+                r#"UPDATE {t} SET "Type" = {mark}2, "SubjectId" = {mark}3, "SessionId" = {mark}4,
                    "ClientId" = {mark}5, "Description" = {mark}6, "CreationTime" = {mark}7, "Expiration" = {mark}8,
                    "ConsumedTime" = {mark}9, "Data" = {mark}10
                    WHERE "Key" = {mark}1 AND "ConsumedTime" IS NULL"#
             ),
-            exists_key: format!(
-                r#"SELECT EXISTS(SELECT 1 FROM "PersistedGrants" WHERE "Key" = {mark}1)"#
-            ),
+            exists_key: format!(r#"SELECT EXISTS(SELECT 1 FROM {t} WHERE "Key" = {mark}1)"#),
             remove_expired: older("Expiration"),
             remove_consumed: older("ConsumedTime"),
         }
@@ -116,11 +110,19 @@ impl Statements {
     }
 
     pub fn select_filtered(&self, clause: &str) -> String {
-        format!(r#"SELECT {COLUMNS} FROM "PersistedGrants" WHERE "Key" IS NOT NULL AND {clause}"#)
+        format!(
+            r#"SELECT {COLUMNS} FROM {} WHERE "Key" IS NOT NULL AND {clause}"#,
+            self.table
+        )
+    }
+
+    #[cfg(feature = "postgres")]
+    pub fn delete_all(&self) -> String {
+        format!("DELETE FROM {}", self.table)
     }
 
     pub fn delete_filtered(&self, clause: &str) -> String {
-        format!(r#"DELETE FROM "PersistedGrants" WHERE {clause}"#)
+        format!(r#"DELETE FROM {} WHERE {clause}"#, self.table)
     }
 }
 
@@ -195,7 +197,7 @@ mod tests {
 
     #[test]
     fn a_filter_numbers_its_parameters_in_order_and_skips_blank_values() {
-        let s = Statements::new('$');
+        let s = Statements::new('$', &TableName::default());
         let f = GrantFilter {
             subject_id: Some("alice".into()),
             session_id: Some("  ".into()),
@@ -210,6 +212,8 @@ mod tests {
             r#""SubjectId" IN ($1) AND "ClientId" IN ($2, $3) AND "Type" IN ($4)"#
         );
         assert_eq!(args, ["alice", "app", "web", "refresh_token"]);
-        assert!(Statements::new('?').mark_consumed.contains(r#""Key" = ?1"#));
+        assert!(Statements::new('?', &TableName::default())
+            .mark_consumed
+            .contains(r#""Key" = ?1"#));
     }
 }

@@ -14,31 +14,15 @@ use rusqlite::{
     params, params_from_iter, Connection, OptionalExtension, Row, ToSql, TransactionBehavior,
 };
 use std::path::Path;
-use std::sync::LazyLock;
 
-use super::sql::{consume_on, rotate_in, rotate_once, SqlExec, Statements, INDEXES};
+use super::sql::{consume_on, rotate_in, rotate_once, SqlExec, Statements};
+use super::table::TableName;
 use super::{check_filter, ConsumeAction, ConsumeOutcome, GrantStore, StoreError};
 use crate::format::datetime::truncate_to_tick;
 use crate::model::{GrantFilter, PersistedGrant};
 
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS "PersistedGrants" (
-    "Id" INTEGER NOT NULL CONSTRAINT "PK_PersistedGrants" PRIMARY KEY AUTOINCREMENT,
-    "Key" TEXT NULL,
-    "Type" TEXT NOT NULL,
-    "SubjectId" TEXT NULL,
-    "SessionId" TEXT NULL,
-    "ClientId" TEXT NOT NULL,
-    "Description" TEXT NULL,
-    "CreationTime" TEXT NOT NULL,
-    "Expiration" TEXT NULL,
-    "ConsumedTime" TEXT NULL,
-    "Data" TEXT NOT NULL
-);
-"#;
-
-/// This dialect's statements (numbered parameters `?1`).
-static SQL: LazyLock<Statements> = LazyLock::new(|| Statements::new('?'));
+/// Duende's table and indexes as EF Core creates them on SQLite (`schema/sqlite.sql`).
+const SCHEMA: &str = include_str!("../../schema/sqlite.sql");
 
 /// The shared logic's view of a connection or an open transaction.
 struct Lite<'a>(&'a Connection);
@@ -82,6 +66,13 @@ pub struct SqliteOptions {
     pub busy_timeout_ms: u32,
     /// Connections in the pool.
     pub pool_size: u32,
+    /// The table (Duende's `PersistedGrants` by default). SQLite has no schemas: a name with
+    /// one is refused.
+    pub table: TableName,
+    /// Whether opening creates the table and its indexes when missing (`schema/sqlite.sql`).
+    /// `false` for a database whose schema is managed elsewhere (EF Core migrations, a DBA):
+    /// opening then only checks the table, and a missing one is `Broken`.
+    pub create_table: bool,
 }
 
 impl Default for SqliteOptions {
@@ -90,6 +81,8 @@ impl Default for SqliteOptions {
             durability: Durability::Full,
             busy_timeout_ms: 10_000,
             pool_size: 8,
+            table: TableName::default(),
+            create_table: true,
         }
     }
 }
@@ -97,6 +90,7 @@ impl Default for SqliteOptions {
 /// The SQLite [`GrantStore`].
 pub struct SqliteStore {
     pool: Pool<SqliteConnectionManager>,
+    sql: Statements,
 }
 
 /// A failure of the database: retryable (busy, locked, an I/O error, a full disk), or
@@ -124,12 +118,12 @@ fn unavailable(e: impl std::fmt::Display + 'static) -> StoreError {
 /// A table of another shape is an operator's problem, found at start-up. Asked of the schema
 /// itself: SQLite reads a double-quoted name it cannot resolve as a string literal, so a SELECT
 /// of a missing column succeeds (and would return the column's name as its value).
-fn check_columns(db: &rusqlite::Connection) -> Result<(), StoreError> {
+fn check_columns(db: &rusqlite::Connection, table: &TableName) -> Result<(), StoreError> {
     let mut stmt = db
-        .prepare(r#"SELECT "name" FROM pragma_table_info('PersistedGrants')"#)
+        .prepare(r#"SELECT "name" FROM pragma_table_info(?1)"#)
         .map_err(unavailable)?;
     let present: Vec<String> = stmt
-        .query_map([], |r| r.get::<_, String>(0))
+        .query_map([table.table()], |r| r.get::<_, String>(0))
         .map_err(unavailable)?
         .collect::<Result<_, _>>()
         .map_err(unavailable)?;
@@ -138,11 +132,17 @@ fn check_columns(db: &rusqlite::Connection) -> Result<(), StoreError> {
         .map(|c| c.trim_matches('"'))
         .filter(|c| !present.iter().any(|p| p.eq_ignore_ascii_case(c)))
         .collect();
+    if present.is_empty() {
+        return Err(StoreError::Broken(format!(
+            "sqlite: there is no table {table}: create it with schema/sqlite.sql (`rtc schema \
+             sqlite`), or let the store create it"
+        )));
+    }
     if missing.is_empty() {
         return Ok(());
     }
     Err(StoreError::Broken(format!(
-        "sqlite: the PersistedGrants table has no column {}",
+        "sqlite: the {table} table has no column {}",
         missing.join(", ")
     )))
 }
@@ -220,6 +220,11 @@ impl SqliteStore {
 
     /// Opens (creating if needed) the database file and the table.
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
+        if let Some(schema) = options.table.schema() {
+            return Err(StoreError::Broken(format!(
+                "sqlite: a table name with a schema ('{schema}') cannot be used: SQLite has none"
+            )));
+        }
         let sync = match options.durability {
             Durability::Full => "FULL",
             Durability::Normal => "NORMAL",
@@ -240,9 +245,12 @@ impl SqliteStore {
         first
             .execute_batch("PRAGMA journal_mode=WAL;")
             .map_err(unavailable)?;
-        first.execute_batch(SCHEMA).map_err(unavailable)?;
-        first.execute_batch(INDEXES).map_err(unavailable)?;
-        check_columns(&first)?;
+        if options.create_table {
+            first
+                .execute_batch(&options.table.rename(SCHEMA))
+                .map_err(unavailable)?;
+        }
+        check_columns(&first, &options.table)?;
         drop(first);
         let pool = Pool::builder()
             .thread_pool(super::sql::maintenance_thread())
@@ -250,7 +258,10 @@ impl SqliteStore {
             .connection_timeout(std::time::Duration::from_millis(u64::from(busy) + 5000))
             .build(manager)
             .map_err(unavailable)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            sql: Statements::new('?', &options.table),
+        })
     }
 
     fn conn(&self) -> Result<PooledConnection<SqliteConnectionManager>, StoreError> {
@@ -260,7 +271,7 @@ impl SqliteStore {
     /// Every row, ordered by key: for tests that compare the whole stored state.
     pub fn snapshot(&self) -> Result<Vec<PersistedGrant>, StoreError> {
         let conn = self.conn()?;
-        let mut stmt = conn.prepare(&SQL.select_all).map_err(unavailable)?;
+        let mut stmt = conn.prepare(&self.sql.select_all).map_err(unavailable)?;
         let rows = stmt.query_map([], row_to_grant).map_err(unavailable)?;
         rows.map(|r| r.map_err(unavailable)?).collect()
     }
@@ -271,7 +282,7 @@ impl SqliteStore {
         let mut conn = self.conn()?;
         let tx = conn.transaction().map_err(unavailable)?;
         {
-            let mut stmt = tx.prepare(&SQL.upsert).map_err(unavailable)?;
+            let mut stmt = tx.prepare(&self.sql.upsert).map_err(unavailable)?;
             for g in rows {
                 let v = values(g);
                 stmt.execute(params_from_iter(v.iter().map(|b| b.as_ref())))
@@ -292,7 +303,9 @@ impl SqliteStore {
 impl GrantStore for SqliteStore {
     fn get(&self, key: &str) -> Result<Option<PersistedGrant>, StoreError> {
         let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(&SQL.select_key).map_err(unavailable)?;
+        let mut stmt = conn
+            .prepare_cached(&self.sql.select_key)
+            .map_err(unavailable)?;
         stmt.query_row([key], row_to_grant)
             .optional()
             .map_err(unavailable)?
@@ -301,24 +314,24 @@ impl GrantStore for SqliteStore {
 
     fn store(&self, grant: &PersistedGrant) -> Result<(), StoreError> {
         Lite(&*self.conn()?)
-            .exec_row(&SQL.upsert, grant)
+            .exec_row(&self.sql.upsert, grant)
             .map_err(unavailable)?;
         Ok(())
     }
 
     fn remove(&self, key: &str) -> Result<(), StoreError> {
         Lite(&*self.conn()?)
-            .exec_key(&SQL.delete_key, key)
+            .exec_key(&self.sql.delete_key, key)
             .map_err(unavailable)?;
         Ok(())
     }
 
     fn get_all(&self, filter: &GrantFilter) -> Result<Vec<PersistedGrant>, StoreError> {
         check_filter(filter)?;
-        let (clause, args) = SQL.filter(filter);
+        let (clause, args) = self.sql.filter(filter);
         let conn = self.conn()?;
         let mut stmt = conn
-            .prepare(&SQL.select_filtered(&clause))
+            .prepare(&self.sql.select_filtered(&clause))
             .map_err(unavailable)?;
         let rows = stmt
             .query_map(params_from_iter(args.iter()), row_to_grant)
@@ -328,21 +341,24 @@ impl GrantStore for SqliteStore {
 
     fn remove_all(&self, filter: &GrantFilter) -> Result<u64, StoreError> {
         check_filter(filter)?;
-        let (clause, args) = SQL.filter(filter);
+        let (clause, args) = self.sql.filter(filter);
         let n = self
             .conn()?
-            .execute(&SQL.delete_filtered(&clause), params_from_iter(args.iter()))
+            .execute(
+                &self.sql.delete_filtered(&clause),
+                params_from_iter(args.iter()),
+            )
             .map_err(unavailable)?;
         Ok(n as u64)
     }
 
     fn consume(&self, key: &str, action: &ConsumeAction) -> Result<ConsumeOutcome, StoreError> {
-        consume_on(&mut Lite(&*self.conn()?), &SQL, key, action).map_err(unavailable)
+        consume_on(&mut Lite(&*self.conn()?), &self.sql, key, action).map_err(unavailable)
     }
 
     fn insert_if_absent(&self, grant: &PersistedGrant) -> Result<bool, StoreError> {
         let n = Lite(&*self.conn()?)
-            .exec_row(&SQL.insert_if_absent, grant)
+            .exec_row(&self.sql.insert_if_absent, grant)
             .map_err(unavailable)?;
         Ok(n == 1)
     }
@@ -364,18 +380,18 @@ impl GrantStore for SqliteStore {
             .map_err(unavailable)?;
         rotate_once(
             tx,
-            |tx| rotate_in(&mut Lite(tx), &SQL, key, action, successor),
+            |tx| rotate_in(&mut Lite(tx), &self.sql, key, action, successor),
             |tx| tx.commit(),
         )
         .map_err(unavailable)
     }
 
     fn remove_expired(&self, now: DateTime<Utc>, batch_size: usize) -> Result<u64, StoreError> {
-        self.remove_older(&SQL.remove_expired, now, batch_size)
+        self.remove_older(&self.sql.remove_expired, now, batch_size)
     }
 
     fn remove_consumed(&self, before: DateTime<Utc>, batch_size: usize) -> Result<u64, StoreError> {
-        self.remove_older(&SQL.remove_consumed, before, batch_size)
+        self.remove_older(&self.sql.remove_consumed, before, batch_size)
     }
 }
 

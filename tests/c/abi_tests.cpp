@@ -719,6 +719,71 @@ TEST(Sqlite, TokensSurviveTheServiceOnTheSameFile) {
     for (const char *suffix : {"", "-wal", "-shm"}) std::remove((std::string(path) + suffix).c_str());
 }
 
+// Store options (issue 16): the defaults, a table of the deployment's name, a store that may not
+// create its table, and options that cannot work refused before anything is opened.
+TEST(Sqlite, StoreOptionsNameTheTableAndMayForbidCreatingIt) {
+    char path[] = "/tmp/rtc-abi-opts-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    close(fd);
+    rtc_store_options o;
+    rtc_store_options_init(&o);
+    EXPECT_EQ(o.pool_size, 8u);
+    EXPECT_EQ(o.busy_timeout_ms, 10000u);
+    EXPECT_EQ(o.connect_timeout_ms, 10000u);
+    EXPECT_EQ(o.durability, (uint32_t)RTC_DURABILITY_FULL);
+    EXPECT_EQ(o.create_table, 1);
+    EXPECT_EQ(o.table.ptr, nullptr);
+    rtc_store_options_init(nullptr);
+
+    rtc_service_builder *b = nullptr;
+    ASSERT_EQ(rtc_service_builder_new(nullptr, &b, nullptr), RTC_RESULT_OK);
+    EXPECT_EQ(rtc_service_builder_use_sqlite_with(b, path, std::strlen(path), nullptr, nullptr), RTC_RESULT_NULL_ARGUMENT);
+    rtc_store_options no_ddl = o;
+    no_ddl.create_table = 0;
+    rtc_error *err = nullptr;
+    EXPECT_EQ(rtc_service_builder_use_sqlite_with(b, path, std::strlen(path), &no_ddl, &err), RTC_RESULT_STORAGE_BROKEN);
+    EXPECT_FALSE(rtc_error_retryable(err));
+    EXPECT_NE(std::string(rtc_error_message(err)).find("schema/sqlite.sql"), std::string::npos);
+    rtc_error_free(err);
+    rtc_store_options bad = o;
+    bad.table = {"Grants; DROP", 12};
+    EXPECT_EQ(rtc_service_builder_use_sqlite_with(b, path, std::strlen(path), &bad, nullptr), RTC_RESULT_INVALID_ARGUMENT);
+    bad = o;
+    bad.schema = {"auth", 4};
+    EXPECT_EQ(rtc_service_builder_use_sqlite_with(b, path, std::strlen(path), &bad, nullptr), RTC_RESULT_INVALID_ARGUMENT);
+    bad = o;
+    bad.durability = 7;
+    EXPECT_EQ(rtc_service_builder_use_sqlite_with(b, path, std::strlen(path), &bad, nullptr), RTC_RESULT_INVALID_ENUM);
+    bad = o;
+    bad.pool_size = 0;
+    EXPECT_EQ(rtc_service_builder_use_sqlite_with(b, path, std::strlen(path), &bad, nullptr), RTC_RESULT_INVALID_ARGUMENT);
+
+    rtc_store_options named = o;
+    named.table = {"RefreshGrants", 13};
+    named.durability = RTC_DURABILITY_NORMAL;
+    named.pool_size = 2;
+    ASSERT_EQ(rtc_service_builder_use_sqlite_with(b, path, std::strlen(path), &named, nullptr), RTC_RESULT_OK);
+    rtc_client c = app_client(RTC_TOKEN_USAGE_ONE_TIME_ONLY);
+    ASSERT_EQ(rtc_service_builder_add_client(b, &c, nullptr), RTC_RESULT_OK);
+    rtc_service *svc = nullptr;
+    ASSERT_EQ(rtc_service_builder_build(b, &svc, nullptr), RTC_RESULT_OK);
+    char *h = nullptr;
+    ASSERT_EQ(rtc_service_create(svc, kClient.data(), kClient.size(), kRequest.data(), kRequest.size(), &h, nullptr, nullptr), RTC_RESULT_OK);
+    char *next = nullptr;
+    ASSERT_EQ(rtc_service_refresh(svc, kClient.data(), kClient.size(), h, std::strlen(h), nullptr, 0, nullptr, 0, &next, nullptr, nullptr, nullptr, nullptr), RTC_RESULT_OK);
+    rtc_string_free(h);
+    rtc_string_free(next);
+    rtc_service_free(svc);
+
+    // The table exists now: a store told not to create one opens on it.
+    no_ddl.table = named.table;
+    ASSERT_EQ(rtc_service_builder_new(nullptr, &b, nullptr), RTC_RESULT_OK);
+    EXPECT_EQ(rtc_service_builder_use_sqlite_with(b, path, std::strlen(path), &no_ddl, nullptr), RTC_RESULT_OK);
+    rtc_service_builder_free(b);
+    for (const char *suffix : {"", "-wal", "-shm"}) std::remove((std::string(path) + suffix).c_str());
+}
+
 // ---- events carry keys, never handles ----------------------------------------------------------------
 
 std::mutex g_events_mu;

@@ -67,6 +67,14 @@ TEST(CppWrapper, ABuilderErrorThrowsAndTheBuilderIsStillFreed) {
     rtc::service_builder b;
     EXPECT_THROW(b.successor_secret("too short"), rtc::error);
     EXPECT_THROW(b.use_sqlite("/nonexistent-folder/tokens.db"), rtc::error);
+    rtc_store_options bad = rtc::store_options();
+    bad.table = {"no spaces allowed", 17};
+    try {
+        b.use_sqlite("/tmp/rtc-wrapper-never-opened.db", bad);
+        FAIL() << "a table name that is not an identifier was accepted";
+    } catch (const rtc::error &e) {
+        EXPECT_EQ(e.code(), RTC_RESULT_INVALID_ARGUMENT);
+    }
     // A PostgreSQL server that cannot be reached: retryable, naming the server, at once.
     try {
         b.use_postgres("Host=127.0.0.1;Port=1;Username=app;Password=pw;Database=tokens");
