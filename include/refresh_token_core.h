@@ -702,7 +702,7 @@ typedef struct rtc_store_options {
     uint32_t durability;
     // 1 (the default): create the table and its indexes when missing. 0: only check that the
     // table is there and has every column (`RTC_RESULT_STORAGE_BROKEN` when not), for a
-    // database whose schema is managed elsewhere (`schema/*.sql`, EF Core migrations).
+    // database whose schema is managed elsewhere (the scripts in `schema/`, EF Core migrations).
     uint8_t create_table;
     // PostgreSQL: the table's schema; `{NULL, 0}` (the default) for the connection's default
     // schema. SQLite has none: a schema is refused there.

@@ -1,7 +1,7 @@
 //! The built-in stores' options in the C ABI (`rtc_store_options`, filled with its defaults by
 //! `rtc_store_options_init`) and opening them: the pool, SQLite's lock wait and durability,
 //! PostgreSQL's connect timeout, the table's schema and name, and whether the store may create
-//! the table (a database user without DDL rights runs on a table made by `schema/*.sql`).
+//! the table (a database user without DDL rights runs on a table made by the scripts in `schema/`).
 
 use std::sync::Arc;
 
@@ -43,7 +43,7 @@ pub struct rtc_store_options {
     pub durability: u32,
     /// 1 (the default): create the table and its indexes when missing. 0: only check that the
     /// table is there and has every column (`RTC_RESULT_STORAGE_BROKEN` when not), for a
-    /// database whose schema is managed elsewhere (`schema/*.sql`, EF Core migrations).
+    /// database whose schema is managed elsewhere (the scripts in `schema/`, EF Core migrations).
     pub create_table: u8,
     /// PostgreSQL: the table's schema; `{NULL, 0}` (the default) for the connection's default
     /// schema. SQLite has none: a schema is refused there.

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -26,6 +27,7 @@ namespace RefreshTokenCore;
 public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
 {
     private readonly ServiceHandle handle;
+    private readonly ILogger? logger;
     private readonly ConcurrentDictionary<string, ClientSettings> registered = new(StringComparer.Ordinal);
 
     /// <summary>Builds a service with these options.</summary>
@@ -33,6 +35,7 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         AbiCheck.Ensure();
+        this.logger = options.Logger;
         if (options.Store is not null && options.BlockingStore is not null)
         {
             throw new ArgumentException("Set Store or BlockingStore, not both.", nameof(options));
@@ -57,7 +60,7 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
             AcceptConsumed = options.AcceptConsumedToken,
             AcceptConsumedAsync = options.AcceptConsumedTokenAsync,
             Protector = options.Protector,
-            Events = options.Logger is { } logger ? json => LogEvent(logger, json) : null,
+            Events = options.Logger is { } log ? json => Log.Event(log, json) : null,
             Service = new WeakReference<RefreshTokenService>(this),
         };
         try
@@ -113,7 +116,7 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
         ArgumentNullException.ThrowIfNull(token);
         Begin(client, cancellationToken);
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(token);
-        return Start(cancellationToken,
+        return Start("validate", cancellationToken,
             o => new RefreshTokenValidationResult { RefreshToken = Json.ReadRefreshToken(Utf8.Peek(o->TokenJson)) },
             refused => new RefreshTokenValidationResult { IsError = true, Error = refused.Error, Reason = refused.Reason },
             (ud, err) =>
@@ -146,7 +149,7 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
             AccessToken = request.AccessToken,
         };
         byte[] id = Utf8.Bytes(request.Client.ClientId), body = Utf8.Bytes(Json.Write(dto));
-        return Start<(string, RefreshTokenRecord)>(cancellationToken,
+        return Start<(string, RefreshTokenRecord)>("create", cancellationToken,
             o => (Utf8.Peek(o->Handle), Json.ReadRefreshToken(Utf8.Peek(o->TokenJson))),
             null,
             (ud, err) =>
@@ -166,7 +169,7 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
         ArgumentNullException.ThrowIfNull(refreshToken);
         Begin(client, cancellationToken);
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(handleText), body = Utf8.Bytes(Json.Write(refreshToken));
-        return Start(cancellationToken, o => Utf8.Peek(o->Handle), null, (ud, err) =>
+        return Start("update", cancellationToken, o => Utf8.Peek(o->Handle), null, (ud, err) =>
         {
             fixed (byte* pid = id, ph = h, pb = body)
             {
@@ -182,7 +185,7 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
         Begin(client, cancellationToken);
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(refreshToken), res = Utf8.Bytes(resource);
         byte[] at = newAccessToken is null ? Array.Empty<byte>() : Utf8.Bytes(Json.Write(newAccessToken));
-        return Start(cancellationToken,
+        return Start("refresh", cancellationToken,
             o => new RefreshResult
             {
                 Handle = Utf8.Peek(o->Handle),
@@ -219,7 +222,7 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
         ArgumentNullException.ThrowIfNull(token);
         Begin(client, cancellationToken);
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(token);
-        return Start(cancellationToken, o => new RevocationResult { Revoked = o->Revoked != 0 },
+        return Start("revoke", cancellationToken, o => new RevocationResult { Revoked = o->Revoked != 0 },
             refused => new RevocationResult { IsError = true, Error = refused.Error, Reason = refused.Reason }, (ud, err) =>
         {
             fixed (byte* pid = id, ph = h)
@@ -234,7 +237,7 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
     {
         Begin(null, cancellationToken);
         byte[] sub = Utf8.Bytes(subjectId), id = Utf8.Bytes(clientId);
-        return Start(cancellationToken, o => (long)o->Removed, null, (ud, err) =>
+        return Start("remove", cancellationToken, o => (long)o->Removed, null, (ud, err) =>
         {
             fixed (byte* ps = sub, pid = id)
             {
@@ -247,7 +250,7 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
     public unsafe Task<CleanupResult> CleanupAsync(CancellationToken cancellationToken = default)
     {
         Begin(null, cancellationToken);
-        return Start(cancellationToken, o => new CleanupResult((long)o->ExpiredRemoved, (long)o->ConsumedRemoved), null,
+        return Start("cleanup", cancellationToken, o => new CleanupResult((long)o->ExpiredRemoved, (long)o->ConsumedRemoved), null,
             (ud, err) => NativeMethods.rtc_service_cleanup_begin(handle, PendingOperation.DoneCallback, ud, err));
     }
 
@@ -280,7 +283,32 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
     /// <paramref name="handleBytes"/>, the UTF-8 copy of a presented handle, is wiped as soon as
     /// the call returns (the library copies what it reads during the call).
     /// </summary>
-    private unsafe Task<T> Start<T>(CancellationToken cancellationToken, OutputsReader<T> read, Func<Refused, T>? refused, BeginCall begin, byte[]? handleBytes = null)
+    private Task<T> Start<T>(string operation, CancellationToken cancellationToken, OutputsReader<T> read, Func<Refused, T>? refused, BeginCall begin, byte[]? handleBytes = null)
+    {
+        // A span and the metrics only when something listens (and the failure log when there
+        // is a logger): an unobserved operation is the native call and nothing more.
+        Activity? activity = RefreshTokenCoreTelemetry.Source.StartActivity("refresh_token_core." + operation, ActivityKind.Internal);
+        if (activity is null && logger is null && !RefreshTokenCoreTelemetry.Observed)
+        {
+            return StartNative(cancellationToken, read, refused, begin, handleBytes);
+        }
+        activity?.SetTag("refresh_token_core.operation", operation);
+        long started = Stopwatch.GetTimestamp();
+        Task<T> task;
+        try
+        {
+            task = StartNative(cancellationToken, read, refused, begin, handleBytes);
+        }
+        catch (Exception e)
+        {
+            RefreshTokenCoreTelemetry.Failed(operation, e, activity, started, logger);
+            activity?.Dispose();
+            throw;
+        }
+        return RefreshTokenCoreTelemetry.Observe(operation, task, activity, started, logger);
+    }
+
+    private unsafe Task<T> StartNative<T>(CancellationToken cancellationToken, OutputsReader<T> read, Func<Refused, T>? refused, BeginCall begin, byte[]? handleBytes)
     {
         var op = new PendingOperation<T>(cancellationToken, read, refused);
         nint err = 0;
@@ -321,14 +349,6 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
         }
         NativeServiceBuilder.WithClient(client, (rc, e) => NativeMethods.rtc_service_set_client(handle, rc, e));
         registered[client.ClientId] = client;
-    }
-
-    private static void LogEvent(ILogger logger, string json)
-    {
-        using JsonDocument doc = JsonDocument.Parse(json);
-        string type = doc.RootElement.TryGetProperty("type", out JsonElement t) ? t.GetString() ?? "" : "";
-        LogLevel level = type is "rejected" or "consumed_token_presented" or "replay_revoked" or "consume_lost" or "non_atomic_consume" ? LogLevel.Warning : LogLevel.Debug;
-        logger.Log(level, "refresh-token-core {EventType}: {Event}", type, json);
     }
 
     /// <summary>The create request JSON (see the header's "Create request").</summary>

@@ -26,6 +26,42 @@ public enum ReplayScope
     SubjectAndClient = 1,
 }
 
+/// <summary>How durable a write of the native SQLite store is before it returns.</summary>
+public enum SqliteDurability
+{
+    /// <summary><c>synchronous=FULL</c>: survives power loss (the default).</summary>
+    Full = 0,
+    /// <summary><c>synchronous=NORMAL</c>: survives a crash of the process; the last
+    /// transactions may be lost on power loss. Faster.</summary>
+    Normal = 1,
+}
+
+/// <summary>Options of the native stores (<see cref="RefreshTokenServiceOptions.SqlitePath"/>,
+/// <see cref="RefreshTokenServiceOptions.PostgresUrl"/>); ignored with a host store.</summary>
+public sealed class NativeStoreOptions
+{
+    /// <summary>Connections in the pool. Default 8.</summary>
+    public int PoolSize { get; set; } = 8;
+    /// <summary>SQLite: how long a statement waits for another writer's lock before failing
+    /// (retryable). Default 10 s.</summary>
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>PostgreSQL: how long making a connection may take when the connection string
+    /// sets no timeout, and how long a request waits for a free connection. Default 10 s.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>SQLite: durability of a write. Default <see cref="SqliteDurability.Full"/>.</summary>
+    public SqliteDurability Durability { get; set; } = SqliteDurability.Full;
+    /// <summary>Whether the store creates its table and indexes when missing (the scripts in the
+    /// repository's <c>schema/</c> folder). Default true; false for a database user without DDL
+    /// rights: the table must then exist, or building the service fails naming the script.</summary>
+    public bool CreateTable { get; set; } = true;
+    /// <summary>PostgreSQL: the table's schema (Duende's <c>OperationalStoreOptions.DefaultSchema</c>);
+    /// default the connection's.</summary>
+    public string? Schema { get; set; }
+    /// <summary>The table (Duende's <c>OperationalStoreOptions.PersistedGrants</c> name); default
+    /// <c>PersistedGrants</c>. A plain identifier of at most 35 characters.</summary>
+    public string? Table { get; set; }
+}
+
 /// <summary>Options of a <see cref="RefreshTokenService"/>; defaults are Duende IdentityServer 7's.</summary>
 public sealed class RefreshTokenServiceOptions
 {
@@ -101,6 +137,9 @@ public sealed class RefreshTokenServiceOptions
     /// fails at once as not retryable; an unreachable server as retryable. Ignored when a store
     /// or <see cref="SqlitePath"/> is set.</summary>
     public string? PostgresUrl { get; set; }
+    /// <summary>Options of the native SQLite and PostgreSQL stores (pool, timeouts, durability,
+    /// the table's schema and name, whether the store may create it).</summary>
+    public NativeStoreOptions NativeStore { get; set; } = new();
     /// <summary>Receives the library's events (never a handle).</summary>
     public ILogger? Logger { get; set; }
     /// <summary>Clients known up front (others are registered on first use).</summary>

@@ -109,6 +109,7 @@ public sealed class HeaderAgreementTests
             ["rtc_outputs"] = typeof(RtcOutputs),
             ["rtc_refresh_request"] = typeof(RtcRefreshRequest),
             ["rtc_refresh_response"] = typeof(RtcRefreshResponse),
+            ["rtc_store_options"] = typeof(RtcStoreOptions),
         };
         Assert.Equal(Parsed.Value.Structs.Keys.OrderBy(k => k), mirrors.Keys.OrderBy(k => k));
 

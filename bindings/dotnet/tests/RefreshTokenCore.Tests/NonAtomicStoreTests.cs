@@ -58,7 +58,7 @@ public class NonAtomicStoreTests
         options.AllowNonAtomicConsume = true;
         options.Logger = log;
         using var service = new RefreshTokenService(options);
-        Assert.Single(log.Lines, l => l.StartsWith("Warning") && l.Contains("non_atomic_consume"));
+        Assert.Single(log.Lines, l => l.StartsWith("Warning") && l.Contains("no atomic conditional consume"));
         ClientSettings spa = TestSupport.Spa();
         string handle = await service.CreateAsync(spa);
         RefreshResult r = await service.RefreshAsync(spa, handle);
@@ -68,6 +68,6 @@ public class NonAtomicStoreTests
         Assert.Equal(r.Handle, (await service.RefreshAsync(spa, handle)).Handle);
         Assert.False((await service.RefreshAsync(spa, r.Handle!)).IsError);
         Assert.Single(store.Inner.Tokens(), t => t.ConsumedTime is null);
-        Assert.Single(log.Lines, l => l.Contains("non_atomic_consume"));
+        Assert.Single(log.Lines, l => l.Contains("no atomic conditional consume"));
     }
 }

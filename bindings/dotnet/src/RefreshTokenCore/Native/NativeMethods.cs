@@ -80,6 +80,15 @@ internal static unsafe partial class NativeMethods
     internal static partial ResultCode rtc_service_builder_use_postgres(BuilderHandle builder, byte* url, nuint urlLen, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial void rtc_store_options_init(RtcStoreOptions* options);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_service_builder_use_sqlite_with(BuilderHandle builder, byte* path, nuint pathLen, RtcStoreOptions* options, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_service_builder_use_postgres_with(BuilderHandle builder, byte* url, nuint urlLen, RtcStoreOptions* options, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial ResultCode rtc_service_builder_add_client(BuilderHandle builder, RtcClient* client, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]

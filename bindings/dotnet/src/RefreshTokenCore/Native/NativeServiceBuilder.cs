@@ -12,13 +12,7 @@ internal static unsafe class NativeServiceBuilder
     public static ServiceHandle Build(RefreshTokenServiceOptions options, HostObjects host)
     {
         // Configuration errors are argument errors here, not overflow or native errors later.
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxRefreshTokenLength, nameof(options.MaxRefreshTokenLength));
-        ArgumentOutOfRangeException.ThrowIfNegative(options.ConsumedTokenCleanupDelay, nameof(options.ConsumedTokenCleanupDelay));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.TokenCleanupBatchSize, nameof(options.TokenCleanupBatchSize));
-        ArgumentOutOfRangeException.ThrowIfNegative(options.GraceSeconds, nameof(options.GraceSeconds));
-        ArgumentOutOfRangeException.ThrowIfNegative(options.ReuseWindowSeconds, nameof(options.ReuseWindowSeconds));
-        if (!Enum.IsDefined(options.AcceptConsumed)) throw new ArgumentOutOfRangeException(nameof(options.AcceptConsumed), options.AcceptConsumed, "unknown policy");
-        if (!Enum.IsDefined(options.ReplayScope)) throw new ArgumentOutOfRangeException(nameof(options.ReplayScope), options.ReplayScope, "unknown scope");
+        RefreshTokenServiceOptionsValidator.ThrowIfInvalid(options);
         // The library refuses such a store too; this says so in the options' own words.
         if (!options.AllowNonAtomicConsume && !HasAtomicConsume(host))
         {
@@ -68,11 +62,11 @@ internal static unsafe class NativeServiceBuilder
         }
         else if (options.SqlitePath is { } path)
         {
-            WithText(path, (p, n, e) => NativeMethods.rtc_service_builder_use_sqlite(builder, p, n, e));
+            WithStoreOptions(options.NativeStore, path, (p, n, so, e) => NativeMethods.rtc_service_builder_use_sqlite_with(builder, p, n, so, e));
         }
         else if (options.PostgresUrl is { } url)
         {
-            WithText(url, (p, n, e) => NativeMethods.rtc_service_builder_use_postgres(builder, p, n, e));
+            WithStoreOptions(options.NativeStore, url, (p, n, so, e) => NativeMethods.rtc_service_builder_use_postgres_with(builder, p, n, so, e));
         }
         if (host.Time is not null)
         {
@@ -139,17 +133,32 @@ internal static unsafe class NativeServiceBuilder
         }
     }
 
-    private delegate ResultCode TextCall(byte* text, nuint length, nint* error);
 
     /// <summary>A builder call that takes one UTF-8 argument (a path, a URL).</summary>
-    private static void WithText(string text, TextCall call)
+    private delegate ResultCode StoreCall(byte* text, nuint len, RtcStoreOptions* options, nint* error);
+
+    /// <summary>Opens a native store: its path or connection string and its options, as the
+    /// library's struct, for one call.</summary>
+    private static void WithStoreOptions(NativeStoreOptions options, string text, StoreCall call)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        RtcStoreOptions o;
+        NativeMethods.rtc_store_options_init(&o);
+        o.PoolSize = checked((uint)options.PoolSize);
+        o.BusyTimeoutMs = checked((uint)options.BusyTimeout.TotalMilliseconds);
+        o.ConnectTimeoutMs = checked((uint)options.ConnectTimeout.TotalMilliseconds);
+        o.Durability = (uint)options.Durability;
+        o.CreateTable = (byte)(options.CreateTable ? 1 : 0);
         byte[] bytes = Utf8.Bytes(text);
+        byte[] schema = Utf8.Bytes(options.Schema ?? "");
+        byte[] table = Utf8.Bytes(options.Table ?? "");
         nint err = 0;
         ResultCode r;
-        fixed (byte* p = bytes)
+        fixed (byte* p = bytes, ps = schema, pt = table)
         {
-            r = call(p, (nuint)bytes.Length, &err);
+            o.Schema = new RtcStr { Ptr = options.Schema is null ? null : ps, Len = (nuint)schema.Length };
+            o.Table = new RtcStr { Ptr = options.Table is null ? null : pt, Len = (nuint)table.Length };
+            r = call(p, (nuint)bytes.Length, &o, &err);
         }
         Results.Check(r, err);
     }

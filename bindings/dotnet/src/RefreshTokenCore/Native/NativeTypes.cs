@@ -102,6 +102,19 @@ internal struct RtcRefreshRequest
     public byte WantAccessTokenJson;
 }
 
+/// <summary>rtc_store_options: the built-in stores' pool, timeouts, durability and table.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct RtcStoreOptions
+{
+    public uint PoolSize;
+    public uint BusyTimeoutMs;
+    public uint ConnectTimeoutMs;
+    public uint Durability;
+    public byte CreateTable;
+    public RtcStr Schema;
+    public RtcStr Table;
+}
+
 /// <summary>rtc_refresh_response: what the struct form of a refresh answers.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct RtcRefreshResponse
