@@ -174,12 +174,15 @@ fn postgres_a_login_without_ddl_rights_works_on_the_script_s_table_in_its_own_sc
     let role = format!("rtc_dml_{pid}");
     let (base, _) = url.rsplit_once('/').expect("postgres://.../database");
     let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    admin
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}; \
-             DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN"
-        ))
-        .unwrap();
+    // One statement per call: DROP / CREATE DATABASE cannot run inside a (multi-statement) transaction.
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+        format!("DROP ROLE IF EXISTS {role}"),
+        format!("CREATE ROLE {role} LOGIN"),
+    ] {
+        admin.batch_execute(&sql).unwrap();
+    }
     let own = format!("{base}/{name}");
     let table = TableName::new(Some("auth"), "RefreshGrants").unwrap();
     let options = |create_table| PostgresOptions {
@@ -229,8 +232,9 @@ fn postgres_a_login_without_ddl_rights_works_on_the_script_s_table_in_its_own_sc
     broken_message(PostgresStore::connect_with(&as_role, other));
     drop((store, db));
     admin
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE); DROP ROLE IF EXISTS {role}"
-        ))
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .ok();
+    admin
+        .batch_execute(&format!("DROP ROLE IF EXISTS {role}"))
         .ok();
 }
