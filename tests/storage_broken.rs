@@ -103,16 +103,11 @@ fn a_table_dropped_under_a_running_service_is_broken_not_retryable_and_a_locked_
     assert_eq!(gone.error_code(), "storage_broken");
 }
 
-/// The test server's URL (`RTC_TEST_POSTGRES_URL`; the test command always sets it), or `None`
-/// after saying the case is not run.
 #[cfg(feature = "postgres")]
-fn postgres_url() -> Option<String> {
-    let url = std::env::var("RTC_TEST_POSTGRES_URL").ok();
-    if url.is_none() {
-        eprintln!("RTC_TEST_POSTGRES_URL not set: the PostgreSQL case is not run");
-    }
-    url
-}
+#[path = "common/postgres_url.rs"]
+mod postgres_url;
+#[cfg(feature = "postgres")]
+use postgres_url::postgres_url;
 
 /// PostgreSQL (with `RTC_TEST_POSTGRES_URL`), in a database of its own so that no other test
 /// sees the damaged table: a column dropped under a running service is broken, and so is the

@@ -147,16 +147,11 @@ fn sqlite_two_table_names_in_one_file_are_two_stores() {
     assert!(broken_message(SqliteStore::open_with(&p, schema)).contains("schema"));
 }
 
-/// The test server's URL (`RTC_TEST_POSTGRES_URL`; the test command always sets it), or `None`
-/// after saying the case is not run.
 #[cfg(feature = "postgres")]
-fn postgres_url() -> Option<String> {
-    let url = std::env::var("RTC_TEST_POSTGRES_URL").ok();
-    if url.is_none() {
-        eprintln!("RTC_TEST_POSTGRES_URL not set: the PostgreSQL case is not run");
-    }
-    url
-}
+#[path = "common/postgres_url.rs"]
+mod postgres_url;
+#[cfg(feature = "postgres")]
+use postgres_url::postgres_url;
 
 /// PostgreSQL, in a database of its own: a login with only SELECT / INSERT / UPDATE / DELETE on
 /// a table an administrator created with `schema/postgres.sql` (in a schema and under a name of

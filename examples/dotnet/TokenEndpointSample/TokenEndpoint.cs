@@ -24,22 +24,17 @@ public static class TokenEndpoint
 
     private static async Task<IResult> Token(HttpContext http, IRefreshTokenCoreService service, IOptions<SampleOptions> sample, IOptions<RefreshTokenServiceOptions> core)
     {
-        if (!http.Request.HasFormContentType)
+        (IFormCollection? form, ClientSettings? client, IResult? refused) = await ReadClientRequest(http, sample.Value, core.Value);
+        if (refused is not null)
         {
-            return Error(400, "invalid_request");
-        }
-        IFormCollection form = await http.Request.ReadFormAsync(http.RequestAborted);
-        ClientSettings? client = Authenticate(http.Request, form, sample.Value, core.Value, out bool basic);
-        if (client is null)
-        {
-            return InvalidClient(http, basic);
+            return refused;
         }
         try
         {
-            return form["grant_type"].ToString() switch
+            return form!["grant_type"].ToString() switch
             {
-                "refresh_token" => await Refresh(service, client, form, http.RequestAborted),
-                "password" => await Password(service, client, form, sample.Value, http.RequestAborted),
+                "refresh_token" => await Refresh(service, client!, form!, http.RequestAborted),
+                "password" => await Password(service, client!, form!, sample.Value, http.RequestAborted),
                 _ => Error(400, "unsupported_grant_type"),
             };
         }
@@ -93,19 +88,14 @@ public static class TokenEndpoint
 
     private static async Task<IResult> Revocation(HttpContext http, IRefreshTokenCoreService service, IOptions<SampleOptions> sample, IOptions<RefreshTokenServiceOptions> core)
     {
-        if (!http.Request.HasFormContentType)
+        (IFormCollection? form, ClientSettings? client, IResult? refused) = await ReadClientRequest(http, sample.Value, core.Value);
+        if (refused is not null)
         {
-            return Error(400, "invalid_request");
-        }
-        IFormCollection form = await http.Request.ReadFormAsync(http.RequestAborted);
-        ClientSettings? client = Authenticate(http.Request, form, sample.Value, core.Value, out bool basic);
-        if (client is null)
-        {
-            return InvalidClient(http, basic);
+            return refused;
         }
         try
         {
-            RevocationResult r = await service.RevokeAsync(form["token"].ToString(), client, http.RequestAborted);
+            RevocationResult r = await service.RevokeAsync(form!["token"].ToString(), client!, http.RequestAborted);
             return r.IsError ? Error(400, r.Error!) : Results.Ok();
         }
         catch (RefreshTokenCoreException e) when (e.IsRetryable)
@@ -133,6 +123,19 @@ public static class TokenEndpoint
             body["refresh_token"] = refreshToken;
         }
         return Results.Json(body);
+    }
+
+    /// <summary>What both endpoints begin with: a form, and the client it authenticates; or the
+    /// answer to give instead.</summary>
+    private static async Task<(IFormCollection? Form, ClientSettings? Client, IResult? Refused)> ReadClientRequest(HttpContext http, SampleOptions sample, RefreshTokenServiceOptions core)
+    {
+        if (!http.Request.HasFormContentType)
+        {
+            return (null, null, Error(400, "invalid_request"));
+        }
+        IFormCollection form = await http.Request.ReadFormAsync(http.RequestAborted);
+        ClientSettings? client = Authenticate(http.Request, form, sample, core, out bool basic);
+        return client is null ? (form, null, InvalidClient(http, basic)) : (form, client, null);
     }
 
     /// <summary>RFC 6749 §5.2: 401 with a challenge when the client tried HTTP Basic, else 400.</summary>

@@ -400,18 +400,7 @@ sealed class Scenario : IDisposable
         ["message"] = e.Message,
     };
 
-    private static string? ReasonName(RefusalReason r) => r switch
-    {
-        RefusalReason.NotFound => "not_found",
-        RefusalReason.Expired => "expired",
-        RefusalReason.ClientMismatch => "client_mismatch",
-        RefusalReason.OfflineAccessNotAllowed => "offline_access_not_allowed",
-        RefusalReason.Consumed => "consumed",
-        RefusalReason.SubjectInactive => "subject_inactive",
-        RefusalReason.Malformed => "malformed",
-        RefusalReason.TooLarge => "too_large",
-        _ => null,
-    };
+    private static string? ReasonName(RefusalReason r) => r == RefusalReason.None ? null : Reasons.Name(r);
 
     /// <summary>A successful token operation: the token record as the Data column's JSON and,
     /// when one was issued, the handle.</summary>
