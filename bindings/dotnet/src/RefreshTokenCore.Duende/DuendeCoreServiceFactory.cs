@@ -44,6 +44,12 @@ internal static class DuendeCoreServiceFactory
         {
             options.Protector = new DataProtectionPayloadProtector(dataProtection);
         }
+        // The deployment's configuration of the core (BindConfiguration, Configure<T>), if any,
+        // over what was taken from Duende; then the lambda, which has the last word.
+        foreach (IConfigureOptions<RefreshTokenServiceOptions> c in sp.GetServices<IConfigureOptions<RefreshTokenServiceOptions>>())
+        {
+            c.Configure(options);
+        }
         configure?.Invoke(options);
 
         if (options.Protector is null && options.DataProtectData)

@@ -20,8 +20,23 @@ public static class RefreshTokenCoreIdentityServerBuilderExtensions
     /// Data Protection key ring and clock. Tokens issued before the swap stay valid (same keys and
     /// Data format), and after a rollback too. Server-side sessions keep working in front of it,
     /// whichever of the two is added first. A configuration that cannot work stops the host at
-    /// start-up. <paramref name="configure"/> runs after the deployment's settings are taken over,
-    /// so it may override any of them.
+    /// start-up. The <paramref name="configSectionPath"/> section of the configuration (as
+    /// <c>appsettings.json</c>'s <c>"RefreshTokenCore"</c>) and then <paramref name="configure"/>
+    /// apply after the deployment's settings are taken over, so they may override any of them.
+    /// </summary>
+    public static IIdentityServerBuilder AddRefreshTokenCore(this IIdentityServerBuilder builder, string configSectionPath, Action<RefreshTokenServiceOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(configSectionPath);
+        builder.Services.AddOptions<RefreshTokenServiceOptions>().BindConfiguration(configSectionPath);
+        return builder.AddRefreshTokenCore(configure);
+    }
+
+    /// <summary>
+    /// Replaces IdentityServer's <see cref="IRefreshTokenService"/> (see the other overload);
+    /// any configuration of <see cref="RefreshTokenServiceOptions"/> registered with the options
+    /// system (<c>Configure</c>, <c>BindConfiguration</c>) applies over the deployment's settings,
+    /// then <paramref name="configure"/>. Values out of range stop the host at start-up, named.
     /// </summary>
     public static IIdentityServerBuilder AddRefreshTokenCore(this IIdentityServerBuilder builder, Action<RefreshTokenServiceOptions>? configure = null)
     {

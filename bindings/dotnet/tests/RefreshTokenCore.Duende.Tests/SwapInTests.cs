@@ -9,6 +9,7 @@ using Duende.IdentityServer.Models;
 using Duende.IdentityServer.Services;
 using Duende.IdentityServer.Stores;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using RefreshTokenCore.Duende;
 using Xunit;
@@ -141,6 +142,37 @@ public class SwapInTests
         Assert.Equal(next, await service.UpdateRefreshTokenAsync(new RefreshTokenUpdateRequest { Handle = handle, Client = client, RefreshToken = retry.RefreshToken! }));
         Assert.Single(host.Store.Tokens());
         Assert.False((await service.ValidateRefreshTokenAsync(next, client)).IsError);
+    }
+
+    [Fact]
+    public async Task Options_bound_from_configuration_apply_over_duendes_and_bad_ones_stop_the_start()
+    {
+        Host Configured(params (string Key, string Value)[] settings)
+        {
+            var builder = new Builder();
+            builder.Services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+                .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build());
+            builder.Services.AddOptions().Configure<IdentityServerOptions>(_ => { });
+            builder.Services.AddLogging();
+            builder.Services.AddSingleton<IProfileService>(new Profile());
+            var rows = new DictionaryStore();
+            builder.Services.AddSingleton<IPersistedGrantStore>(rows);
+            builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+            builder.AddRefreshTokenCore("RefreshTokenCore");
+            return new Host(builder.Services.BuildServiceProvider().GetRequiredService<IRefreshTokenService>(), rows, new Profile());
+        }
+        // From configuration: the race accepted, no reuse window (a retry is refused at once) and
+        // mark mode (the used row is kept).
+        Host host = Configured(("RefreshTokenCore:AllowNonAtomicConsume", "true"), ("RefreshTokenCore:ReuseWindowSeconds", "0"), ("RefreshTokenCore:DeleteOneTimeOnlyRefreshTokensOnUse", "false"));
+        var client = new Client { ClientId = "mobile", AllowOfflineAccess = true, RefreshTokenUsage = TokenUsage.OneTimeOnly };
+        string handle = await host.Service.CreateRefreshTokenAsync(Request(client));
+        var validated = await host.Service.ValidateRefreshTokenAsync(handle, client);
+        await host.Service.UpdateRefreshTokenAsync(new RefreshTokenUpdateRequest { Handle = handle, Client = client, RefreshToken = validated.RefreshToken! });
+        Assert.Equal(2, host.Store.Tokens().Count);
+        Assert.True((await host.Service.ValidateRefreshTokenAsync(handle, client)).IsError, "no reuse window: the retry is refused");
+
+        var e = Assert.ThrowsAny<Exception>(() => Configured(("RefreshTokenCore:AllowNonAtomicConsume", "true"), ("RefreshTokenCore:GraceSeconds", "-1")));
+        Assert.Contains("GraceSeconds", (e.InnerException ?? e).Message + e.Message);
     }
 
     [Fact]
