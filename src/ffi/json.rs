@@ -45,7 +45,8 @@ pub(crate) fn access_token(text: &str, name: &str) -> Result<crate::model::Token
 
 /// Parses a refresh-token record (the Data column's version-5 JSON) given as argument `name`.
 pub(crate) fn token_record(text: &str, name: &str) -> Result<crate::model::RefreshToken, FfiError> {
-    crate::format::data::decode(text, None).map_err(|e| invalid(format!("{name}: {e}")))
+    // Every update through the bindings passes one: the typed reader when it can.
+    crate::format::data::decode_record(text).map_err(|e| invalid(format!("{name}: {e}")))
 }
 
 /// Parses a create request:

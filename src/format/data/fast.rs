@@ -296,6 +296,17 @@ mod tests {
         assert!(read >= 12, "{read} tokens read");
     }
 
+    /// The record the .NET bindings pass to every update (System.Text.Json's writing of a token
+    /// the library gave them, as the Duende adapter sends it back) takes the fast way too, and
+    /// so does the host's record through `decode_record`.
+    #[test]
+    fn a_record_as_the_dotnet_bindings_write_it_takes_the_fast_way() {
+        let record = r#"{"CreationTime":"2026-12-03T11:29:17.1301971Z","Lifetime":2592000,"AccessTokens":{"":{"AllowedSigningAlgorithms":[],"Audiences":["api1"],"Issuer":"https://idp.example","CreationTime":"2026-12-03T11:29:17.0354982Z","Lifetime":3600,"Type":"access_token","ClientId":"web","AccessTokenType":0,"IncludeJwtId":false,"Claims":[{"Type":"sub","Value":"alice"},{"Type":"scope","Value":"api1"},{"Type":"client_id","Value":"web"}],"Version":5,"Scopes":["api1"]}},"Subject":{"AuthenticationType":"Duende.IdentityServer","Claims":[{"Type":"sub","Value":"alice"},{"Type":"idp","Value":"local"},{"Type":"auth_time","Value":"1700000000"}]},"Version":5,"ClientId":"web","AuthorizedScopes":["openid","profile","api1","offline_access"],"ProofType":0,"RefreshTokenCore":{"FamilyId":"E4E859E162B3474E4082908E45FAED8FB303C0D1CB3943CA4E41C4D231BE2919","IssuedTime":"2026-12-03T11:29:17.1301971Z"}}"#;
+        let fast = refresh_token(record).expect("the fast way");
+        assert_eq!(crate::format::data::decode_record(record).unwrap(), fast);
+        assert_eq!(crate::format::data::decode(record, None).unwrap(), fast);
+    }
+
     #[test]
     fn anything_unusual_is_left_to_the_general_reader() {
         let base = r#"{"CreationTime":"2026-01-01T00:00:00Z","Lifetime":60,"Subject":{"Claims":[{"Type":"sub","Value":"a"}]},"ClientId":"app"}"#;

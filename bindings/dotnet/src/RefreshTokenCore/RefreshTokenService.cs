@@ -117,7 +117,7 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
         Begin(client, cancellationToken);
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(token);
         return Start("validate", cancellationToken,
-            o => new RefreshTokenValidationResult { RefreshToken = Json.ReadRefreshToken(Utf8.Peek(o->TokenJson)) },
+            o => new RefreshTokenValidationResult { RefreshToken = Json.ReadRefreshToken(Utf8.View(o->TokenJson)) },
             refused => new RefreshTokenValidationResult { IsError = true, Error = refused.Error, Reason = refused.Reason },
             (ud, err) =>
             {
@@ -148,9 +148,9 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
             RequestedResource = request.RequestedResourceIndicator,
             AccessToken = request.AccessToken,
         };
-        byte[] id = Utf8.Bytes(request.Client.ClientId), body = Utf8.Bytes(Json.Write(dto));
+        byte[] id = Utf8.Bytes(request.Client.ClientId), body = Json.WriteUtf8(dto);
         return Start<(string, RefreshTokenRecord)>("create", cancellationToken,
-            o => (Utf8.Peek(o->Handle), Json.ReadRefreshToken(Utf8.Peek(o->TokenJson))),
+            o => (Utf8.Peek(o->Handle), Json.ReadRefreshToken(Utf8.View(o->TokenJson))),
             null,
             (ud, err) =>
             {
@@ -168,7 +168,7 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
         ArgumentNullException.ThrowIfNull(handleText);
         ArgumentNullException.ThrowIfNull(refreshToken);
         Begin(client, cancellationToken);
-        byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(handleText), body = Utf8.Bytes(Json.Write(refreshToken));
+        byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(handleText), body = Json.WriteUtf8(refreshToken);
         return Start("update", cancellationToken, o => Utf8.Peek(o->Handle), null, (ud, err) =>
         {
             fixed (byte* pid = id, ph = h, pb = body)
@@ -184,14 +184,14 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
         ArgumentNullException.ThrowIfNull(refreshToken);
         Begin(client, cancellationToken);
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(refreshToken), res = Utf8.Bytes(resource);
-        byte[] at = newAccessToken is null ? Array.Empty<byte>() : Utf8.Bytes(Json.Write(newAccessToken));
+        byte[] at = newAccessToken is null ? Array.Empty<byte>() : Json.WriteUtf8(newAccessToken);
         return Start("refresh", cancellationToken,
             o => new RefreshResult
             {
                 Handle = Utf8.Peek(o->Handle),
                 Rotated = o->Rotated != 0,
-                RefreshToken = Json.ReadRefreshToken(Utf8.Peek(o->TokenJson)),
-                AccessToken = Json.ReadToken(Utf8.Peek(o->AccessTokenJson)),
+                RefreshToken = Json.ReadRefreshToken(Utf8.View(o->TokenJson)),
+                AccessToken = Json.ReadToken(Utf8.View(o->AccessTokenJson)),
             },
             refused => new RefreshResult { IsError = true, Error = refused.Error, Reason = refused.Reason },
             (ud, err) =>

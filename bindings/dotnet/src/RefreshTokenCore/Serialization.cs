@@ -17,17 +17,50 @@ internal sealed class ClaimListConverter : JsonConverter<List<Claim>>
         {
             return list;
         }
-        using JsonDocument doc = JsonDocument.ParseValue(ref reader);
-        foreach (JsonElement c in doc.RootElement.EnumerateArray())
+        // Streamed, not through a JsonDocument: a token has dozens of claims, read on every
+        // validation.
+        if (reader.TokenType != JsonTokenType.StartArray)
         {
-            string type = c.GetProperty("Type").GetString() ?? string.Empty;
-            string value = c.TryGetProperty("Value", out JsonElement v) ? v.GetString() ?? string.Empty : string.Empty;
-            string valueType = c.TryGetProperty("ValueType", out JsonElement vt) && vt.ValueKind == JsonValueKind.String ? vt.GetString()! : ClaimValueTypes.String;
-            string? issuer = c.TryGetProperty("Issuer", out JsonElement i) && i.ValueKind == JsonValueKind.String ? i.GetString() : null;
+            throw new JsonException("Claims must be an array");
+        }
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new JsonException("a claim must be an object");
+            }
+            string? type = null, value = null, valueType = null, issuer = null;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+            {
+                string name = reader.GetString()!;
+                reader.Read();
+                switch (name)
+                {
+                    case "Type": type = Text(ref reader, name) ?? throw new JsonException("a claim's Type must be a string"); break;
+                    case "Value": value = Text(ref reader, name); break;
+                    case "ValueType": valueType = Text(ref reader, name); break;
+                    case "Issuer": issuer = Text(ref reader, name); break;
+                    default: reader.Skip(); break;
+                }
+            }
+            if (type is null)
+            {
+                throw new JsonException("a claim has no Type");
+            }
+            value ??= string.Empty;
+            valueType ??= ClaimValueTypes.String;
             list.Add(issuer is null ? new Claim(type, value, valueType) : new Claim(type, value, valueType, issuer));
         }
         return list;
     }
+
+    /// <summary>A string or null; anything else is not a claim the reference wrote.</summary>
+    private static string? Text(ref Utf8JsonReader reader, string name) => reader.TokenType switch
+    {
+        JsonTokenType.String => reader.GetString(),
+        JsonTokenType.Null => null,
+        _ => throw new JsonException($"a claim's {name} must be a string"),
+    };
 
     public override void Write(Utf8JsonWriter writer, List<Claim> value, JsonSerializerOptions options)
     {
@@ -107,11 +140,18 @@ internal static class Json
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    // The records are read from and written to UTF-8 directly: the library's strings are
+    // UTF-8, and a detour through a .NET string would transcode each one twice.
+    internal static RefreshTokenRecord ReadRefreshToken(ReadOnlySpan<byte> json) =>
+        JsonSerializer.Deserialize<RefreshTokenRecord>(json, Options) ?? throw new JsonException("null refresh token");
+
     internal static RefreshTokenRecord ReadRefreshToken(string json) =>
         JsonSerializer.Deserialize<RefreshTokenRecord>(json, Options) ?? throw new JsonException("null refresh token");
 
-    internal static AccessTokenRecord ReadToken(string json) =>
+    internal static AccessTokenRecord ReadToken(ReadOnlySpan<byte> json) =>
         JsonSerializer.Deserialize<AccessTokenRecord>(json, Options) ?? throw new JsonException("null token");
 
     internal static string Write<T>(T value) => JsonSerializer.Serialize(value, Options);
+
+    internal static byte[] WriteUtf8<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, Options);
 }

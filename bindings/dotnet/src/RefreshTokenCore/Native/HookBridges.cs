@@ -70,7 +70,7 @@ internal static unsafe class HookBridges
         return new ConsumedTokenContext(
             service,
             Utf8.Read(client, clientLen),
-            Json.ReadRefreshToken(Utf8.Read(tokenJson, tokenJsonLen)),
+            Json.ReadRefreshToken(new ReadOnlySpan<byte>(tokenJson, checked((int)tokenJsonLen))),
             RtcTime.To(consumed),
             RtcTime.To(now));
     }

@@ -38,6 +38,10 @@ internal static unsafe class Utf8
     /// <summary>Reads a static or borrowed NUL-terminated string without freeing it.</summary>
     internal static string Peek(byte* s) => s == null ? string.Empty : Marshal.PtrToStringUTF8((nint)s) ?? string.Empty;
 
+    /// <summary>A borrowed NUL-terminated library string as UTF-8 bytes, without copying it (for
+    /// JSON, which is read from UTF-8 directly); empty for a null pointer.</summary>
+    internal static ReadOnlySpan<byte> View(byte* s) => s == null ? ReadOnlySpan<byte>.Empty : MemoryMarshal.CreateReadOnlySpanFromNullTerminated(s);
+
     /// <summary>Reads an rtc_str view (null for "no value").</summary>
     internal static string? Read(RtcStr s) => s.Ptr == null ? null : Encoding.UTF8.GetString(s.Ptr, checked((int)s.Len));
 
