@@ -9,9 +9,14 @@ using Core = global::RefreshTokenCore;
 
 namespace RefreshTokenCore.Duende;
 
-/// <summary>Between Duende's models and the core's (same fields, same meaning).</summary>
+/// <summary>Between Duende's models and the core's (same fields, same meaning). A model made
+/// from a record the core just read takes over its collections (the record is the adapter's
+/// own, kept only for the properties Duende has no place for), and a Duende model's lists go
+/// back as they are when they are lists, so a refresh copies no claim list.</summary>
 internal static class Map
 {
+    private static List<T> AsList<T>(IEnumerable<T>? items) => items as List<T> ?? items?.ToList() ?? new List<T>();
+
     internal static Core.ClientSettings Client(DClient c) => new()
     {
         ClientId = c.ClientId,
@@ -26,9 +31,9 @@ internal static class Map
 
     internal static Core.AccessTokenRecord FromDuende(DToken t, Core.AccessTokenRecord? read = null) => new()
     {
-        AllowedSigningAlgorithms = t.AllowedSigningAlgorithms?.ToList() ?? new List<string>(),
+        AllowedSigningAlgorithms = AsList(t.AllowedSigningAlgorithms),
         Confirmation = t.Confirmation,
-        Audiences = t.Audiences?.ToList() ?? new List<string>(),
+        Audiences = AsList(t.Audiences),
         Issuer = t.Issuer,
         CreationTime = t.CreationTime,
         Lifetime = t.Lifetime,
@@ -37,16 +42,16 @@ internal static class Map
         AccessTokenType = (Core.AccessTokenFormat)(int)t.AccessTokenType,
         Description = t.Description,
         IncludeJwtId = t.IncludeJwtId,
-        Claims = t.Claims?.ToList() ?? new List<System.Security.Claims.Claim>(),
+        Claims = AsList(t.Claims),
         Version = t.Version,
         Extra = read?.Extra,
     };
 
     internal static DToken ToDuende(Core.AccessTokenRecord t) => new()
     {
-        AllowedSigningAlgorithms = t.AllowedSigningAlgorithms.ToList(),
+        AllowedSigningAlgorithms = t.AllowedSigningAlgorithms,
         Confirmation = t.Confirmation,
-        Audiences = t.Audiences.ToList(),
+        Audiences = t.Audiences,
         // Absent in the stored record means null in Duende's model too.
         Issuer = t.Issuer!,
         CreationTime = t.CreationTime,
@@ -56,7 +61,7 @@ internal static class Map
         AccessTokenType = (DAccessTokenType)(int)t.AccessTokenType,
         Description = t.Description,
         IncludeJwtId = t.IncludeJwtId,
-        Claims = t.Claims.ToList(),
+        Claims = t.Claims,
         Version = t.Version,
     };
 
@@ -76,8 +81,8 @@ internal static class Map
         ClientId = r.ClientId,
         SessionId = r.SessionId,
         Description = r.Description,
-        AuthorizedScopes = r.AuthorizedScopes?.ToList() ?? new List<string>(),
-        AuthorizedResourceIndicators = r.AuthorizedResourceIndicators?.ToList(),
+        AuthorizedScopes = AsList(r.AuthorizedScopes),
+        AuthorizedResourceIndicators = r.AuthorizedResourceIndicators is null ? null : AsList(r.AuthorizedResourceIndicators),
         ProofType = r.ProofType is { } p ? (int)p : null,
         Extra = read?.Extra,
     };
@@ -93,8 +98,8 @@ internal static class Map
         ClientId = r.ClientId,
         SessionId = r.SessionId,
         Description = r.Description,
-        AuthorizedScopes = r.AuthorizedScopes.ToList(),
-        AuthorizedResourceIndicators = r.AuthorizedResourceIndicators?.ToList(),
+        AuthorizedScopes = r.AuthorizedScopes,
+        AuthorizedResourceIndicators = r.AuthorizedResourceIndicators,
         ProofType = r.ProofType is { } p ? (DProofType)p : null,
     };
 }
