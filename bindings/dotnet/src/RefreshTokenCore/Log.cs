@@ -45,6 +45,9 @@ internal static partial class Log
     [LoggerMessage(1010, LogLevel.Warning, "The store has no atomic conditional consume: parallel refreshes of one one-time token can fork its chain (accepted by AllowNonAtomicConsume)")]
     internal static partial void NonAtomicConsume(ILogger logger);
 
+    [LoggerMessage(1011, LogLevel.Debug, "The health probe's random handle was answered ({Reason})")]
+    internal static partial void ProbeAnswered(ILogger logger, string? reason);
+
     [LoggerMessage(1099, LogLevel.Debug, "refresh-token-core event {EventType}")]
     internal static partial void OtherEvent(ILogger logger, string eventType);
 
@@ -68,6 +71,9 @@ internal static partial class Log
                 break;
             case "refreshed":
                 Refreshed(logger, Text(e, "key"), Text(e, "new_key"), Text(e, "client_id"), Text(e, "family_id"));
+                break;
+            case "rejected" when Text(e, "client_id") == RefreshTokenCoreHealthCheck.ProbeClientId:
+                ProbeAnswered(logger, Text(e, "reason"));
                 break;
             case "rejected":
                 Rejected(logger, Text(e, "reason"), Text(e, "key"), Text(e, "client_id"));

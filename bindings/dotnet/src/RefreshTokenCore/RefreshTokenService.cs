@@ -111,12 +111,20 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
     }
 
     /// <summary>ValidateRefreshTokenAsync: the six checks in the reference's order.</summary>
-    public unsafe Task<RefreshTokenValidationResult> ValidateRefreshTokenAsync(string token, ClientSettings client, CancellationToken cancellationToken = default)
+    public Task<RefreshTokenValidationResult> ValidateRefreshTokenAsync(string token, ClientSettings client, CancellationToken cancellationToken = default) =>
+        Validate(token, client, observed: true, cancellationToken);
+
+    /// <summary>The health check's probe: a validation that is no client's operation, so it is
+    /// neither traced nor counted (its refusal is logged at Debug, by the probe's client id).</summary>
+    internal Task<RefreshTokenValidationResult> ProbeAsync(string token, ClientSettings client, CancellationToken cancellationToken) =>
+        Validate(token, client, observed: false, cancellationToken);
+
+    private unsafe Task<RefreshTokenValidationResult> Validate(string token, ClientSettings client, bool observed, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);
         Begin(client, cancellationToken);
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(token);
-        return Start("validate", cancellationToken,
+        return Start(observed ? "validate" : null, cancellationToken,
             o => new RefreshTokenValidationResult { RefreshToken = Json.ReadRefreshToken(Utf8.View(o->TokenJson)) },
             refused => new RefreshTokenValidationResult { IsError = true, Error = refused.Error, Reason = refused.Reason },
             (ud, err) =>
@@ -283,8 +291,14 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
     /// <paramref name="handleBytes"/>, the UTF-8 copy of a presented handle, is wiped as soon as
     /// the call returns (the library copies what it reads during the call).
     /// </summary>
-    private Task<T> Start<T>(string operation, CancellationToken cancellationToken, OutputsReader<T> read, Func<Refused, T>? refused, BeginCall begin, byte[]? handleBytes = null)
+    private Task<T> Start<T>(string? operation, CancellationToken cancellationToken, OutputsReader<T> read, Func<Refused, T>? refused, BeginCall begin, byte[]? handleBytes = null)
     {
+        // operation: the name in spans and metrics; null for one that is not a client's (the
+        // health probe), which is neither traced nor counted.
+        if (operation is null)
+        {
+            return StartNative(cancellationToken, read, refused, begin, handleBytes);
+        }
         // A span and the metrics only when something listens (and the failure log when there
         // is a logger): an unobserved operation is the native call and nothing more.
         Activity? activity = RefreshTokenCoreTelemetry.Source.StartActivity("refresh_token_core." + operation, ActivityKind.Internal);
