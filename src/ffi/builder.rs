@@ -430,7 +430,7 @@ pub extern "C" fn rtc_service_builder_use_sqlite(
     path_len: usize,
     out_error: *mut *mut rtc_error,
 ) -> rtc_result {
-    let defaults = store_options::default_options();
+    let defaults = store_options::defaults();
     rtc_service_builder_use_sqlite_with(builder, path, path_len, &defaults, out_error)
 }
 
@@ -474,7 +474,7 @@ pub extern "C" fn rtc_service_builder_use_postgres(
     url_len: usize,
     out_error: *mut *mut rtc_error,
 ) -> rtc_result {
-    let defaults = store_options::default_options();
+    let defaults = store_options::defaults();
     rtc_service_builder_use_postgres_with(builder, url, url_len, &defaults, out_error)
 }
 

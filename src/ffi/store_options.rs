@@ -59,21 +59,18 @@ pub extern "C" fn rtc_store_options_init(options: *mut rtc_store_options) {
     guard(|| (), || OptOut::new(options).set(defaults))
 }
 
-fn defaults() -> rtc_store_options {
+/// The defaults, also for the calls that take no options.
+pub(crate) fn defaults() -> rtc_store_options {
+    use crate::store::{DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_POOL_SIZE};
     rtc_store_options {
-        pool_size: 8,
-        busy_timeout_ms: 10_000,
-        connect_timeout_ms: 10_000,
+        pool_size: DEFAULT_POOL_SIZE,
+        busy_timeout_ms: DEFAULT_BUSY_TIMEOUT_MS,
+        connect_timeout_ms: DEFAULT_CONNECT_TIMEOUT_MS,
         durability: rtc_durability::RTC_DURABILITY_FULL as u32,
         create_table: 1,
         schema: rtc_str::NULL,
         table: rtc_str::NULL,
     }
-}
-
-/// The defaults, for the calls that take no options.
-pub(crate) fn default_options() -> rtc_store_options {
-    defaults()
 }
 
 fn invalid(message: String) -> FfiError {

@@ -18,6 +18,13 @@ mod sync;
 pub mod table;
 
 use chrono::{DateTime, Utc};
+
+/// The built-in stores' defaults, one source for the Rust options and the C ABI's
+/// `rtc_store_options_init` (which exists whatever stores are built): connections in a pool, how
+/// long a SQLite statement waits for a writer's lock, how long a PostgreSQL connection may take.
+pub(crate) const DEFAULT_POOL_SIZE: u32 = 8;
+pub(crate) const DEFAULT_BUSY_TIMEOUT_MS: u32 = 10_000;
+pub(crate) const DEFAULT_CONNECT_TIMEOUT_MS: u32 = 10_000;
 use std::fmt;
 
 pub use async_store::{AsyncGrantStore, StoreFuture};

@@ -41,8 +41,8 @@ pub struct PostgresOptions {
 impl Default for PostgresOptions {
     fn default() -> Self {
         Self {
-            pool_size: 8,
-            connect_timeout_ms: 10_000,
+            pool_size: super::DEFAULT_POOL_SIZE,
+            connect_timeout_ms: super::DEFAULT_CONNECT_TIMEOUT_MS,
             table: TableName::default(),
             create_table: true,
         }

@@ -79,8 +79,8 @@ impl Default for SqliteOptions {
     fn default() -> Self {
         Self {
             durability: Durability::Full,
-            busy_timeout_ms: 10_000,
-            pool_size: 8,
+            busy_timeout_ms: super::DEFAULT_BUSY_TIMEOUT_MS,
+            pool_size: super::DEFAULT_POOL_SIZE,
             table: TableName::default(),
             create_table: true,
         }
