@@ -49,18 +49,26 @@ public static class RefreshTokenCoreTelemetry
     /// <summary>Whether anything listens, so that an unobserved operation costs nothing extra.</summary>
     internal static bool Observed => Operations.Enabled || Duration.Enabled || StorageFailures.Enabled || Rotations.Enabled;
 
-    /// <summary>Completes an operation's span, metrics and failure log when its task does.</summary>
-    internal static async Task<T> Observe<T>(string operation, Task<T> task, Activity? activity, long started, ILogger? logger)
+    /// <summary>Completes an operation's span, metrics and failure log when its task does. A
+    /// store that answered at once (memory, the native stores) completed it already: that is
+    /// recorded here, without an asynchronous continuation on every operation.</summary>
+    internal static Task<T> Observe<T>(string operation, Task<T> task, Activity? activity, long started, ILogger? logger)
+    {
+        if (!task.IsCompletedSuccessfully)
+        {
+            return ObserveAsync(operation, task, activity, started, logger);
+        }
+        Succeeded(operation, task.Result, activity, started);
+        activity?.Dispose();
+        return task;
+    }
+
+    private static async Task<T> ObserveAsync<T>(string operation, Task<T> task, Activity? activity, long started, ILogger? logger)
     {
         try
         {
             T result = await task.ConfigureAwait(false);
-            (string outcome, RefusalReason reason) = Classify(result);
-            if (result is RefreshResult { IsError: false, Rotated: true })
-            {
-                Rotations.Add(1);
-            }
-            Record(operation, outcome, reason, activity, started);
+            Succeeded(operation, result, activity, started);
             return result;
         }
         catch (Exception e)
@@ -72,6 +80,16 @@ public static class RefreshTokenCoreTelemetry
         {
             activity?.Dispose();
         }
+    }
+
+    private static void Succeeded<T>(string operation, T result, Activity? activity, long started)
+    {
+        (string outcome, RefusalReason reason) = Classify(result);
+        if (result is RefreshResult { IsError: false, Rotated: true })
+        {
+            Rotations.Add(1);
+        }
+        Record(operation, outcome, reason, activity, started);
     }
 
     /// <summary>An operation that failed before its task was made (or with it).</summary>
