@@ -9,6 +9,8 @@ pub mod memory;
 pub mod postgres;
 #[cfg(feature = "postgres")]
 mod postgres_connect;
+#[cfg(feature = "postgres")]
+mod postgres_session;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(feature = "sqlite")]

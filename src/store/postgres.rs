@@ -6,15 +6,16 @@
 //! The conditional consume is one conditional statement; under READ COMMITTED a concurrent
 //! second DELETE / UPDATE ... WHERE "ConsumedTime" IS NULL re-checks its condition after the
 //! first commits and affects no row, so exactly one request wins without serializable isolation.
-//! A rotation is one transaction.
+//! A rotation is one statement (`Rotation`), so one transaction and one round trip.
 
 use chrono::{DateTime, Utc};
 use postgres::types::ToSql;
-use postgres::{GenericClient, NoTls, Row};
+use postgres::{GenericClient, Row};
 use r2d2::{Pool, PooledConnection};
-use r2d2_postgres::PostgresConnectionManager;
 
-use super::sql::{consume_on, rotate_in, rotate_once, SqlExec, Statements};
+use super::postgres_session::{closed, terminated, Manager, On, Session};
+
+use super::sql::{consume_on, outcome, SqlExec, Statements};
 use super::table::TableName;
 use super::{check_filter, ConsumeAction, ConsumeOutcome, GrantStore, StoreError};
 use crate::model::{GrantFilter, PersistedGrant};
@@ -49,8 +50,9 @@ impl Default for PostgresOptions {
     }
 }
 
-/// The shared logic runs on a client or an open transaction alike.
-impl<C: GenericClient> SqlExec for C {
+/// The shared logic runs on a client or an open transaction alike, with the connection's
+/// prepared statements.
+impl<C: GenericClient> SqlExec for On<'_, C> {
     type Error = postgres::Error;
 
     fn exec_key(&mut self, sql: &str, key: &str) -> Result<u64, postgres::Error> {
@@ -68,8 +70,65 @@ impl<C: GenericClient> SqlExec for C {
 
 /// The PostgreSQL [`GrantStore`].
 pub struct PostgresStore {
-    pool: Pool<PostgresConnectionManager<NoTls>>,
+    pool: Pool<Manager>,
     sql: Statements,
+    rotation: Rotation,
+}
+
+/// A rotation as one statement: PostgreSQL's data-modifying `WITH` consumes the presented row
+/// and, only if that changed a row, inserts the successor unless its key exists, and answers
+/// how many rows the consume changed. One statement is one round trip and one transaction
+/// (the server's own, atomic), where `BEGIN`, consume, insert, `COMMIT` were four. Under READ
+/// COMMITTED a concurrent second rotation of the same row waits for the first, re-checks its
+/// condition and changes nothing, as the separate statements did.
+struct Rotation {
+    /// Parameters: the presented key ($1), the successor's row ($2 … $11).
+    delete: String,
+    /// Parameters: the consumed row as it is to be written ($1 … $10, its key first), the
+    /// successor's row ($11 … $20).
+    mark: String,
+}
+
+impl Rotation {
+    fn new(sql: &Statements, table: &TableName) -> Self {
+        let t = table.quoted();
+        // Typed, as the select list of an INSERT ... SELECT does not take its types from the
+        // target columns.
+        let types = [
+            "text",
+            "text",
+            "text",
+            "text",
+            "text",
+            "text",
+            "timestamptz",
+            "timestamptz",
+            "timestamptz",
+            "text",
+        ];
+        let successor = |first: usize| {
+            types
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| format!("${}::{ty}", first + i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let with = |consume: &str, first: usize| {
+            format!(
+                r#"WITH consumed AS ({consume} RETURNING 1),
+                   inserted AS (INSERT INTO {t} ({}) SELECT {} WHERE EXISTS (SELECT 1 FROM consumed)
+                                ON CONFLICT ("Key") WHERE "Key" IS NOT NULL DO NOTHING RETURNING 1)
+                   SELECT count(*) FROM consumed"#,
+                super::sql::COLUMNS,
+                successor(first)
+            )
+        };
+        Self {
+            delete: with(&sql.delete_key, 2),
+            mark: with(&sql.mark_consumed, 11),
+        }
+    }
 }
 
 /// A failure of the server: retryable (a lost connection, a timeout, a restart), or `Broken`
@@ -180,27 +239,50 @@ impl PostgresStore {
             other => other,
         })?;
         drop(conn);
-        let manager = PostgresConnectionManager::new(config, NoTls);
         let pool = Pool::builder()
             .thread_pool(super::sql::maintenance_thread())
             .max_size(options.pool_size.max(1))
             .connection_timeout(timeout)
-            .build(manager)
+            .build(Manager::new(config))
             .map_err(unavailable)?;
+        let sql = Statements::new('$', table);
         Ok(Self {
             pool,
-            sql: Statements::new('$', table),
+            rotation: Rotation::new(&sql, table),
+            sql,
         })
     }
 
-    fn conn(&self) -> Result<PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
+    fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
         self.pool.get().map_err(unavailable)
+    }
+
+    /// Runs `f` on a connection from the pool, and again on another one while it fails in a way
+    /// `again` says is safe to run again ([`closed`] for reads, [`terminated`] for writes): at
+    /// most once per pooled connection, then one more, as a server restart leaves every idle
+    /// connection dead.
+    fn on_live_connection<T>(
+        &self,
+        again: fn(&postgres::Error) -> bool,
+        mut f: impl FnMut(&mut Session) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let mut tries = self.pool.max_size() + 1;
+        loop {
+            let mut conn = self.conn()?;
+            match f(&mut conn) {
+                Ok(v) => return Ok(v),
+                // `conn` goes back to the pool here, which drops it as broken.
+                Err(e) if again(&e) && tries > 1 => tries -= 1,
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
     }
 
     /// Every row, ordered by key: for tests that compare the whole stored state.
     pub fn snapshot(&self) -> Result<Vec<PersistedGrant>, StoreError> {
         let rows = self
             .conn()?
+            .client()
             .query(&self.sql.select_all, &[])
             .map_err(unavailable)?;
         rows.iter().map(to_grant).collect()
@@ -210,7 +292,7 @@ impl PostgresStore {
     /// overwritten.
     pub fn bulk_insert(&self, rows: &[PersistedGrant]) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
-        let mut tx = conn.transaction().map_err(unavailable)?;
+        let mut tx = conn.client().transaction().map_err(unavailable)?;
         let stmt = tx.prepare(&self.sql.upsert).map_err(unavailable)?;
         for g in rows {
             tx.execute(&stmt, &values(g)).map_err(unavailable)?;
@@ -221,6 +303,7 @@ impl PostgresStore {
     /// Removes every row (for tests that share one database).
     pub fn clear(&self) -> Result<(), StoreError> {
         self.conn()?
+            .client()
             .batch_execute(&self.sql.delete_all())
             .map_err(unavailable)
     }
@@ -228,15 +311,14 @@ impl PostgresStore {
 
 impl GrantStore for PostgresStore {
     fn get(&self, key: &str) -> Result<Option<PersistedGrant>, StoreError> {
-        let row = self
-            .conn()?
-            .query_opt(&self.sql.select_key, &[&key])
-            .map_err(unavailable)?;
+        let row =
+            self.on_live_connection(closed, |s| s.on().query_opt(&self.sql.select_key, &[&key]))?;
         row.as_ref().map(to_grant).transpose()
     }
 
     fn store(&self, grant: &PersistedGrant) -> Result<(), StoreError> {
         self.conn()?
+            .on()
             .exec_row(&self.sql.upsert, grant)
             .map_err(unavailable)?;
         Ok(())
@@ -244,6 +326,7 @@ impl GrantStore for PostgresStore {
 
     fn remove(&self, key: &str) -> Result<(), StoreError> {
         self.conn()?
+            .on()
             .exec_key(&self.sql.delete_key, key)
             .map_err(unavailable)?;
         Ok(())
@@ -252,10 +335,8 @@ impl GrantStore for PostgresStore {
     fn get_all(&self, filter: &GrantFilter) -> Result<Vec<PersistedGrant>, StoreError> {
         check_filter(filter)?;
         let (clause, args) = self.sql.filter(filter);
-        let rows = self
-            .conn()?
-            .query(&self.sql.select_filtered(&clause), &params(&args))
-            .map_err(unavailable)?;
+        let sql = self.sql.select_filtered(&clause);
+        let rows = self.on_live_connection(closed, |s| s.on().query(&sql, &params(&args)))?;
         rows.iter().map(to_grant).collect()
     }
 
@@ -263,17 +344,19 @@ impl GrantStore for PostgresStore {
         check_filter(filter)?;
         let (clause, args) = self.sql.filter(filter);
         self.conn()?
+            .on()
             .execute(&self.sql.delete_filtered(&clause), &params(&args))
             .map_err(unavailable)
     }
 
     fn consume(&self, key: &str, action: &ConsumeAction) -> Result<ConsumeOutcome, StoreError> {
-        consume_on(&mut *self.conn()?, &self.sql, key, action).map_err(unavailable)
+        consume_on(&mut self.conn()?.on(), &self.sql, key, action).map_err(unavailable)
     }
 
     fn insert_if_absent(&self, grant: &PersistedGrant) -> Result<bool, StoreError> {
         let n = self
             .conn()?
+            .on()
             .exec_row(&self.sql.insert_if_absent, grant)
             .map_err(unavailable)?;
         Ok(n == 1)
@@ -283,21 +366,25 @@ impl GrantStore for PostgresStore {
         true
     }
 
-    /// One transaction.
+    /// One statement ([`Rotation`]), run again on another connection only when the server
+    /// refused it as it closed the connection ([`terminated`]); any other failure may have
+    /// been applied, and the service reads back what happened.
     fn rotate(
         &self,
         key: &str,
         action: &ConsumeAction,
         successor: &PersistedGrant,
     ) -> Result<ConsumeOutcome, StoreError> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction().map_err(unavailable)?;
-        rotate_once(
-            tx,
-            |tx| rotate_in(tx, &self.sql, key, action, successor),
-            |tx| tx.commit(),
-        )
-        .map_err(unavailable)
+        let (sql, mut params): (&str, Vec<&(dyn ToSql + Sync)>) = match action {
+            ConsumeAction::Delete => (&self.rotation.delete, vec![&key]),
+            ConsumeAction::MarkConsumed(row) => (&self.rotation.mark, values(row).to_vec()),
+        };
+        params.extend(values(successor));
+        self.on_live_connection(terminated, |s| {
+            let mut on = s.on();
+            let changed: i64 = on.query_one(sql, &params)?.get(0);
+            outcome(&mut on, &self.sql, key, action, changed as u64)
+        })
     }
 
     fn remove_expired(&self, now: DateTime<Utc>, batch_size: usize) -> Result<u64, StoreError> {
@@ -318,6 +405,7 @@ impl PostgresStore {
         batch_size: usize,
     ) -> Result<u64, StoreError> {
         self.conn()?
+            .on()
             .execute(sql, &[&limit, &(batch_size as i64)])
             .map_err(unavailable)
     }

@@ -150,6 +150,18 @@ pub(crate) fn consume_on<C: SqlExec>(
         ConsumeAction::Delete => c.exec_key(&s.delete_key, key)?,
         ConsumeAction::MarkConsumed(row) => c.exec_row(&s.mark_consumed, row)?,
     };
+    outcome(c, s, key, action, changed)
+}
+
+/// Who won, from the rows a conditional consume changed: one is a win; none is "gone" in
+/// delete mode, and in mark mode one more read tells "already consumed" from "gone".
+pub(crate) fn outcome<C: SqlExec>(
+    c: &mut C,
+    s: &Statements,
+    key: &str,
+    action: &ConsumeAction,
+    changed: u64,
+) -> Result<ConsumeOutcome, C::Error> {
     if changed == 1 {
         return Ok(ConsumeOutcome::Won);
     }
@@ -159,9 +171,10 @@ pub(crate) fn consume_on<C: SqlExec>(
     Ok(ConsumeOutcome::AlreadyConsumed)
 }
 
-/// A rotation in one transaction of either dialect: `rotate` (which runs [`rotate_in`] on it),
-/// then `commit` only when it won; any other outcome changed nothing, and dropping the
-/// transaction rolls it back.
+/// A rotation in one transaction (SQLite's; PostgreSQL's is one statement, `postgres::Rotation`):
+/// `rotate` (which runs [`rotate_in`] on it), then `commit` only when it won; any other outcome
+/// changed nothing, and dropping the transaction rolls it back.
+#[cfg(feature = "sqlite")]
 pub(crate) fn rotate_once<T, E>(
     mut tx: T,
     rotate: impl FnOnce(&mut T) -> Result<ConsumeOutcome, E>,
@@ -177,6 +190,7 @@ pub(crate) fn rotate_once<T, E>(
 /// A rotation inside the caller's open transaction: consume, then insert the successor only if
 /// this call won. The caller commits on `Won`; any other outcome changed nothing, and dropping
 /// the transaction rolls it back.
+#[cfg(feature = "sqlite")]
 pub(crate) fn rotate_in<C: SqlExec>(
     tx: &mut C,
     s: &Statements,
