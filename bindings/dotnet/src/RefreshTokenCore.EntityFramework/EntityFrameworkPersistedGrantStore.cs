@@ -116,10 +116,7 @@ public sealed class EntityFrameworkPersistedGrantStore : IGrantStore, ICondition
     public async ValueTask<StoredGrant?> GetAsync(string key, CancellationToken cancellationToken)
     {
         await using Lease lease = contexts();
-        DbContext db = lease.Context;
-        List<GrantRow> rows = await Rows(db).Where(x => x.Key == key).ToListAsync(cancellationToken).ConfigureAwait(false);
-        // The database may compare case-insensitively; the match is ordinal, as in the reference.
-        return rows.Where(x => string.Equals(x.Key, key, StringComparison.Ordinal)).Select(x => x.ToModel()).FirstOrDefault();
+        return await table.ReadByKeyAsync(lease.Context, key, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
