@@ -10,11 +10,10 @@
 
 use chrono::{DateTime, Utc};
 use postgres::types::ToSql;
-use postgres::{GenericClient, Row};
+use postgres::Row;
 use r2d2::{Pool, PooledConnection};
 
-use super::postgres_session::{closed, terminated, Manager, On, Session};
-
+use super::postgres_session::{closed, terminated, Manager, Session};
 use super::sql::{consume_on, outcome, SqlExec, Statements};
 use super::table::TableName;
 use super::{check_filter, ConsumeAction, ConsumeOutcome, GrantStore, StoreError};
@@ -50,9 +49,8 @@ impl Default for PostgresOptions {
     }
 }
 
-/// The shared logic runs on a client or an open transaction alike, with the connection's
-/// prepared statements.
-impl<C: GenericClient> SqlExec for On<'_, C> {
+/// The shared logic runs on a pooled connection, with its prepared statements.
+impl SqlExec for Session {
     type Error = postgres::Error;
 
     fn exec_key(&mut self, sql: &str, key: &str) -> Result<u64, postgres::Error> {
@@ -312,13 +310,12 @@ impl PostgresStore {
 impl GrantStore for PostgresStore {
     fn get(&self, key: &str) -> Result<Option<PersistedGrant>, StoreError> {
         let row =
-            self.on_live_connection(closed, |s| s.on().query_opt(&self.sql.select_key, &[&key]))?;
+            self.on_live_connection(closed, |s| s.query_opt(&self.sql.select_key, &[&key]))?;
         row.as_ref().map(to_grant).transpose()
     }
 
     fn store(&self, grant: &PersistedGrant) -> Result<(), StoreError> {
         self.conn()?
-            .on()
             .exec_row(&self.sql.upsert, grant)
             .map_err(unavailable)?;
         Ok(())
@@ -326,7 +323,6 @@ impl GrantStore for PostgresStore {
 
     fn remove(&self, key: &str) -> Result<(), StoreError> {
         self.conn()?
-            .on()
             .exec_key(&self.sql.delete_key, key)
             .map_err(unavailable)?;
         Ok(())
@@ -336,7 +332,7 @@ impl GrantStore for PostgresStore {
         check_filter(filter)?;
         let (clause, args) = self.sql.filter(filter);
         let sql = self.sql.select_filtered(&clause);
-        let rows = self.on_live_connection(closed, |s| s.on().query(&sql, &params(&args)))?;
+        let rows = self.on_live_connection(closed, |s| s.query(&sql, &params(&args)))?;
         rows.iter().map(to_grant).collect()
     }
 
@@ -344,19 +340,17 @@ impl GrantStore for PostgresStore {
         check_filter(filter)?;
         let (clause, args) = self.sql.filter(filter);
         self.conn()?
-            .on()
             .execute(&self.sql.delete_filtered(&clause), &params(&args))
             .map_err(unavailable)
     }
 
     fn consume(&self, key: &str, action: &ConsumeAction) -> Result<ConsumeOutcome, StoreError> {
-        consume_on(&mut self.conn()?.on(), &self.sql, key, action).map_err(unavailable)
+        consume_on(&mut *self.conn()?, &self.sql, key, action).map_err(unavailable)
     }
 
     fn insert_if_absent(&self, grant: &PersistedGrant) -> Result<bool, StoreError> {
         let n = self
             .conn()?
-            .on()
             .exec_row(&self.sql.insert_if_absent, grant)
             .map_err(unavailable)?;
         Ok(n == 1)
@@ -381,9 +375,8 @@ impl GrantStore for PostgresStore {
         };
         params.extend(values(successor));
         self.on_live_connection(terminated, |s| {
-            let mut on = s.on();
-            let changed: i64 = on.query_one(sql, &params)?.get(0);
-            outcome(&mut on, &self.sql, key, action, changed as u64)
+            let changed: i64 = s.query_one(sql, &params)?.get(0);
+            outcome(s, &self.sql, key, action, changed as u64)
         })
     }
 
@@ -405,7 +398,6 @@ impl PostgresStore {
         batch_size: usize,
     ) -> Result<u64, StoreError> {
         self.conn()?
-            .on()
             .execute(sql, &[&limit, &(batch_size as i64)])
             .map_err(unavailable)
     }

@@ -7,14 +7,15 @@
 //! statement once and keeps it, and a checkout tests only a connection that sat idle long
 //! enough for a server, a proxy or a firewall to have dropped it meanwhile. A connection that
 //! died while in the pool (a server restart) fails its next statement with a closed-connection
-//! error; the store then runs a read again on another connection (a write is not: it may have
-//! been applied), and the pool drops the dead one when it comes back (`has_broken`).
+//! error; the store then runs a read again on another connection (a write only when the server
+//! said it did not run it: [`terminated`]), and the pool drops the dead one when it comes back
+//! (`has_broken`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use postgres::types::ToSql;
-use postgres::{Client, Config, GenericClient, NoTls, Row, Statement};
+use postgres::{Client, Config, NoTls, Row, Statement};
 
 /// How long a connection may sit in the pool and still be handed out untested.
 const IDLE_BEFORE_TEST: Duration = Duration::from_secs(5);
@@ -34,21 +35,15 @@ impl Manager {
     }
 }
 
-/// A connection and the statements prepared on it.
+/// A connection, the statements prepared on it (by their text), and whether a statement failed
+/// on the connection itself (the pool then drops it instead of handing it out again: the client
+/// may not have seen the socket close yet).
 pub(super) struct Session {
     client: Client,
-    prepared: Prepared,
+    prepared: HashMap<String, Statement>,
+    broken: bool,
     /// When the pool last took it back.
     returned: Instant,
-}
-
-/// What a connection keeps: the statements prepared on it, by their text, and whether a
-/// statement failed on the connection itself (the pool then drops it instead of handing it out
-/// again: the client may not have seen the socket close yet).
-#[derive(Default)]
-pub(super) struct Prepared {
-    statements: HashMap<String, Statement>,
-    broken: bool,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -58,7 +53,8 @@ impl r2d2::ManageConnection for Manager {
     fn connect(&self) -> Result<Session, postgres::Error> {
         Ok(Session {
             client: self.config.connect(NoTls)?,
-            prepared: Prepared::default(),
+            prepared: HashMap::new(),
+            broken: false,
             returned: Instant::now(),
         })
     }
@@ -74,57 +70,37 @@ impl r2d2::ManageConnection for Manager {
     /// On return (r2d2 asks every time): the idle clock starts now.
     fn has_broken(&self, s: &mut Session) -> bool {
         s.returned = Instant::now();
-        s.prepared.broken || s.client.is_closed()
+        s.broken || s.client.is_closed()
     }
 }
 
-impl Prepared {
-    /// The statement for `sql`, prepared on `client`'s connection the first time.
-    fn get<C: GenericClient>(
+impl Session {
+    /// Runs `run` with the statement for `sql`, prepared on this connection the first time; a
+    /// failure forgets what was prepared (a schema changed under a kept statement fails it until
+    /// it is prepared again) and marks the connection broken when it was the connection's.
+    fn with<T>(
         &mut self,
-        client: &mut C,
         sql: &str,
-    ) -> Result<Statement, postgres::Error> {
-        if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
-        }
-        let s = client.prepare(sql)?;
-        if self.statements.len() >= MAX_PREPARED {
-            self.statements.clear();
-        }
-        self.statements.insert(sql.to_owned(), s.clone());
-        Ok(s)
-    }
-
-    /// After a failure: forget what was prepared (a schema changed under a kept statement
-    /// fails it until it is prepared again), and whether the connection is dead.
-    fn forget<T>(&mut self, r: Result<T, postgres::Error>) -> Result<T, postgres::Error> {
+        run: impl FnOnce(&mut Client, &Statement) -> Result<T, postgres::Error>,
+    ) -> Result<T, postgres::Error> {
+        let r = self.statement(sql).and_then(|s| run(&mut self.client, &s));
         if let Err(e) = &r {
-            self.statements.clear();
+            self.prepared.clear();
             self.broken |= closed(e);
         }
         r
     }
-}
 
-/// A client or an open transaction, with the connection's prepared statements.
-pub(super) struct On<'a, C> {
-    client: &'a mut C,
-    prepared: &'a mut Prepared,
-}
-
-impl<C: GenericClient> On<'_, C> {
-    /// Runs `run` with the statement for `sql`, prepared on this connection the first time.
-    fn with<T>(
-        &mut self,
-        sql: &str,
-        run: impl FnOnce(&mut C, &Statement) -> Result<T, postgres::Error>,
-    ) -> Result<T, postgres::Error> {
-        let r = self
-            .prepared
-            .get(self.client, sql)
-            .and_then(|s| run(self.client, &s));
-        self.prepared.forget(r)
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.prepared.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        if self.prepared.len() >= MAX_PREPARED {
+            self.prepared.clear();
+        }
+        self.prepared.insert(sql.to_owned(), s.clone());
+        Ok(s)
     }
 
     pub(super) fn execute(
@@ -158,27 +134,10 @@ impl<C: GenericClient> On<'_, C> {
     ) -> Result<Row, postgres::Error> {
         self.with(sql, |c, s| c.query_one(s, params))
     }
-}
-
-impl Session {
-    /// Statements on the connection itself (each its own transaction).
-    pub(super) fn on(&mut self) -> On<'_, Client> {
-        self.prepared.on(&mut self.client)
-    }
 
     /// Statements without caching (one-off statements: set-up, bulk work, tests).
     pub(super) fn client(&mut self) -> &mut Client {
         &mut self.client
-    }
-}
-
-impl Prepared {
-    /// Statements on `client`.
-    pub(super) fn on<'a, C>(&'a mut self, client: &'a mut C) -> On<'a, C> {
-        On {
-            client,
-            prepared: self,
-        }
     }
 }
 
