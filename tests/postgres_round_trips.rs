@@ -82,20 +82,6 @@ fn verb(sql: &str) -> String {
     }
 }
 
-/// A database of the test's own on the test server (dropped first if a run left it), and its URL.
-fn fresh_database(admin: &mut postgres::Client, url: &str, name: &str) -> String {
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    match url.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{name}"),
-        None => panic!("a URL with a database: {url}"),
-    }
-}
-
 /// A OneTimeOnly client, a service on `store` and a new chain's first handle.
 fn one_time_chain(store: PostgresStore) -> (RefreshTokenService, Client, String) {
     let service = RefreshTokenService::builder(std::sync::Arc::new(store))
@@ -142,7 +128,7 @@ fn a_one_time_refresh_is_two_prepared_statements_a_read_and_the_rotation() {
     };
     let mut admin = postgres::Client::connect(&url, NoTls).unwrap();
     let db = format!("rtc_round_trips_{}", std::process::id());
-    let db_url = fresh_database(&mut admin, &url, &db);
+    let db_url = common::fresh_database(&mut admin, &url, &db);
     admin
         .batch_execute(&format!("ALTER DATABASE {db} SET log_statement = 'all'"))
         .unwrap();
@@ -230,7 +216,7 @@ fn a_connection_closed_in_the_pool_costs_the_caller_no_error() {
     };
     let mut admin = postgres::Client::connect(&url, NoTls).unwrap();
     let db = format!("rtc_closed_in_pool_{}", std::process::id());
-    let db_url = fresh_database(&mut admin, &url, &db);
+    let db_url = common::fresh_database(&mut admin, &url, &db);
     let options = PostgresOptions {
         pool_size: 2,
         ..PostgresOptions::default()

@@ -121,15 +121,8 @@ fn postgres_a_dropped_column_is_broken_at_once_and_at_start_up() {
         return;
     };
     let name = format!("rtc_broken_{}", std::process::id());
-    let (base, _) = url.rsplit_once('/').expect("postgres://.../database");
     let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-        .unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    let own = format!("{base}/{name}");
+    let own = postgres_url::fresh_database(&mut admin, &url, &name);
 
     let store = Arc::new(PostgresStore::connect(&own).unwrap());
     let service = RefreshTokenService::builder(store).build().unwrap();

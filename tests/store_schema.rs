@@ -167,18 +167,14 @@ fn postgres_a_login_without_ddl_rights_works_on_the_script_s_table_in_its_own_sc
     let pid = std::process::id();
     let name = format!("rtc_schema_{pid}");
     let role = format!("rtc_dml_{pid}");
-    let (base, _) = url.rsplit_once('/').expect("postgres://.../database");
     let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    // One statement per call: DROP / CREATE DATABASE cannot run inside a (multi-statement) transaction.
+    let own = postgres_url::fresh_database(&mut admin, &url, &name);
     for sql in [
-        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        format!("CREATE DATABASE {name}"),
         format!("DROP ROLE IF EXISTS {role}"),
         format!("CREATE ROLE {role} LOGIN"),
     ] {
         admin.batch_execute(&sql).unwrap();
     }
-    let own = format!("{base}/{name}");
     let table = TableName::new(Some("auth"), "RefreshGrants").unwrap();
     let options = |create_table| PostgresOptions {
         table: table.clone(),
