@@ -205,7 +205,7 @@ public static class Program
             ServerLog.Received r = ServerLog.Between(log, pg.DatabaseName, $"rtc-bench-begin-{mark}", $"rtc-bench-end-{mark}", n);
             server = $"{r.Statements / (double)n:0.##} | {r.Transactions / (double)n:0.##} | {r.Kinds}";
         }
-        return $"| {Pretty(dbName)} | {Pretty(client == "reuse" ? "reuse" : "onetime")} | {Label(side)} | {ef} | {server} |";
+        return $"| {Pretty(dbName)} | {Pretty(client)} | {Label(side)} | {ef} | {server} |";
     }
 
     private static string Client(string usage) => usage == "reuse" ? "reuse" : "onetime";

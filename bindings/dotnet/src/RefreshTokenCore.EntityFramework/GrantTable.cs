@@ -47,10 +47,10 @@ internal sealed class GrantTable
 
     /// <summary>SELECT of the row of one key, the key as parameter <see cref="KeyParameter"/>
     /// (the hot read, run on the connection directly: see <see cref="ReadByKeyAsync"/>).</summary>
-    internal string SelectByKey { get; }
+    private string SelectByKey { get; }
 
     /// <summary>The key parameter's name as the provider's ADO.NET driver takes it.</summary>
-    internal string KeyParameter { get; }
+    private string KeyParameter { get; }
 
     private GrantTable(string table, string[] columns, string selectAll, string selectByKey, string keyParameter)
     {
