@@ -449,6 +449,11 @@ typedef struct rtc_service_builder rtc_service_builder;
 // Collects the text a protector callback returns. Only valid during that callback.
 typedef struct rtc_string_sink rtc_string_sink;
 
+// A token as a validation read it. Immutable; thread-safe. Valid in `rtc_outputs.token` for
+// the done callback only: keep it with `rtc_token_keep`, free a kept one with
+// `rtc_token_free`. Holds the token's claims (personal data), never its handle.
+typedef struct rtc_token rtc_token;
+
 // Service-wide options. Fill with `rtc_service_options_init`, then change fields.
 // Boolean fields are `uint8_t`: 0 is false, anything else true.
 typedef struct rtc_service_options {
@@ -794,6 +799,10 @@ typedef struct rtc_outputs {
     uint64_t expired_removed;
     // cleanup: consumed rows removed.
     uint64_t consumed_removed;
+    // validate: the token as validated, lent for the callback; `rtc_token_keep` keeps it for
+    // `rtc_service_update_token_begin`. (Last, so that a host built against an earlier
+    // header, which reads only the fields before it, is unaffected.)
+    const struct rtc_token *token;
 } rtc_outputs;
 
 // The done callback of an `rtc_service_*_begin` call: called exactly once, with `result`
@@ -1145,7 +1154,8 @@ rtc_result rtc_service_refresh_begin(const struct rtc_service *service,
                                      struct rtc_error **out_error);
 
 // `rtc_service_validate` that returns before the store has answered; as
-// `rtc_service_refresh_begin`, with `rtc_outputs.token_json` on success.
+// `rtc_service_refresh_begin`, with `rtc_outputs.token_json` and `rtc_outputs.token` (the
+// token as validated, to keep for `rtc_service_update_token_begin`) on success.
 rtc_result rtc_service_validate_begin(const struct rtc_service *service,
                                       const char *client_id,
                                       size_t client_id_len,
@@ -1179,6 +1189,29 @@ rtc_result rtc_service_update_begin(const struct rtc_service *service,
                                     rtc_done_fn done,
                                     void *user_data,
                                     struct rtc_error **out_error);
+
+// `rtc_service_update_begin` for a token kept from its validation (`rtc_token_keep` of
+// `rtc_outputs.token`): the update takes the token as validated, with its access tokens
+// replaced by `access_tokens_json` when that is not NULL (`{"<resource indicator>": {Token},
+// ...}`, the RefreshToken's `AccessTokens` property: what the token endpoint re-issued), so
+// the host sends no whole record and the library parses none. Changes to anything else must
+// go through `rtc_service_update_begin`. `access_tokens_json` is read only when the update
+// writes (OneTimeOnly, Sliding, or `must_update`; it is checked for UTF-8 and length always);
+// read and not of that shape, the call fails with `RTC_RESULT_INVALID_JSON` and `done` is
+// never called. On success, `rtc_outputs.handle` and `.rotated` (no `.token_json`). `token`
+// stays the host's.
+rtc_result rtc_service_update_token_begin(const struct rtc_service *service,
+                                          const char *client_id,
+                                          size_t client_id_len,
+                                          const char *handle,
+                                          size_t handle_len,
+                                          const struct rtc_token *token,
+                                          const char *access_tokens_json,
+                                          size_t access_tokens_json_len,
+                                          uint8_t must_update,
+                                          rtc_done_fn done,
+                                          void *user_data,
+                                          struct rtc_error **out_error);
 
 // `rtc_service_revoke` that returns before the store has answered; as
 // `rtc_service_refresh_begin`, with `rtc_outputs.revoked`.
@@ -1268,6 +1301,21 @@ void rtc_store_options_init(struct rtc_store_options *options);
 
 // Frees a string the library returned, wiping its bytes first. NULL is ignored.
 void rtc_string_free(char *s);
+
+// Keeps a token the library lent (`rtc_outputs.token`) past the done callback: returns a
+// token of the host's own, to pass to `rtc_service_update_token_begin` and to free with
+// `rtc_token_free`. Cheap (a reference count). NULL for NULL.
+struct rtc_token *rtc_token_keep(const struct rtc_token *token);
+
+// Frees a token kept with `rtc_token_keep`. NULL is ignored. Never pass the lent
+// `rtc_outputs.token` itself.
+void rtc_token_free(struct rtc_token *token);
+
+// Whether an update for a client with this `rtc_token_usage` and `rtc_token_expiration` writes
+// the token, and so reads the access tokens given to `rtc_service_update_token_begin`
+// (OneTimeOnly rotates, Sliding extends, `must_update` forces a write): a host need not write
+// them out when it does not. An unknown enum value answers true.
+bool rtc_update_writes(uint32_t usage, uint32_t expiration, uint8_t must_update);
 
 // The library version ("MAJOR.MINOR.PATCH", equal to `RTC_VERSION`). A static string; ""
 // only if the library failed internally (a panic).

@@ -43,6 +43,14 @@ pub(crate) fn access_token(text: &str, name: &str) -> Result<crate::model::Token
     decode_token(&v).map_err(|e| invalid(format!("{name}: {e}")))
 }
 
+/// Parses a RefreshToken's `AccessTokens` object given as argument `name`.
+pub(crate) fn access_tokens(
+    text: &str,
+    name: &str,
+) -> Result<Vec<(String, crate::model::Token)>, FfiError> {
+    crate::format::data::decode_access_tokens(text).map_err(|e| invalid(format!("{name}: {e}")))
+}
+
 /// Parses a refresh-token record (the Data column's version-5 JSON) given as argument `name`.
 pub(crate) fn token_record(text: &str, name: &str) -> Result<crate::model::RefreshToken, FfiError> {
     // Every update through the bindings passes one: the typed reader when it can.

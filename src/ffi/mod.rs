@@ -5,8 +5,8 @@
 //! (see build.rs); its top comment is the contract.
 //!
 //! The exports, one file per object: [`builder`] (configuring a service), [`service`] (the token
-//! operations; [`request`] the struct form of a refresh), [`error`] (the error object), [`text`]
-//! (strings), [`config`] (the option and client value structs), [`sink`] (what host callbacks
+//! operations; [`request`] the struct form of a refresh), [`error`] (the error object), [`token`] (a validated token kept for its
+//! update), [`text`] (strings), [`config`] (the option and client value structs), [`sink`] (what host callbacks
 //! answer through), [`grant_key`] and [`version`]. The host's callbacks, adapted to the
 //! service's traits: [`callback_store`] (a synchronous store), [`async_store`] (a store that
 //! answers later, through [`completion`]s), [`callback_hooks`] and [`async_hooks`] (is-active and
@@ -42,6 +42,7 @@ pub mod sink;
 pub mod store_options;
 pub mod text;
 pub mod time;
+pub mod token;
 pub mod version;
 mod write;
 
@@ -57,6 +58,7 @@ pub use result::*;
 pub use service::*;
 pub use sink::*;
 pub use text::*;
+pub use token::*;
 pub use version::*;
 
 /// Test-only: make the next export called on this thread panic inside its boundary, to show

@@ -22,6 +22,7 @@ use super::boundary::guard;
 use super::error::{rtc_error, FfiError};
 use super::result::rtc_result;
 use super::text::secret_cstring;
+use super::token::rtc_token;
 use crate::format::handle::Handle;
 
 /// What a finished operation produced. Every pointer is valid only during the done callback
@@ -46,6 +47,10 @@ pub struct rtc_outputs {
     pub expired_removed: u64,
     /// cleanup: consumed rows removed.
     pub consumed_removed: u64,
+    /// validate: the token as validated, lent for the callback; `rtc_token_keep` keeps it for
+    /// `rtc_service_update_token_begin`. (Last, so that a host built against an earlier
+    /// header, which reads only the fields before it, is unaffected.)
+    pub token: *const rtc_token,
 }
 
 /// The done callback of an `rtc_service_*_begin` call: called exactly once, with `result`
@@ -74,6 +79,7 @@ pub(crate) struct Produced {
     pub removed: u64,
     pub expired_removed: u64,
     pub consumed_removed: u64,
+    pub token: Option<rtc_token>,
 }
 
 /// The host's done callback and its user data (not owned: the host's to free after `done`).
@@ -131,6 +137,7 @@ impl Done {
                     removed: p.removed,
                     expired_removed: p.expired_removed,
                     consumed_removed: p.consumed_removed,
+                    token: p.token.as_ref().map_or(std::ptr::null(), |t| t as *const _),
                 };
                 // SAFETY: the host's callback, with its user data and pointers valid for the call.
                 unsafe {

@@ -14,10 +14,11 @@ use super::read;
 use super::request::rtc_refresh_request;
 use super::result::rtc_result;
 use super::text::{out_secret, out_string, rtc_str, RTC_MAX_JSON_LEN, RTC_MAX_STRING_LEN};
+use super::token::rtc_token;
 use super::write::{OptOut, Out};
 use crate::format::data::{encode_inner, encode_token};
 use crate::format::handle::Handle;
-use crate::model::Client;
+use crate::model::{Client, RefreshToken};
 use crate::service::{RefreshRequest, RefreshTokenService};
 
 /// A refresh-token service. Thread-safe: every `rtc_service_*` function may be called on the
@@ -288,7 +289,8 @@ pub extern "C" fn rtc_service_refresh_begin(
 }
 
 /// `rtc_service_validate` that returns before the store has answered; as
-/// `rtc_service_refresh_begin`, with `rtc_outputs.token_json` on success.
+/// `rtc_service_refresh_begin`, with `rtc_outputs.token_json` and `rtc_outputs.token` (the
+/// token as validated, to keep for `rtc_service_update_token_begin`) on success.
 #[no_mangle]
 pub extern "C" fn rtc_service_validate_begin(
     service: *const rtc_service,
@@ -313,6 +315,7 @@ pub extern "C" fn rtc_service_validate_begin(
                 let v = svc.validate_async(handle.as_str(), &client).await?;
                 Ok(Produced {
                     token_json: Some(encode_inner(&v.token)),
+                    token: Some(rtc_token::new(v.token)),
                     ..Produced::default()
                 })
             })
@@ -444,6 +447,79 @@ pub extern "C" fn rtc_service_update_begin(
                     handle: Some(u.handle),
                     rotated: u.rotated,
                     token_json: Some(encode_inner(&u.token)),
+                    ..Produced::default()
+                })
+            })
+        },
+    )
+}
+
+/// `rtc_service_update_begin` for a token kept from its validation (`rtc_token_keep` of
+/// `rtc_outputs.token`): the update takes the token as validated, with its access tokens
+/// replaced by `access_tokens_json` when that is not NULL (`{"<resource indicator>": {Token},
+/// ...}`, the RefreshToken's `AccessTokens` property: what the token endpoint re-issued), so
+/// the host sends no whole record and the library parses none. Changes to anything else must
+/// go through `rtc_service_update_begin`. `access_tokens_json` is read only when the update
+/// writes (OneTimeOnly, Sliding, or `must_update`; it is checked for UTF-8 and length always);
+/// read and not of that shape, the call fails with `RTC_RESULT_INVALID_JSON` and `done` is
+/// never called. On success, `rtc_outputs.handle` and `.rotated` (no `.token_json`). `token`
+/// stays the host's.
+#[no_mangle]
+pub extern "C" fn rtc_service_update_token_begin(
+    service: *const rtc_service,
+    client_id: *const c_char,
+    client_id_len: usize,
+    handle: *const c_char,
+    handle_len: usize,
+    token: *const rtc_token,
+    access_tokens_json: *const c_char,
+    access_tokens_json_len: usize,
+    must_update: u8,
+    done: rtc_done_fn,
+    user_data: *mut c_void,
+    out_error: *mut *mut rtc_error,
+) -> rtc_result {
+    begin_for_client(
+        service,
+        client_id,
+        client_id_len,
+        done,
+        user_data,
+        out_error,
+        |svc, client| {
+            let handle = Handle::from(handle_arg(handle, handle_len)?);
+            let kept = read::object(token, "token")?.token.clone();
+            let access_tokens = read::opt_text(
+                access_tokens_json,
+                access_tokens_json_len,
+                "access_tokens_json",
+                RTC_MAX_JSON_LEN,
+            )?;
+            let must_update = must_update != 0;
+            // Only an update that writes reads the token: the others answer the presented
+            // handle, and neither the token nor the access tokens are copied or parsed.
+            let token = if RefreshTokenService::update_writes_for(&client, must_update) {
+                let mut t = RefreshToken::clone(&kept);
+                if let Some(text) = access_tokens {
+                    t.access_tokens = json::access_tokens(text, "access_tokens_json")?;
+                }
+                Some(t)
+            } else {
+                None
+            };
+            Ok(async move {
+                let Some(token) = token else {
+                    return Ok(Produced {
+                        handle: Some(handle),
+                        ..Produced::default()
+                    });
+                };
+                let u = svc
+                    .update_async(handle.as_str(), token, &client, must_update)
+                    .await?;
+                Ok(Produced {
+                    handle: Some(u.handle),
+                    rotated: u.rotated,
                     ..Produced::default()
                 })
             })

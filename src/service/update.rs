@@ -64,6 +64,14 @@ impl RefreshTokenService {
         client: &Client,
         must_update: bool,
     ) -> Result<Updated, ServiceError> {
+        if !Self::update_writes_for(client, must_update) {
+            return Ok(Updated {
+                handle: Handle::from_string(handle.to_owned()),
+                key,
+                rotated: false,
+                token,
+            });
+        }
         let now = self.now();
         let mut needs_update = must_update;
         let mut consume = None;
@@ -105,6 +113,27 @@ impl RefreshTokenService {
             rotated: false,
             token,
         })
+    }
+
+    /// Whether an update for `client` writes anything, and so reads the token it is given: a
+    /// OneTimeOnly token is rotated, a Sliding one extended, `must_update` forces a write;
+    /// otherwise (ReUse, Absolute) the presented handle is the answer and nothing changes. A
+    /// host that keeps the validated token (`rtc_token`) need not send it when this is false.
+    pub fn update_writes(
+        usage: TokenUsage,
+        expiration: TokenExpiration,
+        must_update: bool,
+    ) -> bool {
+        must_update || usage == TokenUsage::OneTimeOnly || expiration == TokenExpiration::Sliding
+    }
+
+    /// [`Self::update_writes`] for a client's settings.
+    pub(crate) fn update_writes_for(client: &Client, must_update: bool) -> bool {
+        Self::update_writes(
+            client.refresh_token_usage,
+            client.refresh_token_expiration,
+            must_update,
+        )
     }
 
     /// Sliding expiration: lifetime = whole elapsed seconds + sliding, capped by a positive

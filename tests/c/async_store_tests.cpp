@@ -324,6 +324,9 @@ struct Outputs {
     std::string handle, token_json;
     bool rotated = false, revoked = false;
     uint64_t removed = 0, expired = 0, consumed = 0;
+    rtc_token *kept = nullptr;  // the token a validation lent, kept; freed with the outputs
+
+    ~Outputs() { rtc_token_free(kept); }
 
     void wait() {
         std::unique_lock<std::mutex> l(mu);
@@ -343,6 +346,7 @@ void keep_outputs(void *ud, rtc_result result, const rtc_outputs *o, const rtc_e
         out->removed = o->removed;
         out->expired = o->expired_removed;
         out->consumed = o->consumed_removed;
+        out->kept = rtc_token_keep(o->token);
     }
     out->done = true;
     out->cv.notify_all();
@@ -401,6 +405,58 @@ TEST(AsyncOperations, EveryBeginFormReportsWhatItsSynchronousFormReturns) {
     EXPECT_EQ(rtc_service_create_begin(svc.svc, id, id_len, "{", 1, keep_outputs, &never, nullptr), RTC_RESULT_INVALID_JSON);
     EXPECT_EQ(rtc_service_cleanup_begin(nullptr, keep_outputs, &never, nullptr), RTC_RESULT_NULL_ARGUMENT);
     EXPECT_FALSE(never.done);
+}
+
+TEST(AsyncOperations, AKeptTokenIsUpdatedWithTheAccessTokensAloneOnAStoreThatAnswersLater) {
+    AsyncStore store(std::chrono::milliseconds(5));
+    Service svc(store, true);
+    const char *id = kClient.data();
+    const size_t id_len = kClient.size();
+    std::string handle;
+    ASSERT_EQ(svc.create(&handle), RTC_RESULT_OK);
+
+    Outputs validated;
+    ASSERT_EQ(rtc_service_validate_begin(svc.svc, id, id_len, handle.data(), handle.size(), keep_outputs, &validated,
+                                         nullptr),
+              RTC_RESULT_OK);
+    validated.wait();
+    ASSERT_EQ(validated.result, RTC_RESULT_OK);
+    ASSERT_NE(validated.kept, nullptr) << "a validation lends its token";
+
+    const std::string access_tokens =
+        R"({"":{"Issuer":"https://idp.example","CreationTime":"2026-12-03T10:00:00Z","Lifetime":1234,"ClientId":"app","Claims":[{"Type":"sub","Value":"alice"}]}})";
+    Outputs updated;
+    ASSERT_EQ(rtc_service_update_token_begin(svc.svc, id, id_len, handle.data(), handle.size(), validated.kept,
+                                             access_tokens.data(), access_tokens.size(), 0, keep_outputs, &updated,
+                                             nullptr),
+              RTC_RESULT_OK);
+    updated.wait();
+    ASSERT_EQ(updated.result, RTC_RESULT_OK);
+    EXPECT_TRUE(updated.rotated);
+    EXPECT_EQ(updated.kept, nullptr) << "an update lends no token";
+    EXPECT_TRUE(updated.token_json.empty());
+
+    Outputs next;
+    ASSERT_EQ(rtc_service_validate_begin(svc.svc, id, id_len, updated.handle.data(), updated.handle.size(),
+                                         keep_outputs, &next, nullptr),
+              RTC_RESULT_OK);
+    next.wait();
+    ASSERT_EQ(next.result, RTC_RESULT_OK);
+    EXPECT_NE(next.token_json.find("\"Lifetime\":1234"), std::string::npos) << next.token_json;
+    EXPECT_NE(next.token_json.find("\"AuthorizedScopes\""), std::string::npos) << "the rest is the kept token's";
+
+    // A bad access-token document fails the call; nothing is consumed, done is never called.
+    Outputs never;
+    EXPECT_EQ(rtc_service_update_token_begin(svc.svc, id, id_len, updated.handle.data(), updated.handle.size(),
+                                             next.kept, "[]", 2, 0, keep_outputs, &never, nullptr),
+              RTC_RESULT_INVALID_JSON);
+    EXPECT_EQ(rtc_service_update_token_begin(svc.svc, id, id_len, updated.handle.data(), updated.handle.size(),
+                                             nullptr, nullptr, 0, 0, keep_outputs, &never, nullptr),
+              RTC_RESULT_NULL_ARGUMENT);
+    EXPECT_FALSE(never.done);
+    EXPECT_EQ(store.live_refresh_tokens(), 1u);
+    EXPECT_FALSE(rtc_update_writes(RTC_TOKEN_USAGE_REUSE, RTC_TOKEN_EXPIRATION_ABSOLUTE, 0));
+    EXPECT_TRUE(rtc_update_writes(RTC_TOKEN_USAGE_ONE_TIME_ONLY, RTC_TOKEN_EXPIRATION_ABSOLUTE, 0));
 }
 
 TEST(AsyncOperations, FreeingTheServiceWhileOperationsArePendingIsSafe) {

@@ -11,5 +11,7 @@ mod legacy;
 mod read;
 mod write;
 
-pub use read::{decode, decode_record, decode_subject, decode_token, DecodeError};
+pub use read::{
+    decode, decode_access_tokens, decode_record, decode_subject, decode_token, DecodeError,
+};
 pub use write::{encode, encode_inner, encode_token};

@@ -319,6 +319,22 @@ fn lineage(obj: &Map<String, Value>) -> (Option<Lineage>, Option<(String, Value)
     }
 }
 
+/// An `AccessTokens` object: `{"<resource indicator>": {Token}, ...}`, in its order.
+fn access_tokens(v: &Value) -> Result<Vec<(String, Token)>> {
+    object(v, "AccessTokens")?
+        .iter()
+        .map(|(k, t)| Ok((k.clone(), token(t)?)))
+        .collect()
+}
+
+/// A refresh token's `AccessTokens` on their own, as a host passes them to the update of a
+/// token it kept from validation (the rest of the token is the kept one).
+pub fn decode_access_tokens(text: &str) -> Result<Vec<(String, Token)>> {
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| bad(format!("AccessTokens is not JSON: {e}")))?;
+    access_tokens(&v)
+}
+
 fn refresh_token(obj: &Map<String, Value>) -> Result<RefreshToken> {
     let version = opt_int(obj, "Version")?.unwrap_or(5);
     let access_token = opt(obj, "AccessToken").map(token).transpose()?;
@@ -334,10 +350,7 @@ fn refresh_token(obj: &Map<String, Value>) -> Result<RefreshToken> {
     }
     let access_tokens = match opt(obj, "AccessTokens") {
         None => Vec::new(),
-        Some(v) => object(v, "AccessTokens")?
-            .iter()
-            .map(|(k, t)| Ok((k.clone(), token(t)?)))
-            .collect::<Result<Vec<_>>>()?,
+        Some(v) => access_tokens(v)?,
     };
     let subject = {
         let s = object(

@@ -29,12 +29,14 @@ public sealed class DuendeRefreshTokenService : IRefreshTokenService
     private readonly ILogger logger;
 
     /// <summary>
-    /// The core token each validated Duende token was read from, so that the properties Duende's
-    /// model cannot hold (a newer writer's, kept for rollback) reach the update. Duende's pipeline
-    /// passes the validated object itself to <see cref="UpdateRefreshTokenAsync"/>; the table
-    /// holds it only as long as that object lives.
+    /// What each validated Duende token was read from: the core's record, so that the
+    /// properties Duende's model cannot hold (a newer writer's, kept for rollback) reach the
+    /// update, and the token the library kept, so that an update that changed nothing but the
+    /// access tokens (the token endpoint's) sends those alone. Duende's pipeline passes the
+    /// validated object itself to <see cref="UpdateRefreshTokenAsync"/>; the table holds it
+    /// only as long as that object lives.
     /// </summary>
-    private static readonly ConditionalWeakTable<DRefreshToken, Core.RefreshTokenRecord> ReadFrom = new();
+    private static readonly ConditionalWeakTable<DRefreshToken, ValidatedToken> ReadFrom = new();
 
     /// <summary>Wraps a core service; the deployment's profile service decides is-active.</summary>
     public DuendeRefreshTokenService(Core.RefreshTokenService core, IProfileService profile, ILogger<DuendeRefreshTokenService> logger)
@@ -48,13 +50,13 @@ public sealed class DuendeRefreshTokenService : IRefreshTokenService
     public async Task<DValidationResult> ValidateRefreshTokenAsync(string token, DClient client)
     {
         ArgumentNullException.ThrowIfNull(client);
-        Core.RefreshTokenValidationResult r = await core.ValidateRefreshTokenAsync(token, Map.Client(client)).ConfigureAwait(false);
+        Core.RefreshTokenValidationResult r = await core.ValidateAndKeepAsync(token, Map.Client(client)).ConfigureAwait(false);
         if (r.IsError)
         {
             return new DValidationResult { IsError = true, Error = r.Error };
         }
         DRefreshToken refreshToken = Map.ToDuende(r.RefreshToken!);
-        ReadFrom.AddOrUpdate(refreshToken, r.RefreshToken!);
+        ReadFrom.AddOrUpdate(refreshToken, new ValidatedToken(r.RefreshToken!, r.Kept, refreshToken));
 
         // Check 6 of the reference, last as there: the deployment's own IProfileService, with the
         // stored subject principal and Duende's client (so a profile service that reads claims
@@ -63,6 +65,7 @@ public sealed class DuendeRefreshTokenService : IRefreshTokenService
         await profile.IsActiveAsync(isActive).ConfigureAwait(false);
         if (!isActive.IsActive)
         {
+            r.Kept?.Dispose();
             logger.LogError("{SubjectId} has been disabled", refreshToken.SubjectId);
             return new DValidationResult { IsError = true, Error = "invalid_grant" };
         }
@@ -93,10 +96,23 @@ public sealed class DuendeRefreshTokenService : IRefreshTokenService
     /// one, and the middleware that <c>AddRefreshTokenCore()</c> registers answers them with
     /// 400 <c>invalid_grant</c> and 503 <c>temporarily_unavailable</c>.
     /// </summary>
-    public Task<string> UpdateRefreshTokenAsync(DUpdateRequest request)
+    public async Task<string> UpdateRefreshTokenAsync(DUpdateRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ReadFrom.TryGetValue(request.RefreshToken, out Core.RefreshTokenRecord? read);
-        return core.UpdateRefreshTokenAsync(request.Handle, Map.FromDuende(request.RefreshToken, read), Map.Client(request.Client), request.MustUpdate);
+        DRefreshToken token = request.RefreshToken;
+        Core.ClientSettings client = Map.Client(request.Client);
+        if (!ReadFrom.TryGetValue(token, out ValidatedToken? read))
+        {
+            // Not a token this service validated (a host's own call): the whole record.
+            return await core.UpdateRefreshTokenAsync(request.Handle, Map.FromDuende(token), client, request.MustUpdate).ConfigureAwait(false);
+        }
+        // Taken once: a second update of the same object, which Duende's pipeline never makes,
+        // takes the whole record.
+        using Core.KeptRefreshToken? kept = read.TakeKept();
+        if (kept is null || !read.OnlyAccessTokensChanged(token))
+        {
+            return await core.UpdateRefreshTokenAsync(request.Handle, Map.FromDuende(token, read.Record), client, request.MustUpdate).ConfigureAwait(false);
+        }
+        return await core.UpdateKeptRefreshTokenAsync(request.Handle, kept, Map.AccessTokens(token, read.Record), client, request.MustUpdate).ConfigureAwait(false);
     }
 }

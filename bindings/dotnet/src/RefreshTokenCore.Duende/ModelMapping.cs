@@ -75,7 +75,7 @@ internal static class Map
         CreationTime = r.CreationTime,
         Lifetime = r.Lifetime,
         ConsumedTime = r.ConsumedTime,
-        AccessTokens = r.AccessTokens.ToDictionary(kv => kv.Key, kv => FromDuende(kv.Value, read?.AccessTokens.GetValueOrDefault(kv.Key))),
+        AccessTokens = AccessTokens(r, read),
         Subject = r.Subject,
         Version = r.Version,
         ClientId = r.ClientId,
@@ -86,6 +86,11 @@ internal static class Map
         ProofType = r.ProofType is { } p ? (int)p : null,
         Extra = read?.Extra,
     };
+
+    /// <summary>A Duende token's access tokens in the core's model; each keeps the properties
+    /// Duende's model has no place for from the one it was read as, if any.</summary>
+    internal static Dictionary<string, Core.AccessTokenRecord> AccessTokens(DRefreshToken r, Core.RefreshTokenRecord? read) =>
+        r.AccessTokens.ToDictionary(kv => kv.Key, kv => FromDuende(kv.Value, read?.AccessTokens.GetValueOrDefault(kv.Key)));
 
     internal static DRefreshToken ToDuende(Core.RefreshTokenRecord r) => new()
     {

@@ -168,6 +168,26 @@ public sealed class RefreshTokenValidationResult
     public RefusalReason Reason { get; init; }
     /// <summary>The token when valid.</summary>
     public RefreshTokenRecord? RefreshToken { get; init; }
+    /// <summary>The token as the library validated it, kept for
+    /// <see cref="RefreshTokenService.UpdateKeptRefreshTokenAsync"/>: only from
+    /// <see cref="RefreshTokenService.ValidateAndKeepAsync"/>, and only when valid.</summary>
+    public KeptRefreshToken? Kept { get; init; }
+}
+
+/// <summary>
+/// A validated token the native library keeps for its update, so that the update sends only the
+/// access tokens the token endpoint re-issued instead of the whole record as JSON (which the
+/// library would parse again). Dispose it once it is no longer needed; one that is not disposed
+/// is freed by its finalizer. It holds the token's claims, never its handle.
+/// </summary>
+public sealed class KeptRefreshToken : IDisposable
+{
+    internal KeptRefreshToken(Native.TokenHandle native) => Native = native;
+
+    internal Native.TokenHandle Native { get; }
+
+    /// <summary>Frees the library's copy now.</summary>
+    public void Dispose() => Native.Dispose();
 }
 
 /// <summary>The result of the refresh_token grant.</summary>

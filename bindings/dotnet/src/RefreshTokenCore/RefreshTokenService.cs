@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -112,20 +113,34 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
 
     /// <summary>ValidateRefreshTokenAsync: the six checks in the reference's order.</summary>
     public Task<RefreshTokenValidationResult> ValidateRefreshTokenAsync(string token, ClientSettings client, CancellationToken cancellationToken = default) =>
-        Validate(token, client, observed: true, cancellationToken);
+        Validate(token, client, observed: true, keep: false, cancellationToken);
+
+    /// <summary>
+    /// <see cref="ValidateRefreshTokenAsync"/> that also keeps the token as the library validated
+    /// it (<see cref="RefreshTokenValidationResult.Kept"/>), for
+    /// <see cref="UpdateKeptRefreshTokenAsync"/>: the token endpoint's update then sends only the
+    /// access tokens it re-issued. Dispose <see cref="RefreshTokenValidationResult.Kept"/> after
+    /// the update.
+    /// </summary>
+    public Task<RefreshTokenValidationResult> ValidateAndKeepAsync(string token, ClientSettings client, CancellationToken cancellationToken = default) =>
+        Validate(token, client, observed: true, keep: true, cancellationToken);
 
     /// <summary>The health check's probe: a validation that is no client's operation, so it is
     /// neither traced nor counted (its refusal is logged at Debug, by the probe's client id).</summary>
     internal Task<RefreshTokenValidationResult> ProbeAsync(string token, ClientSettings client, CancellationToken cancellationToken) =>
-        Validate(token, client, observed: false, cancellationToken);
+        Validate(token, client, observed: false, keep: false, cancellationToken);
 
-    private unsafe Task<RefreshTokenValidationResult> Validate(string token, ClientSettings client, bool observed, CancellationToken cancellationToken)
+    private unsafe Task<RefreshTokenValidationResult> Validate(string token, ClientSettings client, bool observed, bool keep, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);
         Begin(client, cancellationToken);
         byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(token);
         return Start(observed ? "validate" : null, cancellationToken,
-            o => new RefreshTokenValidationResult { RefreshToken = Json.ReadRefreshToken(Utf8.View(o->TokenJson)) },
+            o => new RefreshTokenValidationResult
+            {
+                RefreshToken = Json.ReadRefreshToken(Utf8.View(o->TokenJson)),
+                Kept = keep && TokenHandle.Keep(o->Token) is { } kept ? new KeptRefreshToken(kept) : null,
+            },
             refused => new RefreshTokenValidationResult { IsError = true, Error = refused.Error, Reason = refused.Reason },
             (ud, err) =>
             {
@@ -185,6 +200,41 @@ public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
             }
         }, h);
     }
+
+    /// <summary>
+    /// <see cref="UpdateRefreshTokenAsync"/> for a token kept by <see cref="ValidateAndKeepAsync"/>:
+    /// the token as validated, with its access tokens replaced by <paramref name="accessTokens"/>
+    /// (the record's <see cref="RefreshTokenRecord.AccessTokens"/>: what the token endpoint
+    /// re-issued; null keeps the validated ones). Any other change to the record is not seen:
+    /// update such a token with <see cref="UpdateRefreshTokenAsync"/>. The access tokens are
+    /// written to JSON only when the update writes (OneTimeOnly, Sliding, or
+    /// <paramref name="mustUpdate"/>); otherwise the presented handle is the answer at once.
+    /// </summary>
+    public unsafe Task<string> UpdateKeptRefreshTokenAsync(string handleText, KeptRefreshToken kept, IReadOnlyDictionary<string, AccessTokenRecord>? accessTokens, ClientSettings client, bool mustUpdate = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(handleText);
+        ArgumentNullException.ThrowIfNull(kept);
+        Begin(client, cancellationToken);
+        byte[] id = Utf8.Bytes(client.ClientId), h = Utf8.Bytes(handleText);
+        byte[]? at = accessTokens is not null && Writes(client, mustUpdate) ? Json.WriteUtf8(accessTokens) : null;
+        return Start("update", cancellationToken, o => Utf8.Peek(o->Handle), null, (ud, err) =>
+        {
+            fixed (byte* pid = id, ph = h, pa = at)
+            {
+                return NativeMethods.rtc_service_update_token_begin(handle, pid, (nuint)id.Length, ph, (nuint)h.Length, kept.Native,
+                    // Present but empty needs a non-null pointer; with length 0 it is never read.
+                    at is null ? null : (pa == null ? (byte*)1 : pa), (nuint)(at?.Length ?? 0),
+                    (byte)(mustUpdate ? 1 : 0), PendingOperation.DoneCallback, ud, err);
+            }
+        }, h);
+    }
+
+    /// <summary>Whether an update for this client writes the token: the library's own rule
+    /// (<c>rtc_update_writes</c>), asked rather than restated. When it does not, the library
+    /// reads neither the token nor its access tokens, so they are not written out here either.
+    /// It decides on its registered settings, which <see cref="Begin"/> has just made these.</summary>
+    private static bool Writes(ClientSettings client, bool mustUpdate) =>
+        NativeMethods.rtc_update_writes((uint)client.RefreshTokenUsage, (uint)client.RefreshTokenExpiration, (byte)(mustUpdate ? 1 : 0));
 
     /// <summary>The refresh_token grant: validate, re-issue the access token, update.</summary>
     public unsafe Task<RefreshResult> RefreshAsync(ClientSettings client, string refreshToken, string? resource = null, AccessTokenRecord? newAccessToken = null, CancellationToken cancellationToken = default)

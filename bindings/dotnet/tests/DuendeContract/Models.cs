@@ -48,7 +48,10 @@ public class RefreshToken
     public DateTime CreationTime { get; set; }
     public int Lifetime { get; set; }
     public DateTime? ConsumedTime { get; set; }
+    [Obsolete("Use AccessTokens or Set/GetAccessToken instead.")]
+    public Token? AccessToken { get; set; }
     public Dictionary<string, Token> AccessTokens { get; set; } = new();
+    public void SetAccessToken(Token token, string? resourceIndicator = null) => AccessTokens[resourceIndicator ?? string.Empty] = token;
     public ClaimsPrincipal Subject { get; set; } = default!;
     public int Version { get; set; } = 5;
     public string ClientId { get; set; } = default!;

@@ -217,4 +217,82 @@ public class SwapInTests
         var other = new Client { ClientId = "other", AllowOfflineAccess = true };
         Assert.True((await host.Service.ValidateRefreshTokenAsync(handle, other)).IsError);
     }
+    /// <summary>What a host reads back of a stored token: the validation of its handle.</summary>
+    private static async Task<RefreshToken> Stored(Host host, Client client, string handle)
+    {
+        var v = await host.Service.ValidateRefreshTokenAsync(handle, client);
+        Assert.False(v.IsError, v.Error);
+        return v.RefreshToken!;
+    }
+
+    [Theory]
+    [InlineData(TokenUsage.OneTimeOnly, TokenExpiration.Absolute)]
+    [InlineData(TokenUsage.ReUse, TokenExpiration.Sliding)]
+    public async Task The_token_endpoints_new_access_token_is_what_the_update_stores(TokenUsage usage, TokenExpiration expiration)
+    {
+        // What TokenResponseGenerator does between validation and update: the access token gets
+        // a new creation time and lifetime, or is replaced (UpdateAccessTokenClaimsOnRefresh).
+        Host host = Build();
+        var client = new Client { ClientId = "mobile", AllowOfflineAccess = true, RefreshTokenUsage = usage, RefreshTokenExpiration = expiration };
+        string handle = await host.Service.CreateRefreshTokenAsync(Request(client));
+        foreach (bool replace in new[] { false, true })
+        {
+            RefreshToken validated = await Stored(host, client, handle);
+            DateTime issued = DateTime.UtcNow.AddMinutes(replace ? 2 : 1);
+            if (replace)
+            {
+                validated.SetAccessToken(new Token { ClientId = "mobile", Issuer = "https://other.example", CreationTime = issued, Lifetime = 77, Claims = { new Claim("sub", "42"), new Claim("scope", "api2") } });
+            }
+            else
+            {
+                validated.AccessTokens[""].CreationTime = issued;
+                validated.AccessTokens[""].Lifetime = 66;
+            }
+            handle = await host.Service.UpdateRefreshTokenAsync(new RefreshTokenUpdateRequest { Handle = handle, Client = client, RefreshToken = validated });
+            Token stored = (await Stored(host, client, handle)).AccessTokens[""];
+            Assert.Equal(replace ? 77 : 66, stored.Lifetime);
+            Assert.Equal(issued, stored.CreationTime);
+            Assert.Equal(replace ? "https://other.example" : "https://idp.example", stored.Issuer);
+            Assert.Equal(replace ? "api2" : "api1", stored.Claims.Single(c => c.Type == "scope").Value);
+        }
+    }
+
+    [Fact]
+    public async Task A_deployments_own_change_to_the_validated_token_is_stored_as_under_stock_duende()
+    {
+        // Anything but the access tokens (here a claim added to the subject in place, a scope
+        // dropped, a description set) sends the whole record, as stock Duende's update writes it.
+        Host host = Build();
+        var client = new Client { ClientId = "mobile", AllowOfflineAccess = true, RefreshTokenUsage = TokenUsage.OneTimeOnly };
+        string handle = await host.Service.CreateRefreshTokenAsync(Request(client));
+
+        RefreshToken validated = await Stored(host, client, handle);
+        ((ClaimsIdentity)validated.Subject.Identity!).AddClaim(new Claim("amr", "mfa"));
+        handle = await host.Service.UpdateRefreshTokenAsync(new RefreshTokenUpdateRequest { Handle = handle, Client = client, RefreshToken = validated });
+        Assert.Equal("mfa", (await Stored(host, client, handle)).Subject.FindFirst("amr")?.Value);
+
+        validated = await Stored(host, client, handle);
+        validated.AuthorizedScopes = validated.AuthorizedScopes.Where(s => s != "api1").ToList();
+        validated.Description = "device 7";
+        handle = await host.Service.UpdateRefreshTokenAsync(new RefreshTokenUpdateRequest { Handle = handle, Client = client, RefreshToken = validated });
+        RefreshToken stored = await Stored(host, client, handle);
+        Assert.Equal(new[] { "openid", "offline_access" }, stored.AuthorizedScopes);
+        Assert.Equal("device 7", stored.Description);
+        Assert.Equal("mfa", stored.Subject.FindFirst("amr")?.Value);
+    }
+
+    [Fact]
+    public async Task A_second_update_of_one_validated_object_takes_the_whole_record()
+    {
+        // Duende's pipeline updates a validated token once; a host that updates it again (a
+        // retry of its own) gets the one successor, not an error.
+        Host host = Build();
+        var client = new Client { ClientId = "mobile", AllowOfflineAccess = true, RefreshTokenUsage = TokenUsage.OneTimeOnly };
+        string handle = await host.Service.CreateRefreshTokenAsync(Request(client));
+        RefreshToken validated = await Stored(host, client, handle);
+        var update = new RefreshTokenUpdateRequest { Handle = handle, Client = client, RefreshToken = validated };
+        string next = await host.Service.UpdateRefreshTokenAsync(update);
+        Assert.Equal(next, await host.Service.UpdateRefreshTokenAsync(update));
+        Assert.False((await host.Service.ValidateRefreshTokenAsync(next, client)).IsError);
+    }
 }

@@ -37,6 +37,41 @@ public class ServiceTests
     }
 
     [Fact]
+    public async Task A_kept_token_is_updated_with_the_access_tokens_alone()
+    {
+        using var service = new RefreshTokenService(new RefreshTokenServiceOptions());
+        ClientSettings spa = TestSupport.Spa();
+        string handle = await service.CreateAsync(spa);
+        RefreshTokenValidationResult v = await service.ValidateAndKeepAsync(handle, spa);
+        Assert.NotNull(v.Kept);
+        Assert.Null((await service.ValidateRefreshTokenAsync(handle, spa)).Kept);
+        using (KeptRefreshToken kept = v.Kept!)
+        {
+            // Whatever else the host changes in its copy of the record is not sent: the token
+            // as validated, with the access tokens given.
+            AccessTokenRecord at = v.RefreshToken!.AccessTokens[""];
+            at.Lifetime = 42;
+            v.RefreshToken.Description = "not sent";
+            string next = await service.UpdateKeptRefreshTokenAsync(handle, kept, v.RefreshToken.AccessTokens, spa);
+            Assert.NotEqual(handle, next);
+            RefreshTokenRecord stored = (await service.ValidateRefreshTokenAsync(next, spa)).RefreshToken!;
+            Assert.Equal(42, stored.AccessTokens[""].Lifetime);
+            Assert.Null(stored.Description);
+            Assert.Equal("alice", stored.SubjectId);
+            // A retry of the update answers the same successor.
+            Assert.Equal(next, await service.UpdateKeptRefreshTokenAsync(handle, kept, v.RefreshToken.AccessTokens, spa));
+        }
+
+        // ReUse + Absolute writes nothing: the presented handle, at once.
+        ClientSettings web = TestSupport.Spa(RefreshTokenUsage.ReUse);
+        string reuse = await service.CreateAsync(web);
+        RefreshTokenValidationResult w = await service.ValidateAndKeepAsync(reuse, web);
+        Assert.Equal(reuse, await service.UpdateKeptRefreshTokenAsync(reuse, w.Kept!, w.RefreshToken!.AccessTokens, web));
+        w.Kept!.Dispose();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => service.UpdateKeptRefreshTokenAsync(reuse, w.Kept, null, web));
+    }
+
+    [Fact]
     public async Task A_client_the_library_refuses_names_what_is_wrong_and_changes_nothing()
     {
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions());

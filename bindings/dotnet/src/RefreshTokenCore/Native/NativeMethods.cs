@@ -162,6 +162,19 @@ internal static unsafe partial class NativeMethods
     internal static partial ResultCode rtc_service_update_begin(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, byte* tokenJson, nuint tokenJsonLen, byte mustUpdate, delegate* unmanaged[Cdecl]<nint, ResultCode, RtcOutputs*, nint, void> done, nint userData, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial ResultCode rtc_service_update_token_begin(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, TokenHandle token, byte* accessTokensJson, nuint accessTokensJsonLen, byte mustUpdate, delegate* unmanaged[Cdecl]<nint, ResultCode, RtcOutputs*, nint, void> done, nint userData, nint* outError);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial nint rtc_token_keep(nint token);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    internal static partial void rtc_token_free(nint token);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    [return: MarshalAs(UnmanagedType.U1)]
+    internal static partial bool rtc_update_writes(uint usage, uint expiration, byte mustUpdate);
+
+    [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     internal static partial ResultCode rtc_service_revoke_begin(ServiceHandle service, byte* clientId, nuint clientIdLen, byte* handle, nuint handleLen, delegate* unmanaged[Cdecl]<nint, ResultCode, RtcOutputs*, nint, void> done, nint userData, nint* outError);
 
     [LibraryImport(Library), UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]

@@ -87,6 +87,7 @@ internal unsafe struct RtcOutputs
     public ulong Removed;
     public ulong ExpiredRemoved;
     public ulong ConsumedRemoved;
+    public nint Token;
 }
 
 /// <summary>rtc_refresh_request: the struct form of a refresh's arguments (the bindings use the

@@ -63,3 +63,27 @@ internal sealed class ErrorHandle : SafeHandle
         return true;
     }
 }
+
+/// <summary>An rtc_token: a validated token the library keeps for its update. Kept from the
+/// token a validation lends its done callback; freed with rtc_token_free.</summary>
+internal sealed class TokenHandle : SafeHandle
+{
+    public TokenHandle() : base(IntPtr.Zero, ownsHandle: true) { }
+
+    private TokenHandle(nint handle) : this() => SetHandle(handle);
+
+    /// <summary>Keeps the token lent in <c>rtc_outputs.token</c>; null when there is none.</summary>
+    internal static TokenHandle? Keep(nint lent)
+    {
+        nint kept = lent == 0 ? 0 : NativeMethods.rtc_token_keep(lent);
+        return kept == 0 ? null : new TokenHandle(kept);
+    }
+
+    public override bool IsInvalid => handle == IntPtr.Zero;
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.rtc_token_free(handle);
+        return true;
+    }
+}
