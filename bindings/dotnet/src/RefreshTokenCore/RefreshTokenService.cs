@@ -28,6 +28,9 @@ namespace RefreshTokenCore;
 public sealed class RefreshTokenService : IRefreshTokenCoreService, IDisposable
 {
     private readonly ServiceHandle handle;
+
+    /// <summary>The native service, for the tests that read its raw outputs.</summary>
+    internal ServiceHandle NativeHandle => handle;
     private readonly ILogger? logger;
     private readonly ConcurrentDictionary<string, ClientSettings> registered = new(StringComparer.Ordinal);
 

@@ -142,14 +142,35 @@ internal static class Json
 
     // The records are read from and written to UTF-8 directly: the library's strings are
     // UTF-8, and a detour through a .NET string would transcode each one twice.
+    // The library's own output takes the streamed reader; the serializer reads what it is not
+    // sure of (and is the specification both are tested against).
     internal static RefreshTokenRecord ReadRefreshToken(ReadOnlySpan<byte> json) =>
-        JsonSerializer.Deserialize<RefreshTokenRecord>(json, Options) ?? throw new JsonException("null refresh token");
+        Checked(json, RecordReader.TryRefreshToken(json))
+        ?? JsonSerializer.Deserialize<RefreshTokenRecord>(json, Options) ?? throw new JsonException("null refresh token");
 
     internal static RefreshTokenRecord ReadRefreshToken(string json) =>
         JsonSerializer.Deserialize<RefreshTokenRecord>(json, Options) ?? throw new JsonException("null refresh token");
 
     internal static AccessTokenRecord ReadToken(ReadOnlySpan<byte> json) =>
-        JsonSerializer.Deserialize<AccessTokenRecord>(json, Options) ?? throw new JsonException("null token");
+        Checked(json, RecordReader.TryAccessToken(json))
+        ?? JsonSerializer.Deserialize<AccessTokenRecord>(json, Options) ?? throw new JsonException("null token");
+
+    /// <summary>Debug builds (every test run) hold each answer of the streamed reader to the
+    /// serializer's, compared by what the serializer writes of both.</summary>
+    private static T? Checked<T>(ReadOnlySpan<byte> json, T? fast) where T : class
+    {
+#if DEBUG
+        if (fast is not null)
+        {
+            T spec = JsonSerializer.Deserialize<T>(json, Options)!;
+            if (!JsonSerializer.SerializeToUtf8Bytes(spec, Options).AsSpan().SequenceEqual(JsonSerializer.SerializeToUtf8Bytes(fast, Options)))
+            {
+                throw new InvalidOperationException("the streamed record reader and the serializer disagree on " + System.Text.Encoding.UTF8.GetString(json));
+            }
+        }
+#endif
+        return fast;
+    }
 
     internal static string Write<T>(T value) => JsonSerializer.Serialize(value, Options);
 
