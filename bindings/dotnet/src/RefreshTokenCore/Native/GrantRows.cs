@@ -1,5 +1,6 @@
+using System;
+using System.Buffers;
 using System.Collections.Generic;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace RefreshTokenCore.Native;
@@ -7,49 +8,6 @@ namespace RefreshTokenCore.Native;
 /// <summary>Rows and filters between the native structs and .NET, for both store bridges.</summary>
 internal static unsafe class GrantRows
 {
-    /// <summary>A row as views into pinned UTF-8 buffers, valid while the pins last.</summary>
-    internal ref struct RowView
-    {
-        private GCHandle[] pins;
-        public RtcGrantRow Row;
-
-        public RowView(StoredGrant g)
-        {
-            pins = new GCHandle[7];
-            Row = new RtcGrantRow
-            {
-                Key = Pin(0, g.Key),
-                GrantType = Pin(1, g.Type),
-                SubjectId = Pin(2, g.SubjectId),
-                SessionId = Pin(3, g.SessionId),
-                ClientId = Pin(4, g.ClientId),
-                Description = Pin(5, g.Description),
-                CreationTime = RtcTime.From(g.CreationTime),
-                Expiration = RtcTime.From(g.Expiration),
-                ConsumedTime = RtcTime.From(g.ConsumedTime),
-                Data = Pin(6, g.Data),
-            };
-        }
-
-        private RtcStr Pin(int i, string? s)
-        {
-            if (s is null) return default;
-            // One extra byte so that an empty string still has a non-null pointer ("" is not null).
-            byte[] bytes = new byte[Encoding.UTF8.GetByteCount(s) + 1];
-            int n = Encoding.UTF8.GetBytes(s, bytes);
-            pins[i] = GCHandle.Alloc(bytes, GCHandleType.Pinned);
-            return new RtcStr { Ptr = (byte*)pins[i].AddrOfPinnedObject(), Len = (nuint)n };
-        }
-
-        public void Dispose()
-        {
-            foreach (GCHandle p in pins)
-            {
-                if (p.IsAllocated) p.Free();
-            }
-        }
-    }
-
     internal static StoredGrant ToGrant(RtcGrantRow* r) => new()
     {
         Key = Utf8.Read(r->Key) ?? string.Empty,
@@ -83,18 +41,58 @@ internal static unsafe class GrantRows
         };
     }
 
-    /// <summary>Hands a row to the library (a sink or a completion): 0, or -2 when refused.</summary>
+    /// <summary>
+    /// Hands a row to the library (a sink or a completion): 0, or -2 when refused. The row's
+    /// strings are written as UTF-8 into one pooled buffer, pinned for the call (the library
+    /// copies what it keeps before the call returns), and wiped before the buffer goes back to
+    /// the pool: a row holds a subject's claims. Every read of a token passes here.
+    /// </summary>
     internal static int Push(StoredGrant g, ulong target, delegate*<ulong, RtcGrantRow*, ResultCode> push)
     {
-        var view = new RowView(g);
+        // One spare byte a string, so that even "" has a non-null pointer ("" is not null).
+        int size = Size(g.Key) + Size(g.Type) + Size(g.SubjectId) + Size(g.SessionId) + Size(g.ClientId) + Size(g.Description) + Size(g.Data) + 7;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
+        int used = 0;
         try
         {
-            RtcGrantRow row = view.Row;
-            return push(target, &row) == ResultCode.Ok ? 0 : -2;
+            fixed (byte* b = buffer)
+            {
+                var row = new RtcGrantRow
+                {
+                    Key = Put(g.Key, b, buffer, ref used),
+                    GrantType = Put(g.Type, b, buffer, ref used),
+                    SubjectId = Put(g.SubjectId, b, buffer, ref used),
+                    SessionId = Put(g.SessionId, b, buffer, ref used),
+                    ClientId = Put(g.ClientId, b, buffer, ref used),
+                    Description = Put(g.Description, b, buffer, ref used),
+                    CreationTime = RtcTime.From(g.CreationTime),
+                    Expiration = RtcTime.From(g.Expiration),
+                    ConsumedTime = RtcTime.From(g.ConsumedTime),
+                    Data = Put(g.Data, b, buffer, ref used),
+                };
+                return push(target, &row) == ResultCode.Ok ? 0 : -2;
+            }
         }
         finally
         {
-            view.Dispose();
+            buffer.AsSpan(0, size).Clear();
+            ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    private static int Size(string? s) => s is null ? 0 : Encoding.UTF8.GetByteCount(s);
+
+    /// <summary>Writes one string at <paramref name="at"/> and returns its view; a null string
+    /// is the null view ("no value").</summary>
+    private static RtcStr Put(string? s, byte* pinned, byte[] buffer, ref int at)
+    {
+        if (s is null)
+        {
+            return default;
+        }
+        int n = Encoding.UTF8.GetBytes(s, buffer.AsSpan(at));
+        var view = new RtcStr { Ptr = pinned + at, Len = (nuint)n };
+        at += n + 1;
+        return view;
     }
 }
