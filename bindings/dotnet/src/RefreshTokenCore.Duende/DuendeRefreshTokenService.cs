@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Runtime.CompilerServices;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using DClient = global::Duende.IdentityServer.Models.Client;
@@ -28,16 +27,6 @@ public sealed class DuendeRefreshTokenService : IRefreshTokenService
     private readonly IProfileService profile;
     private readonly ILogger logger;
 
-    /// <summary>
-    /// What each validated Duende token was read from: the core's record, so that the
-    /// properties Duende's model cannot hold (a newer writer's, kept for rollback) reach the
-    /// update, and the token the library kept, so that an update that changed nothing but the
-    /// access tokens (the token endpoint's) sends those alone. Duende's pipeline passes the
-    /// validated object itself to <see cref="UpdateRefreshTokenAsync"/>; the table holds it
-    /// only as long as that object lives.
-    /// </summary>
-    private static readonly ConditionalWeakTable<DRefreshToken, ValidatedToken> ReadFrom = new();
-
     /// <summary>Wraps a core service; the deployment's profile service decides is-active.</summary>
     public DuendeRefreshTokenService(Core.RefreshTokenService core, IProfileService profile, ILogger<DuendeRefreshTokenService> logger)
     {
@@ -55,8 +44,12 @@ public sealed class DuendeRefreshTokenService : IRefreshTokenService
         {
             return new DValidationResult { IsError = true, Error = r.Error };
         }
-        DRefreshToken refreshToken = Map.ToDuende(r.RefreshToken!);
-        ReadFrom.AddOrUpdate(refreshToken, new ValidatedToken(r.RefreshToken!, r.Kept, refreshToken));
+        // What it was read from goes with it to the update: the core's record, so that the
+        // properties Duende's model cannot hold (a newer writer's, kept for rollback) reach the
+        // update, and the token the library kept, so that an update that changed nothing but
+        // the access tokens (the token endpoint's) sends those alone.
+        var refreshToken = Map.ToDuende<ValidatedRefreshToken>(r.RefreshToken!);
+        refreshToken.Validated = new ValidatedToken(r.RefreshToken!, r.Kept, refreshToken);
 
         // Check 6 of the reference, last as there: the deployment's own IProfileService, with the
         // stored subject principal and Duende's client (so a profile service that reads claims
@@ -101,7 +94,7 @@ public sealed class DuendeRefreshTokenService : IRefreshTokenService
         ArgumentNullException.ThrowIfNull(request);
         DRefreshToken token = request.RefreshToken;
         Core.ClientSettings client = Map.Client(request.Client);
-        if (!ReadFrom.TryGetValue(token, out ValidatedToken? read))
+        if ((token as ValidatedRefreshToken)?.Validated is not { } read)
         {
             // Not a token this service validated (a host's own call): the whole record.
             return await core.UpdateRefreshTokenAsync(request.Handle, Map.FromDuende(token), client, request.MustUpdate).ConfigureAwait(false);

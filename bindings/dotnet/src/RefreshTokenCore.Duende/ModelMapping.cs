@@ -92,7 +92,8 @@ internal static class Map
     internal static Dictionary<string, Core.AccessTokenRecord> AccessTokens(DRefreshToken r, Core.RefreshTokenRecord? read) =>
         r.AccessTokens.ToDictionary(kv => kv.Key, kv => FromDuende(kv.Value, read?.AccessTokens.GetValueOrDefault(kv.Key)));
 
-    internal static DRefreshToken ToDuende(Core.RefreshTokenRecord r) => new()
+    internal static T ToDuende<T>(Core.RefreshTokenRecord r)
+        where T : DRefreshToken, new() => new()
     {
         CreationTime = r.CreationTime,
         Lifetime = r.Lifetime,
