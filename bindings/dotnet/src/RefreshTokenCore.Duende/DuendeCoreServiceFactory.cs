@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -22,7 +23,7 @@ internal static class DuendeCoreServiceFactory
     /// Duende.IdentityServer.EntityFramework.Storage, found by name: the adapter does not depend on it).</summary>
     internal const string EfContextInterface = "Duende.IdentityServer.EntityFramework.Interfaces.IPersistedGrantDbContext, Duende.IdentityServer.EntityFramework.Storage";
 
-    internal static RefreshTokenService Create(IServiceProvider sp, Action<RefreshTokenServiceOptions>? configure)
+    internal static RefreshTokenService Create(IServiceProvider sp, IServiceCollection registrations, Action<RefreshTokenServiceOptions>? configure)
     {
         IdentityServerOptions ids = sp.GetRequiredService<IOptions<IdentityServerOptions>>().Value;
         ILoggerFactory? loggers = sp.GetService<ILoggerFactory>();
@@ -60,14 +61,14 @@ internal static class DuendeCoreServiceFactory
         }
         if (options.Store is null && options.BlockingStore is null && options.SqlitePath is null && options.PostgresUrl is null)
         {
-            options.Store = DeploymentStore(sp, log, options.AllowNonAtomicConsume);
+            options.Store = DeploymentStore(sp, registrations, log, options.AllowNonAtomicConsume);
         }
         return new RefreshTokenService(options);
     }
 
     /// <summary>The deployment's own store: Duende's EF operational store with a conditional
     /// consume on its own DbContext, else any other Duende store through its interface.</summary>
-    private static IGrantStore DeploymentStore(IServiceProvider sp, ILogger log, bool allowNonAtomic)
+    private static IGrantStore DeploymentStore(IServiceProvider sp, IServiceCollection registrations, ILogger log, bool allowNonAtomic)
     {
         IServiceScopeFactory scopes = sp.GetRequiredService<IServiceScopeFactory>();
         IServiceProviderIsService? isService = sp.GetService<IServiceProviderIsService>();
@@ -89,7 +90,9 @@ internal static class DuendeCoreServiceFactory
                 throw new InvalidOperationException($"refresh-token-core: {why}; or accept the race with AddRefreshTokenCore(o => o.AllowNonAtomicConsume = true).");
             }
             log.LogWarning("refresh-token-core uses it through its interface (AllowNonAtomicConsume): {Why}.", why);
-            return new DuendePersistedGrantStore(scopes);
+            // The last registration is the one the provider resolves.
+            bool singleton = registrations.LastOrDefault(d => d.ServiceType == typeof(IDuendeStore) && !d.IsKeyedService)?.Lifetime == ServiceLifetime.Singleton;
+            return new DuendePersistedGrantStore(scopes, singleton ? sp.GetRequiredService<IDuendeStore>() : null);
         }
         throw new InvalidOperationException(
             "refresh-token-core: no persisted-grant store is registered. Add Duende's operational store (AddOperationalStore), "

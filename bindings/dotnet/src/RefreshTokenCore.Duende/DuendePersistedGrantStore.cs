@@ -12,7 +12,7 @@ namespace RefreshTokenCore.Duende;
 
 /// <summary>
 /// The deployment's own Duende <c>IPersistedGrantStore</c> (any implementation) as the core's
-/// store, resolved in a scope of its own per call.
+/// store, resolved in a scope of its own per call unless it is a singleton.
 ///
 /// Two things it cannot do, said plainly: Duende's interface has no conditional consume, so a
 /// one-time token is consumed with the reference's read-then-write (two parallel refreshes can
@@ -24,17 +24,36 @@ namespace RefreshTokenCore.Duende;
 internal sealed class DuendePersistedGrantStore : IGrantStore
 {
     private readonly IServiceScopeFactory scopes;
+    private readonly IDuendeStore? singleton;
 
-    public DuendePersistedGrantStore(IServiceScopeFactory scopes) => this.scopes = scopes;
+    /// <param name="scopes">Where a scoped or transient store (an EF store's DbContext) is
+    /// resolved, in a scope of its own per call.</param>
+    /// <param name="singleton">The store, when it is registered as a singleton (Duende's
+    /// in-memory store): every scope would resolve this same object, so it is called directly,
+    /// without the five scopes a rotation would otherwise create.</param>
+    public DuendePersistedGrantStore(IServiceScopeFactory scopes, IDuendeStore? singleton = null)
+    {
+        this.scopes = scopes;
+        this.singleton = singleton;
+    }
 
     private async ValueTask<T> With<T>(Func<IDuendeStore, Task<T>> call)
     {
+        if (singleton is not null)
+        {
+            return await call(singleton).ConfigureAwait(false);
+        }
         await using AsyncServiceScope scope = scopes.CreateAsyncScope();
         return await call(scope.ServiceProvider.GetRequiredService<IDuendeStore>()).ConfigureAwait(false);
     }
 
     private async ValueTask With(Func<IDuendeStore, Task> call)
     {
+        if (singleton is not null)
+        {
+            await call(singleton).ConfigureAwait(false);
+            return;
+        }
         await using AsyncServiceScope scope = scopes.CreateAsyncScope();
         await call(scope.ServiceProvider.GetRequiredService<IDuendeStore>()).ConfigureAwait(false);
     }

@@ -43,7 +43,7 @@ public static class RefreshTokenCoreIdentityServerBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         IServiceCollection services = builder.Services;
         services.RemoveAll<RefreshTokenService>();
-        services.AddSingleton(sp => DuendeCoreServiceFactory.Create(sp, configure));
+        services.AddSingleton(sp => DuendeCoreServiceFactory.Create(sp, services, configure));
         services.TryAddTransient<DuendeRefreshTokenService>();
 
         // Server-side sessions registered first wrap the service through Duende's internal

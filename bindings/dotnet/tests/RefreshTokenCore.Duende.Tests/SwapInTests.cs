@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Security.Claims;
+using System.Threading;
 using System.Threading.Tasks;
 using Duende.IdentityServer.Configuration;
 using Duende.IdentityServer.Models;
@@ -142,6 +143,50 @@ public class SwapInTests
         Assert.Equal(next, await service.UpdateRefreshTokenAsync(new RefreshTokenUpdateRequest { Handle = handle, Client = client, RefreshToken = retry.RefreshToken! }));
         Assert.Single(host.Store.Tokens());
         Assert.False((await service.ValidateRefreshTokenAsync(next, client)).IsError);
+    }
+
+    /// <summary>A transient store over shared rows that counts the instances made of it.</summary>
+    private sealed class TransientStore : IPersistedGrantStore
+    {
+        public static readonly DictionaryStore Shared = new();
+        public static int Made;
+        public TransientStore() => Interlocked.Increment(ref Made);
+        public Task StoreAsync(PersistedGrant grant) => Shared.StoreAsync(grant);
+        public Task<PersistedGrant?> GetAsync(string key) => Shared.GetAsync(key);
+        public Task<IEnumerable<PersistedGrant>> GetAllAsync(PersistedGrantFilter filter) => Shared.GetAllAsync(filter);
+        public Task RemoveAsync(string key) => Shared.RemoveAsync(key);
+        public Task RemoveAllAsync(PersistedGrantFilter filter) => Shared.RemoveAllAsync(filter);
+    }
+
+    [Fact]
+    public async Task A_scoped_or_transient_store_is_resolved_per_call_and_a_singleton_is_called_as_it_is()
+    {
+        // Transient (an EF store's lifetime: each call its own DbContext): a new instance a call.
+        var builder = new Builder();
+        builder.Services.AddLogging();
+        builder.Services.AddSingleton<IProfileService>(new Profile());
+        builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        builder.Services.AddSingleton<IPersistedGrantStore>(new DictionaryStore());
+        builder.Services.AddTransient<IPersistedGrantStore, TransientStore>();   // the last one wins
+        builder.AddRefreshTokenCore(o => o.AllowNonAtomicConsume = true);
+        IRefreshTokenService service = builder.Services.BuildServiceProvider().GetRequiredService<IRefreshTokenService>();
+        var client = new Client { ClientId = "mobile", AllowOfflineAccess = true, RefreshTokenUsage = TokenUsage.OneTimeOnly };
+        string handle = await service.CreateRefreshTokenAsync(Request(client));
+        int made = Volatile.Read(ref TransientStore.Made);
+        var validated = await service.ValidateRefreshTokenAsync(handle, client);
+        string next = await service.UpdateRefreshTokenAsync(new RefreshTokenUpdateRequest { Handle = handle, Client = client, RefreshToken = validated.RefreshToken! });
+        Assert.NotEqual(handle, next);
+        Assert.Contains(TransientStore.Shared.Tokens(), g => g.Data.Length > 0);
+        Assert.True(Volatile.Read(ref TransientStore.Made) - made >= 3, "a rotation reads, writes and removes, each through a store of its own scope");
+
+        // Singleton: the registered object itself holds the rows.
+        Host host = Build();
+        var c = new Client { ClientId = "web", AllowOfflineAccess = true, RefreshTokenUsage = TokenUsage.OneTimeOnly };
+        string h = await host.Service.CreateRefreshTokenAsync(Request(c));
+        var v = await host.Service.ValidateRefreshTokenAsync(h, c);
+        string n = await host.Service.UpdateRefreshTokenAsync(new RefreshTokenUpdateRequest { Handle = h, Client = c, RefreshToken = v.RefreshToken! });
+        Assert.Single(host.Store.Tokens());
+        Assert.False((await host.Service.ValidateRefreshTokenAsync(n, c)).IsError);
     }
 
     [Fact]
