@@ -258,6 +258,33 @@ fn every_group_of_exports_answers_a_panic_with_its_documented_value() {
         )
     });
     assert_eq!(r, rtc_result::RTC_RESULT_PANIC);
+    let r = panicking(|| {
+        rtc_service_update_token_begin(
+            svc.0,
+            "app".as_ptr().cast(),
+            3,
+            "h".as_ptr().cast(),
+            1,
+            null(),
+            null(),
+            0,
+            0,
+            Some(never),
+            null_mut(),
+            null_mut(),
+        )
+    });
+    assert_eq!(r, rtc_result::RTC_RESULT_PANIC);
+
+    // Kept tokens: keeping answers NULL (nothing kept), freeing ignores, and "does this update
+    // write" answers true, the safe side: the host then sends its access tokens.
+    assert!(panicking(|| rtc_token_keep(std::ptr::dangling())).is_null());
+    panicking(|| rtc_token_free(std::ptr::dangling_mut()));
+    assert!(panicking(|| rtc_update_writes(0, 1, 0)));
+    assert!(
+        !rtc_update_writes(0, 1, 0),
+        "ReUse + Absolute writes nothing"
+    );
 
     // And the service frees only when no panic is forced.
     panicking(|| rtc_service_free(svc.0));
