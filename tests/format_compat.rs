@@ -5,17 +5,15 @@
 use refresh_token_core::format::data::{decode, encode, encode_inner, DecodeError};
 use refresh_token_core::format::protector::{PayloadProtector, ProtectorError};
 
+#[path = "common/duende_fixture.rs"]
+mod duende_fixture;
+use duende_fixture::duende_row_data;
+
 const IS4_ROW: &str = include_str!("fixtures/identityserver4-row.json");
 
 /// The Data column of the unprotected Duende 7.4.8 row of case 06a (client web, sid 9A1F).
 fn duende_envelope() -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/duende-7.4.8/unprotected/06a-resource-indicators-created.json"
-    );
-    let f: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    f["row"]["Data"].as_str().unwrap().to_owned()
+    duende_row_data("06a-resource-indicators-created")
 }
 
 #[test]

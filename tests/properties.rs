@@ -211,7 +211,7 @@ proptest! {
         let service = service_with(store.clone());
         let handle = "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF-1";
         // Arbitrary bytes, and a valid row with one byte changed.
-        let valid = duende_row_data().as_bytes().to_vec();
+        let valid = duende_row().as_bytes().to_vec();
         let mut mutated = valid.clone();
         let i = mutate_at.index(mutated.len());
         mutated[i] = with;
@@ -239,18 +239,14 @@ proptest! {
 }
 
 /// The Data column of a row the real Duende 7.4.8 wrote (../shared/fixtures/duende-7.4.8).
-fn duende_row_data() -> &'static str {
+fn duende_row() -> &'static str {
     static DATA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DATA.get_or_init(|| {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/duende-7.4.8/unprotected/02-reuse-absolute-unprotected.json"
-        );
-        let f: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        f["row"]["Data"].as_str().unwrap().to_owned()
-    })
+    DATA.get_or_init(|| duende_row_data("02-reuse-absolute-unprotected"))
 }
+
+#[path = "common/duende_fixture.rs"]
+mod duende_fixture;
+use duende_fixture::duende_row_data;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
