@@ -76,7 +76,7 @@ fn floor(c: &mut Criterion) {
         b.iter(|| decode(std::hint::black_box(&data), None).unwrap())
     });
     // The codec targets are for a typical Duende row: one the real Duende 7.4.8 wrote
-    // (13 access-token claims, 7 subject claims, escapes and non-ASCII), not the small token
+    // (13 access-token claims, 9 subject claims, escapes and non-ASCII), not the small token
     // the service benchmarks create.
     let duende = duende_row_data("02-reuse-absolute-unprotected");
     let duende_token = decode(&duende, None).unwrap();
