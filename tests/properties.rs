@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
-use refresh_token_core::format::data::{decode, encode};
+use refresh_token_core::format::data::{decode, encode, encode_inner};
+use refresh_token_core::format::json_text::write_string;
 use refresh_token_core::format::key::refresh_token_key;
 use refresh_token_core::model::{
     AccessTokenType, Claim, PersistedGrant, RefreshToken, Subject, Token, REFRESH_TOKEN_GRANT_TYPE,
@@ -188,6 +189,13 @@ proptest! {
     #[test]
     fn any_refresh_token_round_trips_through_data(t in refresh_token()) {
         let data = encode(&t, None).unwrap();
+        // Written in one pass, the envelope is the inner JSON escaped as a string, as the
+        // reference writes it.
+        let mut two_pass =
+            String::from("{\"PersistentGrantDataContainerVersion\":1,\"DataProtected\":false,\"Payload\":");
+        write_string(&mut two_pass, &encode_inner(&t));
+        two_pass.push('}');
+        prop_assert_eq!(&data, &two_pass);
         let back = decode(&data, None).unwrap();
         prop_assert_eq!(&back, &t);
         // And writing it again gives the same bytes.

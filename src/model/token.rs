@@ -188,11 +188,42 @@ impl RefreshToken {
             .map(|(_, t)| t)
     }
 
-    /// Stores (or replaces) the access token for a resource indicator, as `SetAccessToken` does.
-    pub fn set_access_token(&mut self, resource: &str, token: Token) {
-        match self.access_tokens.iter_mut().find(|(k, _)| k == resource) {
-            Some(slot) => slot.1 = token,
-            None => self.access_tokens.push((resource.to_owned(), token)),
+    /// Stores (or replaces) the access token for a resource indicator, as `SetAccessToken` does
+    /// (a new one goes last), and returns it where it is stored.
+    pub fn set_access_token(&mut self, resource: &str, token: Token) -> &mut Token {
+        match self.access_token_index(resource) {
+            Some(i) => {
+                let slot = &mut self.access_tokens[i].1;
+                *slot = token;
+                slot
+            }
+            None => self.push_access_token(resource, token),
         }
+    }
+
+    /// The access token stored for a resource indicator, where it is stored; when there is none,
+    /// `make`'s is stored first, as [`Self::set_access_token`] stores it.
+    pub fn access_token_or_insert_with(
+        &mut self,
+        resource: &str,
+        make: impl FnOnce(&RefreshToken) -> Token,
+    ) -> &mut Token {
+        match self.access_token_index(resource) {
+            Some(i) => &mut self.access_tokens[i].1,
+            None => {
+                let token = make(self);
+                self.push_access_token(resource, token)
+            }
+        }
+    }
+
+    fn access_token_index(&self, resource: &str) -> Option<usize> {
+        self.access_tokens.iter().position(|(k, _)| k == resource)
+    }
+
+    fn push_access_token(&mut self, resource: &str, token: Token) -> &mut Token {
+        self.access_tokens.push((resource.to_owned(), token));
+        let last = self.access_tokens.len() - 1;
+        &mut self.access_tokens[last].1
     }
 }

@@ -64,21 +64,22 @@ impl RefreshTokenService {
         super::bounds::check_resource(&token, &resource)?;
         let mut must_update = client.update_access_token_claims_on_refresh;
 
-        let stored = token.access_token_for(&resource).cloned();
-        let mut access_token = match (request.new_access_token, stored) {
-            (Some(fresh), _) => {
+        // The access token is renewed where it is stored, and copied once for the caller.
+        let issued = match request.new_access_token {
+            Some(fresh) => {
                 must_update = true;
-                fresh
+                token.set_access_token(&resource, fresh)
             }
-            (None, Some(stored)) => stored,
-            (None, None) => {
-                must_update = true;
-                fallback_access_token(&token, client, now)
+            None => {
+                must_update |= token.access_token_for(&resource).is_none();
+                token.access_token_or_insert_with(&resource, |t| {
+                    fallback_access_token(t, client, now)
+                })
             }
         };
-        access_token.creation_time = now;
-        access_token.lifetime = client.access_token_lifetime;
-        token.set_access_token(&resource, access_token.clone());
+        issued.creation_time = now;
+        issued.lifetime = client.access_token_lifetime;
+        let access_token = issued.clone();
 
         let updated = self
             .update_keyed(handle, validated.key.clone(), token, client, must_update)

@@ -29,8 +29,24 @@ struct Envelope<'a> {
     payload: Option<Cow<'a, str>>,
 }
 
-/// Whether the payload is protected, and the payload, of a well-formed version-1 envelope.
+/// Whether the payload is protected, and the payload, of a well-formed version-1 envelope: read
+/// by its bytes when it is in the form System.Text.Json writes (`envelope.rs`), with serde
+/// derive otherwise.
 pub(super) fn envelope(data: &str) -> Option<(bool, Cow<'_, str>)> {
+    if let Some((protected, payload)) = super::envelope::written_form(data) {
+        debug_assert_eq!(
+            Some((protected, payload.as_str())),
+            derived_envelope(data)
+                .as_ref()
+                .map(|(p, t)| (*p, t.as_ref())),
+            "envelope read by its bytes and by serde derive"
+        );
+        return Some((protected, Cow::Owned(payload)));
+    }
+    derived_envelope(data)
+}
+
+fn derived_envelope(data: &str) -> Option<(bool, Cow<'_, str>)> {
     let e: Envelope = serde_json::from_str(data).ok()?;
     if e.version != Some(1) {
         return None;

@@ -6,6 +6,7 @@
 //! not), an unwrapped version-5 object, or an IdentityServer4 version-4 object (upgraded on
 //! read, rewritten in the new format only on its next write).
 
+mod envelope;
 mod fast;
 mod legacy;
 mod read;

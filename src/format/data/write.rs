@@ -2,18 +2,18 @@
 //! Duende's `PersistentGrantSerializer` settings: PascalCase, declaration order, enums as
 //! numbers, nulls omitted, the default encoder's escaping.
 
-use crate::format::json_text::{write_string, ObjectWriter};
+use crate::format::json_text::{write_string, InString, Nesting, ObjectWriter, TopLevel};
 use crate::format::protector::{PayloadProtector, ProtectorError};
 use crate::model::{Claim, RefreshToken, Subject, Token};
 
-fn write_claims(obj: &mut ObjectWriter<'_>, name: &str, claims: &[Claim]) {
+fn write_claims<N: Nesting>(obj: &mut ObjectWriter<'_, N>, name: &str, claims: &[Claim]) {
     let out = obj.name(name);
     out.push('[');
     for (i, c) in claims.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        let mut w = ObjectWriter::new(out);
+        let mut w = ObjectWriter::<N>::new(out);
         w.string("Type", &c.claim_type);
         w.string("Value", &c.value);
         w.opt_string("ValueType", c.value_type.as_deref());
@@ -23,15 +23,15 @@ fn write_claims(obj: &mut ObjectWriter<'_>, name: &str, claims: &[Claim]) {
     out.push(']');
 }
 
-fn write_subject(out: &mut String, s: &Subject) {
-    let mut w = ObjectWriter::new(out);
+fn write_subject<N: Nesting>(out: &mut String, s: &Subject) {
+    let mut w = ObjectWriter::<N>::new(out);
     w.opt_string("AuthenticationType", s.authentication_type.as_deref());
     write_claims(&mut w, "Claims", &s.claims);
     w.finish();
 }
 
-fn write_token(out: &mut String, t: &Token) {
-    let mut w = ObjectWriter::new(out);
+fn write_token<N: Nesting>(out: &mut String, t: &Token) {
+    let mut w = ObjectWriter::<N>::new(out);
     w.strings("AllowedSigningAlgorithms", &t.allowed_signing_algorithms);
     w.opt_string("Confirmation", t.confirmation.as_deref());
     w.strings("Audiences", &t.audiences);
@@ -63,31 +63,37 @@ fn write_token(out: &mut String, t: &Token) {
 /// The JSON of one access-token record, as embedded in `AccessTokens`.
 pub fn encode_token(t: &Token) -> String {
     let mut out = String::with_capacity(512);
-    write_token(&mut out, t);
+    write_token::<TopLevel>(&mut out, t);
     out
 }
 
 /// The inner (unprotected) version-5 JSON of a refresh token.
 pub fn encode_inner(t: &RefreshToken) -> String {
     let mut out = String::with_capacity(1024);
-    let mut w = ObjectWriter::new(&mut out);
+    write_inner::<TopLevel>(&mut out, t);
+    out
+}
+
+/// Appends the inner JSON, for where `N` says it sits.
+fn write_inner<N: Nesting>(out: &mut String, t: &RefreshToken) {
+    let mut w = ObjectWriter::<N>::new(out);
     w.date("CreationTime", t.creation_time);
     w.int("Lifetime", i64::from(t.lifetime));
     if let Some(c) = t.consumed_time {
         w.date("ConsumedTime", c);
     }
     if let Some(a) = &t.access_token {
-        write_token(w.name("AccessToken"), a);
+        write_token::<N>(w.name("AccessToken"), a);
     }
     {
         let out = w.name("AccessTokens");
-        let mut map = ObjectWriter::new(out);
+        let mut map = ObjectWriter::<N>::new(out);
         for (resource, token) in &t.access_tokens {
-            write_token(map.name(resource), token);
+            write_token::<N>(map.name(resource), token);
         }
         map.finish();
     }
-    write_subject(w.name("Subject"), &t.subject);
+    write_subject::<N>(w.name("Subject"), &t.subject);
     w.int("Version", t.version);
     w.string("ClientId", &t.client_id);
     w.opt_string("SessionId", t.session_id.as_deref());
@@ -100,7 +106,7 @@ pub fn encode_inner(t: &RefreshToken) -> String {
         w.int("ProofType", p);
     }
     if let Some(l) = &t.lineage {
-        let mut o = ObjectWriter::new(w.name("RefreshTokenCore"));
+        let mut o = ObjectWriter::<N>::new(w.name("RefreshTokenCore"));
         o.string("FamilyId", &l.family_id);
         if let Some(issued) = l.issued_time {
             o.date("IssuedTime", issued);
@@ -111,24 +117,29 @@ pub fn encode_inner(t: &RefreshToken) -> String {
         w.value(k, v);
     }
     w.finish();
-    out
 }
 
 /// The full `Data` column: envelope version 1 around the inner JSON, protected when a
-/// protector is given.
+/// protector is given. Unprotected, the inner JSON is written escaped as the Payload string in
+/// the same pass (byte for byte what escaping `encode_inner`'s text would give: the tests hold
+/// both ways to each other and to the fixtures).
 pub fn encode(
     t: &RefreshToken,
     protector: Option<&dyn PayloadProtector>,
 ) -> Result<String, ProtectorError> {
-    let inner = encode_inner(t);
-    let (protected, payload) = match protector {
-        Some(p) => (true, p.protect(&inner)?),
-        None => (false, inner),
+    const HEAD: &str = "{\"PersistentGrantDataContainerVersion\":1,\"DataProtected\":";
+    let Some(p) = protector else {
+        let mut out = String::with_capacity(1536);
+        out.push_str(HEAD);
+        out.push_str("false,\"Payload\":\"");
+        write_inner::<InString>(&mut out, t);
+        out.push_str("\"}");
+        return Ok(out);
     };
+    let payload = p.protect(&encode_inner(t))?;
     let mut out = String::with_capacity(payload.len() + payload.len() / 4 + 80);
-    out.push_str("{\"PersistentGrantDataContainerVersion\":1,\"DataProtected\":");
-    out.push_str(if protected { "true" } else { "false" });
-    out.push_str(",\"Payload\":");
+    out.push_str(HEAD);
+    out.push_str("true,\"Payload\":");
     write_string(&mut out, &payload);
     out.push('}');
     Ok(out)
