@@ -15,6 +15,10 @@ use refresh_token_core::{
 use serde_json::Value;
 use std::sync::Arc;
 
+#[path = "common/duende_fixture.rs"]
+mod duende_fixture;
+use duende_fixture::duende_row_data;
+
 /// Instants on the 100 ns tick between 1970 and 2200.
 fn instant() -> impl Strategy<Value = DateTime<Utc>> {
     (0i64..7_258_118_400, 0u32..10_000_000)
@@ -251,10 +255,6 @@ fn duende_row() -> &'static str {
     static DATA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DATA.get_or_init(|| duende_row_data("02-reuse-absolute-unprotected"))
 }
-
-#[path = "common/duende_fixture.rs"]
-mod duende_fixture;
-use duende_fixture::duende_row_data;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]

@@ -39,8 +39,7 @@ fn opt_strings(obj: &Map<String, Value>, name: &str) -> Result<Option<Vec<String
 
 /// Parses an access-token record (the Token JSON of the header) given as argument `name`.
 pub(crate) fn access_token(text: &str, name: &str) -> Result<crate::model::Token, FfiError> {
-    let v: Value = serde_json::from_str(text).map_err(|e| invalid(format!("{name}: {e}")))?;
-    decode_token(&v).map_err(|e| invalid(format!("{name}: {e}")))
+    crate::format::data::decode_token_text(text).map_err(|e| invalid(format!("{name}: {e}")))
 }
 
 /// Parses a RefreshToken's `AccessTokens` object given as argument `name`.

@@ -499,11 +499,12 @@ pub extern "C" fn rtc_service_update_token_begin(
             // Only an update that writes reads the token: the others answer the presented
             // handle, and neither the token nor the access tokens are copied or parsed.
             let token = if RefreshTokenService::update_writes_for(&client, must_update) {
-                let mut t = RefreshToken::clone(&kept);
-                if let Some(text) = access_tokens {
-                    t.access_tokens = json::access_tokens(text, "access_tokens_json")?;
-                }
-                Some(t)
+                Some(match access_tokens {
+                    Some(text) => {
+                        kept.with_access_tokens(json::access_tokens(text, "access_tokens_json")?)
+                    }
+                    None => RefreshToken::clone(&kept),
+                })
             } else {
                 None
             };

@@ -23,12 +23,9 @@ impl Handle {
 
     /// The handle of 32 bytes: uppercase hex plus "-1", the shape Duende reads.
     pub(crate) fn from_bytes(bytes: &[u8; 32]) -> Self {
+        // Sized for the whole handle up front: a reallocation would leave a copy unwiped.
         let mut text = Zeroizing::new(String::with_capacity(66));
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        for b in bytes.iter() {
-            text.push(HEX[(b >> 4) as usize] as char);
-            text.push(HEX[(b & 15) as usize] as char);
-        }
+        super::hex::push_upper(&mut text, bytes);
         text.push_str(HANDLE_SUFFIX);
         Self(text)
     }

@@ -15,7 +15,9 @@ pub fn grant_key(handle: &str, grant_type: &str) -> String {
     hasher.update(grant_type.as_bytes());
     let digest = hasher.finalize();
     if handle.ends_with(HANDLE_SUFFIX) {
-        hex::encode_upper(digest)
+        let mut key = String::with_capacity(64);
+        super::hex::push_upper(&mut key, &digest);
+        key
     } else {
         base64::engine::general_purpose::STANDARD.encode(digest)
     }

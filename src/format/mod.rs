@@ -5,6 +5,7 @@
 pub mod data;
 pub mod datetime;
 pub mod handle;
+mod hex;
 pub mod json_text;
 pub mod key;
 pub mod protector;

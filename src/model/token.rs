@@ -188,6 +188,46 @@ impl RefreshToken {
             .map(|(_, t)| t)
     }
 
+    /// A copy of this token with `access_tokens` in place of its own, which are not copied (the
+    /// update of a kept token: the host re-issued them).
+    pub fn with_access_tokens(&self, access_tokens: Vec<(String, Token)>) -> RefreshToken {
+        // Destructured without `..`, so that a field added later must be copied here too.
+        let RefreshToken {
+            creation_time,
+            lifetime,
+            consumed_time,
+            access_token,
+            access_tokens: _,
+            subject,
+            version,
+            client_id,
+            session_id,
+            description,
+            authorized_scopes,
+            authorized_resource_indicators,
+            proof_type,
+            lineage,
+            extra,
+        } = self;
+        RefreshToken {
+            creation_time: *creation_time,
+            lifetime: *lifetime,
+            consumed_time: *consumed_time,
+            access_token: access_token.clone(),
+            access_tokens,
+            subject: subject.clone(),
+            version: *version,
+            client_id: client_id.clone(),
+            session_id: session_id.clone(),
+            description: description.clone(),
+            authorized_scopes: authorized_scopes.clone(),
+            authorized_resource_indicators: authorized_resource_indicators.clone(),
+            proof_type: *proof_type,
+            lineage: lineage.clone(),
+            extra: extra.clone(),
+        }
+    }
+
     /// Stores (or replaces) the access token for a resource indicator, as `SetAccessToken` does
     /// (a new one goes last), and returns it where it is stored.
     pub fn set_access_token(&mut self, resource: &str, token: Token) -> &mut Token {

@@ -1,23 +1,21 @@
-//! The envelope exactly as System.Text.Json writes it (Duende 6+ and this library), read by its
-//! bytes: the fixed head, the Payload string, `"}`. Its Payload is unescaped here in one pass
-//! instead of by serde_json, whose string reader costs a call per escape and a copy per run
-//! between escapes; the inner JSON has a `\u0022` for each of its ~300 quotes, so most runs are
-//! a few bytes long and those calls were a fifth of a refresh.
+//! The unprotected envelope exactly as System.Text.Json writes it (Duende 6+ and this library),
+//! read by its bytes: the fixed head, the Payload string, `"}`. Its Payload is unescaped here in
+//! one pass instead of by serde_json, whose string reader costs a call per escape and a copy per
+//! run between escapes; the inner JSON has a `\u0022` for each of its ~300 quotes, so most runs
+//! are a few bytes long and those calls were a fifth of a refresh.
 //!
-//! Anything that is not that exact form (other spacing, another property, an escape this does
-//! not read) is `None`, and the envelope is read the general way, which decides.
+//! A protected Payload (Base64, an escape every 64 bytes or so) is left to serde_json, whose
+//! word-at-a-time scan and one copy per long run beat a byte loop there. Anything that is not
+//! the exact form (other spacing, another property, an escape this does not read) is `None`
+//! too, and the envelope is read the general way, which decides.
 
-/// What precedes the protection flag.
-const HEAD: &str = "{\"PersistentGrantDataContainerVersion\":1,\"DataProtected\":";
+/// The unprotected envelope up to its Payload's content.
+const HEAD: &str =
+    "{\"PersistentGrantDataContainerVersion\":1,\"DataProtected\":false,\"Payload\":\"";
 
-/// Whether the payload is protected, and the payload, of an envelope in the written form.
-pub(super) fn written_form(data: &str) -> Option<(bool, String)> {
-    let rest = data.strip_prefix(HEAD)?;
-    let (protected, rest) = match rest.strip_prefix("false,\"Payload\":\"") {
-        Some(rest) => (false, rest),
-        None => (true, rest.strip_prefix("true,\"Payload\":\"")?),
-    };
-    Some((protected, unescape(rest.strip_suffix("\"}")?)?))
+/// The payload of an unprotected envelope in the written form.
+pub(super) fn unprotected_payload(data: &str) -> Option<String> {
+    unescape(data.strip_prefix(HEAD)?.strip_suffix("\"}")?)
 }
 
 /// How a byte of a JSON string's content is read: as it is, as the start of an escape, or not
@@ -162,19 +160,17 @@ mod tests {
     }
 
     #[test]
-    fn only_the_exact_written_form_is_read() {
+    fn only_the_exact_unprotected_form_is_read() {
         let head = "{\"PersistentGrantDataContainerVersion\":1,\"DataProtected\":";
         assert_eq!(
-            written_form(&format!(
+            unprotected_payload(&format!(
                 "{head}false,\"Payload\":\"{{\\u0022a\\u0022:1}}\"}}"
             )),
-            Some((false, "{\"a\":1}".to_owned()))
-        );
-        assert_eq!(
-            written_form(&format!("{head}true,\"Payload\":\"CfDJ8\\u002B/=\"}}")),
-            Some((true, "CfDJ8+/=".to_owned()))
+            Some("{\"a\":1}".to_owned())
         );
         for other in [
+            // Protected: left to serde_json.
+            format!("{head}true,\"Payload\":\"CfDJ8\\u002B/=\"}}"),
             format!("{head} false,\"Payload\":\"x\"}}"),
             format!("{head}false,\"Payload\":\"x\",\"More\":1}}"),
             format!("{head}false,\"Payload\":\"x\"}} "),
@@ -182,7 +178,7 @@ mod tests {
             "{\"PersistentGrantDataContainerVersion\":2,\"DataProtected\":false,\"Payload\":\"x\"}"
                 .to_owned(),
         ] {
-            assert_eq!(written_form(&other), None, "{other}");
+            assert_eq!(unprotected_payload(&other), None, "{other}");
         }
     }
 

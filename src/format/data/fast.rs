@@ -30,18 +30,18 @@ struct Envelope<'a> {
 }
 
 /// Whether the payload is protected, and the payload, of a well-formed version-1 envelope: read
-/// by its bytes when it is in the form System.Text.Json writes (`envelope.rs`), with serde
-/// derive otherwise.
+/// by its bytes when it is unprotected and in the form System.Text.Json writes (`envelope.rs`),
+/// with serde derive otherwise.
 pub(super) fn envelope(data: &str) -> Option<(bool, Cow<'_, str>)> {
-    if let Some((protected, payload)) = super::envelope::written_form(data) {
+    if let Some(payload) = super::envelope::unprotected_payload(data) {
         debug_assert_eq!(
-            Some((protected, payload.as_str())),
+            Some((false, payload.as_str())),
             derived_envelope(data)
                 .as_ref()
                 .map(|(p, t)| (*p, t.as_ref())),
             "envelope read by its bytes and by serde derive"
         );
-        return Some((protected, Cow::Owned(payload)));
+        return Some((false, Cow::Owned(payload)));
     }
     derived_envelope(data)
 }
@@ -234,6 +234,23 @@ fn token(t: TokenDto<'_>) -> Option<Token> {
     })
 }
 
+/// An access-token record (Duende's `Token` JSON) in the common shape, or `None` for the
+/// general reader.
+pub(super) fn access_token(text: &str) -> Option<Token> {
+    token(serde_json::from_str::<TokenDto>(text).ok()?)
+}
+
+/// A RefreshToken's `AccessTokens` object in the common shape (as a host sends it back to the
+/// update of a kept token), or `None` for the general reader.
+pub(super) fn access_tokens(text: &str) -> Option<Vec<(String, Token)>> {
+    serde_json::from_str::<AccessTokens>(text)
+        .ok()?
+        .0
+        .into_iter()
+        .map(|(k, v)| Some((k, token(v)?)))
+        .collect()
+}
+
 /// A version-5 RefreshToken in the common shape, or `None` for the general reader.
 pub(super) fn refresh_token(text: &str) -> Option<RefreshToken> {
     let t: RefreshTokenDto = serde_json::from_str(text).ok()?;
@@ -321,6 +338,23 @@ mod tests {
         let fast = refresh_token(record).expect("the fast way");
         assert_eq!(crate::format::data::decode_record(record).unwrap(), fast);
         assert_eq!(crate::format::data::decode(record, None).unwrap(), fast);
+        // So do the access tokens alone, as the update of a kept token gets them, and one
+        // access token, as a refresh gets the host's new one.
+        let v: serde_json::Value = serde_json::from_str(record).unwrap();
+        let tokens = v["AccessTokens"].to_string();
+        assert_eq!(
+            access_tokens(&tokens).expect("the fast way"),
+            fast.access_tokens
+        );
+        assert_eq!(
+            crate::format::data::decode_access_tokens(&tokens).unwrap(),
+            fast.access_tokens
+        );
+        let one = v["AccessTokens"][""].to_string();
+        assert_eq!(access_token(&one).as_ref(), Some(&fast.access_tokens[0].1));
+        assert!(
+            access_tokens(&tokens.replace("\"Version\"", "\"Future\":1,\"Version\"")).is_none()
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod read;
 mod write;
 
 pub use read::{
-    decode, decode_access_tokens, decode_record, decode_subject, decode_token, DecodeError,
+    decode, decode_access_tokens, decode_record, decode_subject, decode_token, decode_token_text,
+    DecodeError,
 };
 pub use write::{encode, encode_inner, encode_token};

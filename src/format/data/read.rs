@@ -76,16 +76,21 @@ pub fn decode(data: &str, protector: Option<&dyn PayloadProtector>) -> Result<Re
 /// A token record a host passes (the RefreshToken JSON, as `encode_inner` writes it; an
 /// unprotected envelope is read too): typed when it has the common shape, as a payload is.
 pub fn decode_record(text: &str) -> Result<RefreshToken> {
-    match fast::refresh_token(text) {
-        Some(token) => {
-            debug_assert_eq!(
-                Ok(&token),
-                decode(text, None).as_ref(),
-                "fast and general readers"
-            );
-            Ok(token)
+    fast_or_general(fast::refresh_token(text), || decode(text, None))
+}
+
+/// The fast reader's answer when it has one, else the general reader's. The general reader is
+/// the specification: debug builds check that both agree wherever the fast one answers.
+fn fast_or_general<T: PartialEq + fmt::Debug>(
+    fast: Option<T>,
+    general: impl Fn() -> Result<T>,
+) -> Result<T> {
+    match fast {
+        Some(value) => {
+            debug_assert_eq!(Ok(&value), general().as_ref(), "fast and general readers");
+            Ok(value)
         }
-        None => decode(text, None),
+        None => general(),
     }
 }
 
@@ -115,13 +120,7 @@ fn inner_token(text: &str) -> Result<RefreshToken> {
         Ok(_) => Err(bad("payload is not a JSON object")),
         Err(e) => Err(bad(format!("payload is not JSON ({e})"))),
     };
-    match fast::refresh_token(text) {
-        Some(token) => {
-            debug_assert_eq!(Ok(&token), general().as_ref(), "fast and general readers");
-            Ok(token)
-        }
-        None => general(),
-    }
+    fast_or_general(fast::refresh_token(text), general)
 }
 
 fn opt<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
@@ -328,11 +327,25 @@ fn access_tokens(v: &Value) -> Result<Vec<(String, Token)>> {
 }
 
 /// A refresh token's `AccessTokens` on their own, as a host passes them to the update of a
-/// token it kept from validation (the rest of the token is the kept one).
+/// token it kept from validation (the rest of the token is the kept one): typed when they have
+/// the common shape, as a payload is.
 pub fn decode_access_tokens(text: &str) -> Result<Vec<(String, Token)>> {
-    let v: Value =
-        serde_json::from_str(text).map_err(|e| bad(format!("AccessTokens is not JSON: {e}")))?;
-    access_tokens(&v)
+    let general = || {
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| bad(format!("AccessTokens is not JSON: {e}")))?;
+        access_tokens(&v)
+    };
+    fast_or_general(fast::access_tokens(text), general)
+}
+
+/// An access-token record given as text (a host's new access token): typed when it has the
+/// common shape.
+pub fn decode_token_text(text: &str) -> Result<Token> {
+    let general = || {
+        let v: Value = serde_json::from_str(text).map_err(|e| bad(format!("not JSON ({e})")))?;
+        token(&v)
+    };
+    fast_or_general(fast::access_token(text), general)
 }
 
 fn refresh_token(obj: &Map<String, Value>) -> Result<RefreshToken> {

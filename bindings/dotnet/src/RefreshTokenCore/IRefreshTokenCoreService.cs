@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -13,6 +14,11 @@ public interface IRefreshTokenCoreService
     /// <summary>Validates a refresh token for a client (Duende's <c>ValidateRefreshTokenAsync</c>).</summary>
     Task<RefreshTokenValidationResult> ValidateRefreshTokenAsync(string token, ClientSettings client, CancellationToken cancellationToken = default);
 
+    /// <summary>Validates a refresh token and keeps the library's copy of it in
+    /// <see cref="RefreshTokenValidationResult.Kept"/>, for
+    /// <see cref="UpdateKeptRefreshTokenAsync"/>.</summary>
+    Task<RefreshTokenValidationResult> ValidateAndKeepAsync(string token, ClientSettings client, CancellationToken cancellationToken = default);
+
     /// <summary>Creates and stores a refresh token; returns its handle.</summary>
     Task<string> CreateRefreshTokenAsync(CreateRefreshTokenRequest request, CancellationToken cancellationToken = default);
 
@@ -21,6 +27,10 @@ public interface IRefreshTokenCoreService
 
     /// <summary>Updates a validated token (Duende's <c>UpdateRefreshTokenAsync</c>); returns the handle to return.</summary>
     Task<string> UpdateRefreshTokenAsync(string handleText, RefreshTokenRecord refreshToken, ClientSettings client, bool mustUpdate = false, CancellationToken cancellationToken = default);
+
+    /// <summary>Updates a token kept from <see cref="ValidateAndKeepAsync"/> when nothing but its
+    /// access tokens changed (null: unchanged); returns the handle to return.</summary>
+    Task<string> UpdateKeptRefreshTokenAsync(string handleText, KeptRefreshToken kept, IReadOnlyDictionary<string, AccessTokenRecord>? accessTokens, ClientSettings client, bool mustUpdate = false, CancellationToken cancellationToken = default);
 
     /// <summary>The refresh_token grant: validate, re-issue, update.</summary>
     Task<RefreshResult> RefreshAsync(ClientSettings client, string refreshToken, string? resource = null, AccessTokenRecord? newAccessToken = null, CancellationToken cancellationToken = default);

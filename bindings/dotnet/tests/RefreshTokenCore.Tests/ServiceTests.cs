@@ -42,7 +42,9 @@ public class ServiceTests
         using var service = new RefreshTokenService(new RefreshTokenServiceOptions());
         ClientSettings spa = TestSupport.Spa();
         string handle = await service.CreateAsync(spa);
-        RefreshTokenValidationResult v = await service.ValidateAndKeepAsync(handle, spa);
+        // Through the interface a host mocks and resolves, as through the class.
+        IRefreshTokenCoreService api = service;
+        RefreshTokenValidationResult v = await api.ValidateAndKeepAsync(handle, spa);
         Assert.NotNull(v.Kept);
         Assert.Null((await service.ValidateRefreshTokenAsync(handle, spa)).Kept);
         using (KeptRefreshToken kept = v.Kept!)
@@ -52,7 +54,7 @@ public class ServiceTests
             AccessTokenRecord at = v.RefreshToken!.AccessTokens[""];
             at.Lifetime = 42;
             v.RefreshToken.Description = "not sent";
-            string next = await service.UpdateKeptRefreshTokenAsync(handle, kept, v.RefreshToken.AccessTokens, spa);
+            string next = await api.UpdateKeptRefreshTokenAsync(handle, kept, v.RefreshToken.AccessTokens, spa);
             Assert.NotEqual(handle, next);
             RefreshTokenRecord stored = (await service.ValidateRefreshTokenAsync(next, spa)).RefreshToken!;
             Assert.Equal(42, stored.AccessTokens[""].Lifetime);
