@@ -1,7 +1,8 @@
 //! Uppercase hex, as Duende writes handles and v6+ keys: by table into the caller's buffer
 //! (the `hex` crate's encoder went through a `char` iterator, a per-key cost on every call).
 
-const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+/// The digits, by value (also `json_text`'s `\uXXXX` escapes).
+pub(crate) const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Appends `bytes` as uppercase hex.
 pub(crate) fn push_upper(out: &mut String, bytes: &[u8]) {

@@ -124,13 +124,13 @@ pub fn write_string_in<N: Nesting>(out: &mut String, s: &str) {
 fn escape_utf16<N: Nesting>(out: &mut String, c: char) {
     // By hand rather than with `write!`: the formatting machinery was a fifth of a refresh's
     // time in the profile when the envelope escaped the inner JSON with it.
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    use crate::format::hex::DIGITS;
     let mut units = [0u16; 2];
     for unit in c.encode_utf16(&mut units) {
         let u = *unit as usize;
         let mut escape = *b"\\u0000";
         for (digit, shift) in escape[2..].iter_mut().zip([12, 8, 4, 0]) {
-            *digit = HEX[(u >> shift) & 15];
+            *digit = DIGITS[(u >> shift) & 15];
         }
         // ASCII by construction.
         N::escape(out, std::str::from_utf8(&escape).unwrap_or("\\uFFFD"));

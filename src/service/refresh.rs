@@ -70,12 +70,11 @@ impl RefreshTokenService {
                 must_update = true;
                 token.set_access_token(&resource, fresh)
             }
-            None => {
-                must_update |= token.access_token_for(&resource).is_none();
-                token.access_token_or_insert_with(&resource, |t| {
-                    fallback_access_token(t, client, now)
-                })
-            }
+            None => token.access_token_or_insert_with(&resource, |t| {
+                // Nothing stored for the resource: the one made here must be written.
+                must_update = true;
+                fallback_access_token(t, client, now)
+            }),
         };
         issued.creation_time = now;
         issued.lifetime = client.access_token_lifetime;

@@ -9,13 +9,20 @@
 //! the exact form (other spacing, another property, an escape this does not read) is `None`
 //! too, and the envelope is read the general way, which decides.
 
-/// The unprotected envelope up to its Payload's content.
-const HEAD: &str =
-    "{\"PersistentGrantDataContainerVersion\":1,\"DataProtected\":false,\"Payload\":\"";
+/// The envelope up to its protection flag, as `write.rs` writes it.
+pub(super) const HEAD: &str = "{\"PersistentGrantDataContainerVersion\":1,\"DataProtected\":";
+/// What follows the head of an unprotected envelope, up to its Payload's content.
+pub(super) const UNPROTECTED: &str = "false,\"Payload\":\"";
+/// What follows an unprotected Payload's content.
+pub(super) const UNPROTECTED_END: &str = "\"}";
 
 /// The payload of an unprotected envelope in the written form.
 pub(super) fn unprotected_payload(data: &str) -> Option<String> {
-    unescape(data.strip_prefix(HEAD)?.strip_suffix("\"}")?)
+    unescape(
+        data.strip_prefix(HEAD)?
+            .strip_prefix(UNPROTECTED)?
+            .strip_suffix(UNPROTECTED_END)?,
+    )
 }
 
 /// How a byte of a JSON string's content is read: as it is, as the start of an escape, or not
@@ -74,7 +81,7 @@ fn unescape(content: &str) -> Option<String> {
                     o += 1;
                 } else {
                     let c = char::from_u32(unit)?; // a surrogate is `None`
-                    let utf8 = c.encode_utf8(&mut [0u8; 4]).len();
+                    let utf8 = c.len_utf8();
                     c.encode_utf8(out.get_mut(o..o + utf8)?);
                     o += utf8;
                 }

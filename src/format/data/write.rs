@@ -2,6 +2,7 @@
 //! Duende's `PersistentGrantSerializer` settings: PascalCase, declaration order, enums as
 //! numbers, nulls omitted, the default encoder's escaping.
 
+use super::envelope::{HEAD, UNPROTECTED, UNPROTECTED_END};
 use crate::format::json_text::{write_string, InString, Nesting, ObjectWriter, TopLevel};
 use crate::format::protector::{PayloadProtector, ProtectorError};
 use crate::model::{Claim, RefreshToken, Subject, Token};
@@ -127,13 +128,12 @@ pub fn encode(
     t: &RefreshToken,
     protector: Option<&dyn PayloadProtector>,
 ) -> Result<String, ProtectorError> {
-    const HEAD: &str = "{\"PersistentGrantDataContainerVersion\":1,\"DataProtected\":";
     let Some(p) = protector else {
         let mut out = String::with_capacity(1536);
         out.push_str(HEAD);
-        out.push_str("false,\"Payload\":\"");
+        out.push_str(UNPROTECTED);
         write_inner::<InString>(&mut out, t);
-        out.push_str("\"}");
+        out.push_str(UNPROTECTED_END);
         return Ok(out);
     };
     let payload = p.protect(&encode_inner(t))?;
