@@ -1,4 +1,6 @@
 using System;
+using System.Buffers.Text;
+using System.Text;
 using Microsoft.AspNetCore.DataProtection;
 
 namespace RefreshTokenCore;
@@ -23,7 +25,7 @@ public interface IPayloadProtector
 
 /// <summary>ASP.NET Core Data Protection with the purpose Duende uses,
 /// "PersistentGrantSerializer", so rows Duende protected stay readable and the other way round.</summary>
-public sealed class DataProtectionPayloadProtector : IPayloadProtector
+public sealed class DataProtectionPayloadProtector : IPayloadProtector, IUtf8PayloadProtector
 {
     /// <summary>The purpose string of Duende's PersistentGrantSerializer.</summary>
     public const string Purpose = "PersistentGrantSerializer";
@@ -66,22 +68,66 @@ public sealed class DataProtectionPayloadProtector : IPayloadProtector
     }
 
     /// <inheritdoc/>
-    public string Protect(string plaintext)
-    {
-        string protectedText = protector.Protect(plaintext);
-        cache?.Add(protectedText, plaintext);
-        return protectedText;
-    }
+    public string Protect(string plaintext) => Encoding.ASCII.GetString(Protected(Encoding.UTF8.GetBytes(plaintext)));
 
     /// <inheritdoc/>
-    public string Unprotect(string protectedText)
+    public string Unprotect(string protectedText) => Encoding.UTF8.GetString(Unprotected(Encoding.UTF8.GetBytes(protectedText)));
+
+    /// <summary>
+    /// What Data Protection's string <c>Protect</c> (Duende's) makes of the payload, from and to
+    /// UTF-8: the library's bytes go to the protector as they are, and its output is Base64url
+    /// without padding (<c>WebEncoders.Base64UrlEncode</c>'s form) written as bytes.
+    /// </summary>
+    byte[] IUtf8PayloadProtector.ProtectUtf8(ReadOnlySpan<byte> plaintext) => Protected(plaintext.ToArray());
+
+    private byte[] Protected(byte[] plaintext)
     {
-        if (cache is not null && cache.TryGet(protectedText, out string payload))
+        byte[] text = Base64Url(protector.Protect(plaintext));
+        cache?.Add(text, plaintext);
+        return text;
+    }
+
+    byte[] IUtf8PayloadProtector.UnprotectUtf8(ReadOnlySpan<byte> protectedText) => Unprotected(protectedText);
+
+    private byte[] Unprotected(ReadOnlySpan<byte> protectedText)
+    {
+        if (cache is not null && cache.TryGet(protectedText, out byte[] payload))
         {
             return payload;
         }
-        string plaintext = protector.Unprotect(protectedText);
-        cache?.Add(protectedText, plaintext);
+        // A miss (a row another node or the reference wrote) through the string form, which
+        // turns malformed text into the CryptographicException the caller expects.
+        byte[] plaintext = Encoding.UTF8.GetBytes(protector.Unprotect(Encoding.UTF8.GetString(protectedText)));
+        cache?.Add(protectedText.ToArray(), plaintext);
         return plaintext;
     }
+
+    private static byte[] Base64Url(byte[] data)
+    {
+        // Unpadded: four characters for three bytes, and one more than the remainder's bytes.
+        byte[] text = new byte[Base64.GetMaxEncodedToUtf8Length(data.Length) - (3 - data.Length % 3) % 3];
+        Span<byte> padded = data.Length % 3 == 0 ? text : stackalloc byte[4];
+        int whole = data.Length - data.Length % 3;
+        Base64.EncodeToUtf8(data.AsSpan(0, whole), text, out _, out int written);
+        if (whole < data.Length)
+        {
+            Base64.EncodeToUtf8(data.AsSpan(whole), padded, out _, out _);
+            padded[..(text.Length - written)].CopyTo(text.AsSpan(written));
+        }
+        text.AsSpan().Replace((byte)'+', (byte)'-');
+        text.AsSpan().Replace((byte)'/', (byte)'_');
+        return text;
+    }
+}
+
+/// <summary>A protector that works on the library's UTF-8 directly (the built-in one), so that
+/// the hook bridge makes no strings of a payload.</summary>
+internal interface IUtf8PayloadProtector
+{
+    /// <summary>The protected text of a payload, as UTF-8.</summary>
+    byte[] ProtectUtf8(ReadOnlySpan<byte> plaintext);
+
+    /// <summary>The payload of a protected text; throws <see cref="System.Security.Cryptography.CryptographicException"/>
+    /// for text this key ring cannot read. The array may be shared: never change it.</summary>
+    byte[] UnprotectUtf8(ReadOnlySpan<byte> protectedText);
 }

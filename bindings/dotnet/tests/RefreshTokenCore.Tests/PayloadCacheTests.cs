@@ -1,5 +1,6 @@
 using System;
 using System.Security.Cryptography;
+using System.Text;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.DataProtection;
 using Xunit;
@@ -55,19 +56,66 @@ public sealed class PayloadCacheTests
         Assert.Equal(3, ring.Unprotects);
     }
 
+    private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+
     [Fact]
     public void It_holds_at_most_its_entries()
     {
         var cache = new PayloadCache(100, TimeSpan.FromMinutes(5));
         for (int i = 0; i < 10_000; i++)
         {
-            cache.Add($"sealed-{i}", $"payload-{i}");
+            cache.Add(B($"sealed-{i}"), B($"payload-{i}"));
         }
         Assert.InRange(cache.Count, 50, 100);
-        Assert.True(cache.TryGet("sealed-9999", out string last));
-        Assert.Equal("payload-9999", last);
-        Assert.False(cache.TryGet("sealed-0", out _));
+        Assert.True(cache.TryGet(B("sealed-9999"), out byte[] last));
+        Assert.Equal("payload-9999", Encoding.UTF8.GetString(last));
+        Assert.False(cache.TryGet(B("sealed-0"), out _));
         Assert.Throws<ArgumentOutOfRangeException>(() => new DataProtectionPayloadProtector(new EphemeralDataProtectionProvider(), -1, TimeSpan.FromMinutes(1)));
+    }
+
+    [Fact]
+    public void Texts_that_share_a_hash_are_told_apart_by_their_bytes()
+    {
+        // Every text in one slot: the newest holds it, the others miss, none gets another's payload.
+        var cache = new PayloadCache(100, TimeSpan.FromMinutes(5), hash: _ => 7);
+        cache.Add(B("sealed-a"), B("payload-a"));
+        Assert.True(cache.TryGet(B("sealed-a"), out byte[] a));
+        Assert.Equal("payload-a", Encoding.UTF8.GetString(a));
+        cache.Add(B("sealed-b"), B("payload-b"));
+        Assert.False(cache.TryGet(B("sealed-a"), out _));
+        Assert.False(cache.TryGet(B("sealed-c"), out _));
+        Assert.True(cache.TryGet(B("sealed-b"), out byte[] b));
+        Assert.Equal("payload-b", Encoding.UTF8.GetString(b));
+
+        // Through the protector: a colliding tampered text is decrypted (and refused), not served.
+        var ring = new Counting(new EphemeralDataProtectionProvider());
+        var protector = new DataProtectionPayloadProtector(ring, new PayloadCache(8, TimeSpan.FromMinutes(5), hash: _ => 7));
+        string sealedText = protector.Protect("{\"a\":1}");
+        char[] tampered = sealedText.ToCharArray();
+        tampered[tampered.Length / 2] = tampered[tampered.Length / 2] == 'A' ? 'B' : 'A';
+        Assert.ThrowsAny<CryptographicException>(() => protector.Unprotect(new string(tampered)));
+        Assert.Equal(1, ring.Unprotects);
+        Assert.Equal("{\"a\":1}", protector.Unprotect(sealedText));
+    }
+
+    [Fact]
+    public void What_it_protects_is_what_data_protection_makes_of_the_string()
+    {
+        // The bytes path writes the text Data Protection's own string form reads: payloads a block
+        // apart give protected lengths of every remainder mod 3 (Base64 with and without padding).
+        var ring = new EphemeralDataProtectionProvider();
+        var protector = new DataProtectionPayloadProtector(ring, 0, TimeSpan.Zero);
+        IDataProtector plain = ring.CreateProtector(DataProtectionPayloadProtector.Purpose);
+        for (int n = 0; n < 6; n++)
+        {
+            string payload = "{\"claim\":\"" + new string('x', 16 * n) + "\u00e9\"}";
+            string sealedText = protector.Protect(payload);
+            Assert.DoesNotContain('=', sealedText);
+            Assert.DoesNotContain('+', sealedText);
+            Assert.DoesNotContain('/', sealedText);
+            Assert.Equal(payload, plain.Unprotect(sealedText));
+            Assert.Equal(payload, protector.Unprotect(plain.Protect(payload)));
+        }
     }
 
     [Fact]

@@ -80,21 +80,29 @@ internal static unsafe class HookBridges
         try
         {
             IPayloadProtector p = Hooks(ud).Protector!;
-            string text = Utf8.Read(input, len);
-            string result;
+            byte[] result;
             try
             {
-                result = protect ? p.Protect(text) : p.Unprotect(text);
+                if (p is IUtf8PayloadProtector utf8)
+                {
+                    // The built-in protector: the library's bytes in and out, no strings.
+                    var text = new ReadOnlySpan<byte>(input, checked((int)len));
+                    result = protect ? utf8.ProtectUtf8(text) : utf8.UnprotectUtf8(text);
+                }
+                else
+                {
+                    string text = Utf8.Read(input, len);
+                    result = Encoding.UTF8.GetBytes(protect ? p.Protect(text) : p.Unprotect(text));
+                }
             }
             catch (CryptographicException) when (!protect)
             {
                 // Tampered data or an unknown key: the row is unreadable (the reference's "not found").
                 return 1;
             }
-            byte[] bytes = Encoding.UTF8.GetBytes(result);
-            fixed (byte* b = bytes)
+            fixed (byte* b = result)
             {
-                return NativeMethods.rtc_string_sink_set(sink, b, (nuint)bytes.Length) == ResultCode.Ok ? 0 : -2;
+                return NativeMethods.rtc_string_sink_set(sink, b, (nuint)result.Length) == ResultCode.Ok ? 0 : -2;
             }
         }
         catch (Exception e)
