@@ -20,6 +20,7 @@
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+mod allocator;
 pub mod ffi;
 pub mod format;
 pub mod model;
