@@ -104,8 +104,8 @@ public sealed class DataProtectionPayloadProtector : IPayloadProtector, IUtf8Pay
 
     private static byte[] Base64Url(byte[] data)
     {
-        // Unpadded: four characters for three bytes, and one more than the remainder's bytes.
-        byte[] text = new byte[Base64.GetMaxEncodedToUtf8Length(data.Length) - (3 - data.Length % 3) % 3];
+        // Unpadded: ceil(4n / 3) characters.
+        byte[] text = new byte[(data.Length * 4 + 2) / 3];
         Span<byte> padded = data.Length % 3 == 0 ? text : stackalloc byte[4];
         int whole = data.Length - data.Length % 3;
         Base64.EncodeToUtf8(data.AsSpan(0, whole), text, out _, out int written);

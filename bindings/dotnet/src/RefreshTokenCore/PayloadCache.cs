@@ -15,8 +15,8 @@ namespace RefreshTokenCore;
 ///
 /// Both sides are kept as the UTF-8 the library speaks, so that a hit is handed back without a
 /// transcode, and looked up by the text's bytes without making a string of them. Entries are
-/// filed by a hash of the text's end (randomized per process) and
-/// a hit compares the whole text: a hash shared by two texts costs a miss, never a wrong payload.
+/// filed by a hash of the text's end (randomized per process) and a hit compares the whole
+/// text: a hash shared by two texts costs a miss, never a wrong payload.
 /// </summary>
 internal sealed class PayloadCache
 {
